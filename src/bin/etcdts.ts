@@ -1,0 +1,83 @@
+/** The etcdts server: etcd's flags and ETCD_* variables in, one member serving out. */
+import { createLogger } from '../base/logger.js';
+import { ConfigError, bootstrapMembers, parseConfig, usage } from '../config/flags.js';
+import { EtcdServer, serverVersion } from '../server/etcd-server.js';
+import type { CrashPoint } from '../server/raft-node.js';
+import { startClientServer } from '../rpc/client-server.js';
+
+async function main(): Promise<void> {
+  let parsed;
+  try {
+    parsed = parseConfig(process.argv.slice(2), process.env);
+  } catch (e) {
+    if (e instanceof ConfigError) {
+      process.stderr.write(`etcdts: ${e.message}\n`);
+      process.exit(2);
+    }
+    throw e;
+  }
+  const cfg = parsed.config;
+  if (cfg.help) {
+    process.stdout.write(usage());
+    return;
+  }
+  if (cfg.version) {
+    process.stdout.write(`etcdts Version: 0.1.0\netcd API Version: ${serverVersion}\nNode Version: ${process.version}\n`);
+    return;
+  }
+  const logger = createLogger({ level: cfg.logLevel === 'panic' || cfg.logLevel === 'fatal' ? 'error' : cfg.logLevel });
+  for (const w of parsed.warnings) logger.warn(w);
+  let boot;
+  try {
+    boot = bootstrapMembers(cfg);
+  } catch (e) {
+    if (e instanceof ConfigError) {
+      logger.error('failed to start etcdts', { error: e.message });
+      process.exit(1);
+    }
+    throw e;
+  }
+  if (boot.members.length > 1) {
+    logger.error('failed to start etcdts', {
+      error: 'multi-member clusters are not supported yet (the replicated cluster is being built); start a single member',
+    });
+    process.exit(1);
+  }
+  const server = await EtcdServer.start({
+    name: cfg.name,
+    dataDir: cfg.dataDir,
+    memberId: boot.memberId,
+    clusterId: boot.clusterId,
+    members: boot.members.map((m) => ({
+      id: m.id,
+      name: m.name,
+      peerURLs: m.peerUrls,
+      clientURLs: m.id === boot.memberId ? cfg.advertiseClientUrls : [],
+      isLearner: false,
+    })),
+    maxTxnOps: cfg.maxTxnOps,
+    maxRequestBytes: cfg.maxRequestBytes,
+    electionTimeoutMs: cfg.electionTimeoutMs,
+    heartbeatIntervalMs: cfg.heartbeatIntervalMs,
+    quotaBackendBytes: cfg.quotaBackendBytes,
+    logger,
+    crashAt: (process.env.ETCDTS_CRASH_AT as CrashPoint | undefined) || undefined,
+  });
+  const clients = await startClientServer(server, cfg.listenClientUrls, logger);
+  logger.info('ready to serve client requests', { name: cfg.name, 'data-dir': cfg.dataDir });
+  let stopping = false;
+  const shutdown = (signal: string): void => {
+    if (stopping) return;
+    stopping = true;
+    logger.info('received signal; shutting down', { signal });
+    void (async () => {
+      await clients.close();
+      await server.stop();
+      process.exit(0);
+    })();
+  };
+  process.on('SIGTERM', () => shutdown('SIGTERM'));
+  process.on('SIGINT', () => shutdown('SIGINT'));
+}
+
+void main();

@@ -1,0 +1,123 @@
+/**
+ * Encoding of MVCC records on disk: the value is the mvccpb.KeyValue protobuf encoding (as etcd
+ * stores it in bbolt), written by hand here because it runs once per write and once per record
+ * at start-up. The key is 'k' + main(8, BE) + sub(8, BE), with a trailing 't' for tombstones.
+ */
+import { assert } from '../base/assert.js';
+import { u64FromBytesBE, u64ToBytesBE } from '../base/int64.js';
+import type { KeyValue } from '../api/kv-types.js';
+import { prefix } from '../storage/schema.js';
+
+export const revKeyBytes = 17;
+
+export function revKey(main: bigint, sub: bigint, tombstone: boolean): Buffer {
+  const k = Buffer.allocUnsafe(tombstone ? revKeyBytes + 1 : revKeyBytes);
+  k[0] = prefix.mvcc[0] as number;
+  u64ToBytesBE(main, k, 1);
+  u64ToBytesBE(sub, k, 9);
+  if (tombstone) k[revKeyBytes] = 0x74; // 't'
+  return k;
+}
+
+export function parseRevKey(k: Buffer): { main: bigint; sub: bigint; tombstone: boolean } {
+  assert(k.length === revKeyBytes || k.length === revKeyBytes + 1, 'bad revision key');
+  return { main: u64FromBytesBE(k, 1), sub: u64FromBytesBE(k, 9), tombstone: k.length === revKeyBytes + 1 };
+}
+
+function varintLen(v: bigint): number {
+  let x = BigInt.asUintN(64, v);
+  let n = 1;
+  while (x >= 0x80n) {
+    x >>= 7n;
+    n++;
+  }
+  return n;
+}
+
+function writeVarint(buf: Buffer, pos: number, v: bigint): number {
+  let x = BigInt.asUintN(64, v);
+  while (x >= 0x80n) {
+    buf[pos++] = Number(x & 0x7fn) | 0x80;
+    x >>= 7n;
+  }
+  buf[pos++] = Number(x);
+  return pos;
+}
+
+function readVarint(buf: Buffer, pos: number): [bigint, number] {
+  let x = 0n;
+  let shift = 0n;
+  for (;;) {
+    const b = buf[pos++];
+    assert(b !== undefined, 'truncated varint');
+    x |= BigInt(b & 0x7f) << shift;
+    if (b < 0x80) break;
+    shift += 7n;
+  }
+  return [BigInt.asIntN(64, x), pos];
+}
+
+export function encodeKv(kv: KeyValue): Buffer {
+  // Fields in number order, zero values omitted (proto3).
+  let size = 1 + varintLen(BigInt(kv.key.length)) + kv.key.length;
+  if (kv.create_revision !== 0n) size += 1 + varintLen(kv.create_revision);
+  if (kv.mod_revision !== 0n) size += 1 + varintLen(kv.mod_revision);
+  if (kv.version !== 0n) size += 1 + varintLen(kv.version);
+  if (kv.value.length > 0) size += 1 + varintLen(BigInt(kv.value.length)) + kv.value.length;
+  if (kv.lease !== 0n) size += 1 + varintLen(kv.lease);
+  const out = Buffer.allocUnsafe(size);
+  let p = 0;
+  out[p++] = (1 << 3) | 2;
+  p = writeVarint(out, p, BigInt(kv.key.length));
+  p += kv.key.copy(out, p);
+  const int = (field: number, v: bigint): void => {
+    if (v === 0n) return;
+    out[p++] = field << 3;
+    p = writeVarint(out, p, v);
+  };
+  int(2, kv.create_revision);
+  int(3, kv.mod_revision);
+  int(4, kv.version);
+  if (kv.value.length > 0) {
+    out[p++] = (5 << 3) | 2;
+    p = writeVarint(out, p, BigInt(kv.value.length));
+    p += kv.value.copy(out, p);
+  }
+  int(6, kv.lease);
+  assert(p === size, `kv encoding size mismatch ${p} != ${size}`);
+  return out;
+}
+
+export function decodeKv(buf: Buffer): KeyValue {
+  const kv: KeyValue = {
+    key: Buffer.alloc(0),
+    create_revision: 0n,
+    mod_revision: 0n,
+    version: 0n,
+    value: Buffer.alloc(0),
+    lease: 0n,
+  };
+  let p = 0;
+  while (p < buf.length) {
+    const tag = buf[p++] as number;
+    const field = tag >> 3;
+    const wire = tag & 7;
+    if (wire === 2) {
+      let len: bigint;
+      [len, p] = readVarint(buf, p);
+      const bytes = Buffer.from(buf.subarray(p, p + Number(len)));
+      p += Number(len);
+      if (field === 1) kv.key = bytes;
+      else if (field === 5) kv.value = bytes;
+    } else {
+      assert(wire === 0, `unexpected wire type ${wire}`);
+      let v: bigint;
+      [v, p] = readVarint(buf, p);
+      if (field === 2) kv.create_revision = v;
+      else if (field === 3) kv.mod_revision = v;
+      else if (field === 4) kv.version = v;
+      else if (field === 6) kv.lease = v;
+    }
+  }
+  return kv;
+}

@@ -1,0 +1,81 @@
+/**
+ * The client-facing server of one member: gRPC services and HTTP/1.1 endpoints sharing each
+ * --listen-client-urls port (client-listener.ts). Services not built yet are registered without
+ * handlers, so their methods answer UNIMPLEMENTED.
+ */
+import http from 'node:http';
+import * as grpc from '@grpc/grpc-js';
+import type { Logger } from '../base/logger.js';
+import { grpcOverheadBytes } from '../base/limits.js';
+import {
+  authService,
+  clusterService,
+  electionService,
+  healthService,
+  kvService,
+  leaseService,
+  lockService,
+  maintenanceService,
+  watchService,
+} from '../api/proto.js';
+import { clusterVersion, serverVersion, type EtcdServer } from '../server/etcd-server.js';
+import { listenClient, type ClientListener } from './client-listener.js';
+import { kvHandlers } from './kv-service.js';
+import { clusterHandlers, healthHandlers, maintenanceHandlers } from './maintenance-service.js';
+
+export interface ClientServer {
+  listeners: ClientListener[];
+  close(): Promise<void>;
+}
+
+export async function startClientServer(server: EtcdServer, urls: URL[], logger: Logger): Promise<ClientServer> {
+  const onUnknown = (e: unknown): void => logger.error('unexpected error serving a request', { error: String(e) });
+  const g = new grpc.Server({
+    'grpc.max_receive_message_length': server.opts.maxRequestBytes + grpcOverheadBytes,
+    'grpc.max_send_message_length': 2 ** 31 - 1,
+  });
+  g.addService(kvService, kvHandlers(server, onUnknown) as grpc.UntypedServiceImplementation);
+  g.addService(maintenanceService, maintenanceHandlers(server, onUnknown) as grpc.UntypedServiceImplementation);
+  g.addService(clusterService, clusterHandlers(server, onUnknown) as grpc.UntypedServiceImplementation);
+  g.addService(healthService, healthHandlers());
+  for (const svc of [watchService, leaseService, authService, electionService, lockService]) g.addService(svc, {});
+
+  const h = http.createServer((req, res) => void handleHttp(server, req, res));
+  const listeners: ClientListener[] = [];
+  for (const u of urls) {
+    const host = u.hostname === 'localhost' ? '127.0.0.1' : u.hostname.replace(/^\[|\]$/g, '');
+    const port = Number(u.port || 2379);
+    listeners.push(await listenClient(host, port, g, h));
+    logger.info('serving client traffic insecurely; this is strongly discouraged!', { address: `${host}:${port}` });
+  }
+  return {
+    listeners,
+    close: async () => {
+      await Promise.all(listeners.map((l) => l.close()));
+      g.forceShutdown();
+    },
+  };
+}
+
+async function handleHttp(server: EtcdServer, req: http.IncomingMessage, res: http.ServerResponse): Promise<void> {
+  const url = new URL(req.url ?? '/', 'http://x');
+  const send = (status: number, body: string, type = 'application/json'): void => {
+    res.writeHead(status, { 'Content-Type': type });
+    res.end(body);
+  };
+  if (url.pathname === '/version') {
+    if (req.method !== 'GET' && req.method !== 'HEAD') return send(405, 'Method Not Allowed', 'text/plain');
+    return send(200, JSON.stringify({ etcdserver: serverVersion, etcdcluster: clusterVersion }));
+  }
+  if (url.pathname === '/health') {
+    if (req.method !== 'GET' && req.method !== 'HEAD') return send(405, 'Method Not Allowed', 'text/plain');
+    try {
+      // etcd 3.5: healthy when a linearizable read completes (or a serializable one if asked).
+      if (url.searchParams.get('serializable') !== 'true') await server.linearizableRead();
+      return send(200, JSON.stringify({ health: 'true', reason: '' }));
+    } catch (e) {
+      return send(503, JSON.stringify({ health: 'false', reason: e instanceof Error ? e.message : String(e) }));
+    }
+  }
+  send(404, '404 page not found\n', 'text/plain; charset=utf-8');
+}
