@@ -118,8 +118,12 @@ export class EtcdServer {
         onReadStates: (s) => this.onReadStates(s),
         onFatal: (err) => this.onFatal(err),
         crashPoint: opts.crashAt
-          ? (p) => {
-              if (p === opts.crashAt) process.kill(process.pid, 'SIGKILL');
+          ? (p, rd) => {
+              // Only in a Ready that carries a client request, so start-up itself survives.
+              const hasRequest = (es: Entry[]): boolean => es.some((e) => e.data.length > 0);
+              if (p === opts.crashAt && (hasRequest(rd.entries) || hasRequest(rd.committedEntries))) {
+                process.kill(process.pid, 'SIGKILL');
+              }
             }
           : undefined,
       },

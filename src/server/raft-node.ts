@@ -41,7 +41,7 @@ export interface RaftNodeHooks {
   onReadStates?(states: ReadState[]): void;
   onFatal?(err: unknown): void;
   /** Test hook: called at each named point; may terminate the process. */
-  crashPoint?(point: CrashPoint): void;
+  crashPoint?(point: CrashPoint, rd: CoreReady): void;
 }
 
 export class RaftNode {
@@ -89,17 +89,17 @@ export class RaftNode {
 
   private async step(): Promise<void> {
     const rd = this.core.ready();
-    this.hooks.crashPoint?.('before-persist');
+    this.hooks.crashPoint?.('before-persist', rd);
     if (rd.hardState || rd.entries.length > 0) {
       await this.persister.save(rd.hardState, rd.entries, rd.mustSync);
     }
-    this.hooks.crashPoint?.('after-persist');
+    this.hooks.crashPoint?.('after-persist', rd);
     if (rd.committedEntries.length > 0) {
       const first = rd.committedEntries[0] as Entry;
       assert(this.lastApplied < 0n || first.index === this.lastApplied + 1n, `apply gap: ${this.lastApplied} → ${first.index}`);
       await this.applier.apply(rd.committedEntries);
       this.lastApplied = (rd.committedEntries[rd.committedEntries.length - 1] as Entry).index;
-      this.hooks.crashPoint?.('after-apply');
+      this.hooks.crashPoint?.('after-apply', rd);
     }
     if (rd.readStates.length > 0) this.hooks.onReadStates?.(rd.readStates);
     this.core.advance(rd);

@@ -151,10 +151,11 @@ export async function startMember(spec: MemberSpec): Promise<MemberProc> {
   let gone = false;
   void exited.then(() => (gone = true));
   await waitFor(`${spec.kind} ${name} healthy on ${clientUrl}`, async () => {
-    if (gone) throw new Error(`${spec.kind} exited early:\n${logs.join('')}`);
+    if (gone) return 'gone';
     const r = await httpGet(`${clientUrl}/health`);
     return r.status === 200;
   });
+  if (gone) throw new Error(`${spec.kind} ${name} exited during start-up:\n${logs.join('')}`);
   return member;
 }
 
