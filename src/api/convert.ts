@@ -13,6 +13,8 @@ interface FieldPlan {
   kind: 'int64' | 'message' | 'bytes' | 'plain';
   repeated: boolean;
   type?: string;
+  /** The oneof this field belongs to: only the selected member is present. */
+  oneof?: string;
 }
 
 interface TypePlan {
@@ -26,8 +28,18 @@ function planFor(type: protobuf.Type): TypePlan {
   const key = type.fullName;
   let plan = plans.get(key);
   if (plan) return plan;
-  const fields: FieldPlan[] = type.fieldsArray.map((f) => {
+  const fields: FieldPlan[] = type.fieldsArray.map((f): FieldPlan => {
     f.resolve();
+    const plan = fieldPlan(f);
+    return f.partOf ? { ...plan, oneof: f.partOf.name } : plan;
+  });
+  plan = { fields, oneofs: type.oneofsArray.map((o) => o.name) };
+  plans.set(key, plan);
+  return plan;
+}
+
+function fieldPlan(f: protobuf.Field): FieldPlan {
+  {
     const repeated = f.repeated;
     if (int64Types.has(f.type)) return { name: f.name, kind: 'int64', repeated };
     if (f.type === 'bytes') return { name: f.name, kind: 'bytes', repeated };
@@ -35,10 +47,7 @@ function planFor(type: protobuf.Type): TypePlan {
       return { name: f.name, kind: 'message', repeated, type: f.resolvedType.fullName };
     }
     return { name: f.name, kind: 'plain', repeated };
-  });
-  plan = { fields, oneofs: type.oneofsArray.map((o) => o.name) };
-  plans.set(key, plan);
-  return plan;
+  }
 }
 
 function lookup(typeName: string): protobuf.Type {
@@ -62,6 +71,7 @@ function convert(type: protobuf.Type, src: Obj, inbound: boolean): Obj {
   const out: Obj = {};
   for (const f of plan.fields) {
     const v = src[f.name];
+    if (f.oneof !== undefined && src[f.oneof] !== f.name) continue;
     if (v === undefined || v === null) {
       if (inbound) {
         if (f.repeated) out[f.name] = [];
