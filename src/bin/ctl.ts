@@ -1,0 +1,11 @@
+/** ctl, the etcdctl-compatible command line. */
+import { main } from '../cli/main.js';
+
+const latin1Out = {
+  stdout: (s: string) => void process.stdout.write(Buffer.from(s, 'latin1')),
+  stderr: (s: string) => void process.stderr.write(Buffer.from(s, 'latin1')),
+};
+
+void main(process.argv.slice(2), latin1Out).then((code) => {
+  process.exitCode = code;
+});
