@@ -25,7 +25,8 @@ export function equalBytes(a: Uint8Array, b: Uint8Array): boolean {
 export function prefixEnd(prefix: Uint8Array): Uint8Array {
   for (let i = prefix.length - 1; i >= 0; i--) {
     if ((prefix[i] as number) < 0xff) {
-      const end = prefix.slice(0, i + 1);
+      // A copy, never a view: Buffer#slice shares memory with the key it came from.
+      const end = new Uint8Array(prefix.subarray(0, i + 1));
       end[i] = (end[i] as number) + 1;
       return end;
     }
