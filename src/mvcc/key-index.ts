@@ -1,119 +1,131 @@
 /**
- * The in-memory index of the MVCC store: for every key, its retained records in revision order,
- * and the keys in byte order for range scans (etcd keeps a B-tree of keyIndex; this is the same
- * idea with a sorted array, enough for the store sizes the quota allows; see kv-store.ts).
+ * The revisions of one key (etcd mvcc key_index.go): a list of generations. A generation is a
+ * life of the key from a put that created it to the tombstone that deleted it; the last
+ * generation is the current one and is empty while the key is deleted.
  *
- * A record is a put (with its KeyValue) or a tombstone (null). Tombstones end a generation: the
- * next put creates the key again (create_revision = its revision, version 1).
+ * Example: put@2, put@3, delete@4, put@6 →
+ *   generations [{created 2, ver 3, revs [2, 3, 4(tombstone)]}, {created 6, ver 1, revs [6]}]
  *
- * Invariants: records of a key are strictly increasing in (main, sub); `sorted` holds exactly the
- * keys of `byKey`, in strictly increasing byte order; a key has at least one record.
+ * Compaction at rev drops what no read at a revision ≥ rev can see: every generation whose
+ * tombstone is ≤ rev, and inside the first remaining generation every revision before the
+ * last one ≤ rev; that last one is kept (reported to `keep`) because it is the value visible
+ * at rev. `ver` counts every change of the generation including compacted ones, so versions
+ * stay right after compaction.
+ *
+ * Invariants: revisions strictly increase across the whole index; every generation but the
+ * last is non-empty and ends with its tombstone; the last generation has no tombstone; an
+ * index with only one, empty, generation is empty (the key can be dropped).
  */
 import { assert } from '../base/assert.js';
-import { compareBytes } from '../base/bytes.js';
-import type { KeyValue } from '../api/kv-types.js';
+import { compareRev, type Revision } from './revision.js';
 
-export interface Rec {
-  main: bigint;
-  sub: bigint;
-  kv: KeyValue | null;
+export interface Generation {
+  /** Changes in this generation, compacted ones included (etcd generation.ver). */
+  ver: bigint;
+  /** The revision of the put that created this generation. */
+  created: Revision;
+  revs: Revision[];
 }
 
-export interface KeyEntry {
-  key: Buffer;
-  recs: Rec[];
+/** What a read at some revision sees of a key. */
+export interface Visible {
+  modified: Revision;
+  created: Revision;
+  version: bigint;
 }
 
-function id(key: Buffer): string {
-  return key.toString('latin1');
-}
+const noRev: Revision = { main: 0n, sub: 0n };
 
 export class KeyIndex {
-  private readonly byKey = new Map<string, KeyEntry>();
-  private sorted: KeyEntry[] = [];
+  /** The last change (put or tombstone). */
+  modified: Revision = noRev;
+  generations: Generation[] = [{ ver: 0n, created: noRev, revs: [] }];
 
-  get size(): number {
-    return this.byKey.size;
+  constructor(readonly key: Buffer) {}
+
+  private last(): Generation {
+    return this.generations[this.generations.length - 1] as Generation;
   }
 
-  get(key: Buffer): KeyEntry | undefined {
-    return this.byKey.get(id(key));
+  /** True while the key exists at the newest revision. */
+  isLive(): boolean {
+    return this.last().revs.length > 0;
   }
 
-  /** Appends a record for key; creates the key entry if needed. */
-  append(key: Buffer, rec: Rec): void {
-    let e = this.byKey.get(id(key));
-    if (!e) {
-      e = { key, recs: [] };
-      this.byKey.set(id(key), e);
-      const at = this.lowerBound(key);
-      this.sorted.splice(at, 0, e);
+  isEmpty(): boolean {
+    return this.generations.length === 1 && this.last().revs.length === 0;
+  }
+
+  put(r: Revision): void {
+    assert(compareRev(r, this.modified) > 0, `revision ${r.main}/${r.sub} not after ${this.modified.main}/${this.modified.sub}`);
+    const g = this.last();
+    if (g.revs.length === 0) {
+      g.created = r;
+      g.ver = 0n;
     }
-    const last = e.recs[e.recs.length - 1];
-    assert(!last || last.main < rec.main || (last.main === rec.main && last.sub < rec.sub), 'records out of order');
-    e.recs.push(rec);
-  }
-
-  /** Index of the first key ≥ key in sorted order. */
-  private lowerBound(key: Buffer): number {
-    let lo = 0;
-    let hi = this.sorted.length;
-    while (lo < hi) {
-      const mid = (lo + hi) >>> 1;
-      if (compareBytes((this.sorted[mid] as KeyEntry).key, key) < 0) lo = mid + 1;
-      else hi = mid;
-    }
-    return lo;
+    g.revs.push(r);
+    g.ver++;
+    this.modified = r;
   }
 
   /**
-   * Visits key entries in [key, end) in byte order: end null = the single key, end empty = every
-   * key ≥ key. The visitor returns false to stop.
+   * At start-up, the first record seen of a key whose earlier history may be compacted away:
+   * the generation starts with the stored create revision and version (etcd keyIndex.restore).
    */
-  visit(key: Buffer, end: Buffer | null, fn: (e: KeyEntry) => boolean): void {
-    if (end === null) {
-      const e = this.get(key);
-      if (e) fn(e);
-      return;
-    }
-    for (let i = this.lowerBound(key); i < this.sorted.length; i++) {
-      const e = this.sorted[i] as KeyEntry;
-      if (end.length > 0 && compareBytes(e.key, end) >= 0) break;
-      if (!fn(e)) break;
-    }
+  restore(created: Revision, modified: Revision, ver: bigint): void {
+    assert(!this.isLive(), 'restore into a live key');
+    assert(compareRev(modified, this.modified) > 0, 'restore out of order');
+    const g = this.last();
+    g.created = created;
+    g.ver = ver;
+    g.revs.push(modified);
+    this.modified = modified;
   }
 
-  /**
-   * Drops every record not needed to read at revisions ≥ rev: for each key, the records before
-   * the last one at or below rev, and that one too if it is a tombstone. Returns the dropped
-   * records (for physical deletion). Keys left without records are removed.
-   */
-  compact(rev: bigint): { key: Buffer; rec: Rec }[] {
-    const dropped: { key: Buffer; rec: Rec }[] = [];
-    const keep: KeyEntry[] = [];
-    for (const e of this.sorted) {
-      let last = -1;
-      for (let i = 0; i < e.recs.length; i++) {
-        if ((e.recs[i] as Rec).main <= rev) last = i;
-        else break;
-      }
-      let cut = last; // records before `cut` are dropped
-      if (last >= 0 && (e.recs[last] as Rec).kv === null) cut = last + 1;
-      for (let i = 0; i < cut; i++) dropped.push({ key: e.key, rec: e.recs[i] as Rec });
-      if (cut > 0) e.recs = e.recs.slice(cut);
-      if (e.recs.length > 0) keep.push(e);
-      else this.byKey.delete(id(e.key));
-    }
-    this.sorted = keep;
-    return dropped;
+  tombstone(r: Revision): void {
+    assert(this.isLive(), 'tombstone of a deleted key');
+    this.put(r);
+    this.generations.push({ ver: 0n, created: noRev, revs: [] });
   }
-}
 
-/** The record visible at revision rev (the last one with main ≤ rev), if it is a put. */
-export function visibleAt(e: KeyEntry, rev: bigint): KeyValue | null {
-  for (let i = e.recs.length - 1; i >= 0; i--) {
-    const r = e.recs[i] as Rec;
-    if (r.main <= rev) return r.kv;
+  /** The put visible at revision atRev, or null if the key does not exist there. */
+  get(atRev: bigint): Visible | null {
+    const lastGen = this.generations.length - 1;
+    for (let gi = lastGen; gi >= 0; gi--) {
+      const g = this.generations[gi] as Generation;
+      const n = g.revs.length;
+      if (n === 0) continue;
+      if (gi !== lastGen && (g.revs[n - 1] as Revision).main <= atRev) return null; // deleted by then
+      if ((g.revs[0] as Revision).main > atRev) continue;
+      let i = n - 1;
+      while ((g.revs[i] as Revision).main > atRev) i--;
+      return { modified: g.revs[i] as Revision, created: g.created, version: g.ver - BigInt(n - 1 - i) };
+    }
+    return null;
   }
-  return null;
+
+  /** Every revision with main ≥ rev, in order (for watchers catching up). */
+  since(rev: bigint): Revision[] {
+    const out: Revision[] = [];
+    for (const g of this.generations) for (const r of g.revs) if (r.main >= rev) out.push(r);
+    return out;
+  }
+
+  /** Compacts at atRev (see the header); reports each kept revision ≤ atRev to keep. */
+  compact(atRev: bigint, keep: (r: Revision) => void): void {
+    let gi = 0;
+    while (gi < this.generations.length - 1) {
+      const g = this.generations[gi] as Generation;
+      if ((g.revs[g.revs.length - 1] as Revision).main > atRev) break;
+      gi++;
+    }
+    const g = this.generations[gi] as Generation;
+    let n = -1;
+    for (let i = 0; i < g.revs.length && (g.revs[i] as Revision).main <= atRev; i++) n = i;
+    if (n >= 0) {
+      keep(g.revs[n] as Revision);
+      if (n > 0) g.revs = g.revs.slice(n);
+    }
+    if (gi > 0) this.generations = this.generations.slice(gi);
+  }
 }

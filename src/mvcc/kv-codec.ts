@@ -1,28 +1,14 @@
 /**
- * Encoding of MVCC records on disk: the value is the mvccpb.KeyValue protobuf encoding (as etcd
- * stores it in bbolt), written by hand here because it runs once per write and once per record
- * at start-up. The key is 'k' + main(8, BE) + sub(8, BE), with a trailing 't' for tombstones.
+ * Encoding of MVCC record values on disk: the mvccpb.KeyValue protobuf encoding (as etcd stores
+ * it in bbolt), written by hand because it runs once per write and once per record at start-up.
+ * The record key is the revision (storage/schema.ts mvccKey). A tombstone's value holds the key
+ * and the delete revision only.
+ *
+ * Decoded buffers are views into the record buffer (no copy): records are immutable, so a
+ * KeyValue handed out is never changed by anyone (callers must not mutate it either).
  */
 import { assert } from '../base/assert.js';
-import { u64FromBytesBE, u64ToBytesBE } from '../base/int64.js';
 import type { KeyValue } from '../api/kv-types.js';
-import { prefix } from '../storage/schema.js';
-
-export const revKeyBytes = 17;
-
-export function revKey(main: bigint, sub: bigint, tombstone: boolean): Buffer {
-  const k = Buffer.allocUnsafe(tombstone ? revKeyBytes + 1 : revKeyBytes);
-  k[0] = prefix.mvcc[0] as number;
-  u64ToBytesBE(main, k, 1);
-  u64ToBytesBE(sub, k, 9);
-  if (tombstone) k[revKeyBytes] = 0x74; // 't'
-  return k;
-}
-
-export function parseRevKey(k: Buffer): { main: bigint; sub: bigint; tombstone: boolean } {
-  assert(k.length === revKeyBytes || k.length === revKeyBytes + 1, 'bad revision key');
-  return { main: u64FromBytesBE(k, 1), sub: u64FromBytesBE(k, 9), tombstone: k.length === revKeyBytes + 1 };
-}
 
 function varintLen(v: bigint): number {
   let x = BigInt.asUintN(64, v);
@@ -105,7 +91,7 @@ export function decodeKv(buf: Buffer): KeyValue {
     if (wire === 2) {
       let len: bigint;
       [len, p] = readVarint(buf, p);
-      const bytes = Buffer.from(buf.subarray(p, p + Number(len)));
+      const bytes = buf.subarray(p, p + Number(len));
       p += Number(len);
       if (field === 1) kv.key = bytes;
       else if (field === 5) kv.value = bytes;

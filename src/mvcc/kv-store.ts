@@ -1,98 +1,146 @@
 /**
- * The MVCC key-value store (etcd mvcc/kvstore.go): every change gets a revision; reads at any
+ * The MVCC key-value store (etcd mvcc kvstore.go): every change gets a revision; reads at any
  * revision not compacted away; compaction drops history below a revision.
  *
- * Design: the key index and the retained records (values included) live in memory, and every
- * record is also written to classic-level under its revision key (kv-codec.ts) through the
- * apply batch; start-up rebuilds memory by scanning those records, as etcd rebuilds its index
- * from bbolt. Keeping values in memory makes reads synchronous and fast; it is bounded the way
- * etcd's own working set is, by --quota-backend-bytes (default 2 GiB), since bbolt maps the whole
- * database into memory as well.
+ * Layout: the key index (tree-index.ts, key-index.ts: keys and revisions, no values) is in
+ * memory and rebuilt at open by scanning the revision records, as etcd rebuilds its treeIndex
+ * from bbolt. Values live in classic-level under their revision (schema.ts mvccKey) and are
+ * read synchronously; records not yet committed are served from an overlay (record-store.ts),
+ * so a write is visible as soon as its transaction ends, before the apply batch lands.
+ * Reads are synchronous, which keeps apply synchronous and deterministic.
  *
  * Invariants:
  * - a fresh store is at revision 1; a write transaction with at least one change consumes
- *   exactly one main revision (currentRev + 1), its changes numbered by sub revision from 0;
- *   a transaction without changes consumes none;
+ *   exactly one main revision (currentRev + 1), its changes numbered by sub revision from 0; a
+ *   transaction without changes consumes none; at most one write transaction is open;
  * - compactRev ≤ currentRev; reads at rev < compactRev fail with Compacted, at rev > currentRev
- *   with FutureRev;
- * - every record in memory is in the database once the batch it was added to is committed;
- *   records dropped by compaction are deleted from the database after the batch that scheduled
- *   the compaction (startPhysicalCompaction), in chunks of compactionBatchLimit.
+ *   with FutureRev (etcd rangeKeys);
+ * - every revision in the index has its record in the database or in the overlay;
+ * - the scheduled compaction revision is written in the same batch as the compaction's
+ *   index change; its physical phase (compactor.ts) starts once that batch has landed.
  */
 import { assert } from '../base/assert.js';
 import { EtcdError, Errors } from '../api/errors.js';
 import { EventType, type Event, type KeyValue } from '../api/kv-types.js';
 import { Backend, WriteBatch } from '../storage/backend.js';
-import { metaKey, prefix, prefixUpper } from '../storage/schema.js';
-import { decodeKv, encodeKv, parseRevKey, revKey } from './kv-codec.js';
-import { KeyIndex, visibleAt, type KeyEntry } from './key-index.js';
+import { metaKey, parseMvccKey, prefix, prefixUpper } from '../storage/schema.js';
+import { Compactor, compactionBatchLimitDefault } from './compactor.js';
+import { decodeKv } from './kv-codec.js';
+import { KeyIndex } from './key-index.js';
+import { RecordStore, recordCacheBytesDefault } from './record-store.js';
+import { revId, type Revision } from './revision.js';
+import { TreeIndex } from './tree-index.js';
 
-/** etcd --experimental-compaction-batch-limit default. */
-export const compactionBatchLimit = 1000;
+export { compactionBatchLimitDefault as compactionBatchLimit } from './compactor.js';
 
+/** What the store needs from the lessor (lease/): etcd's lease.Lessor Lookup/Attach/Detach. */
 export interface LeaseHooks {
   exists(id: bigint): boolean;
   attach(id: bigint, key: Buffer): void;
   detach(id: bigint, key: Buffer): void;
 }
 
+/** Hooks for a server without leases: no lease exists. */
 export const noLeases: LeaseHooks = {
   exists: () => false,
   attach: () => undefined,
   detach: () => undefined,
 };
 
-export interface RangeResult {
-  kvs: KeyValue[];
-  count: number;
-  rev: bigint;
+export interface KvStoreOptions {
+  leases?: LeaseHooks;
+  /** Bytes of committed records kept decoded in memory. */
+  cacheBytesMax?: number;
+  /** Keys deleted per physical compaction commit (etcd --experimental-compaction-batch-limit). */
+  compactionBatchLimit?: number;
 }
 
 export interface RangeOptions {
   /** ≤ 0: the current revision. */
   rev?: bigint;
-  /** 0: no limit. */
+  /** ≤ 0: no limit. */
   limit?: number;
+  /** Count only; return no key-values. */
   countOnly?: boolean;
+}
+
+export interface RangeResult {
+  /** Up to `limit` key-values in key order. Shared, immutable: never mutate them. */
+  kvs: KeyValue[];
+  /** Keys in the range at the read revision, whatever the limit. */
+  count: number;
+  /** The store's (or transaction's) current revision, as etcd's RangeResult.Rev. */
+  rev: bigint;
 }
 
 const emptyBuf = Buffer.alloc(0);
 
 export class KvStore {
-  private readonly index = new KeyIndex();
+  private readonly index = new TreeIndex();
+  private readonly records: RecordStore;
+  private readonly compactor: Compactor;
   private currentRev = 1n;
   private compactMainRev = -1n;
-  private pendingDeletes: Buffer[] = [];
-  private pendingCompactRev = -1n;
-  private physicalDone: Promise<void> = Promise.resolve();
-  leases: LeaseHooks = noLeases;
+  private txnOpen = false;
+  leases: LeaseHooks;
 
-  private constructor(private readonly backend: Backend) {}
+  private constructor(backend: Backend, opts: KvStoreOptions) {
+    this.records = new RecordStore(backend, opts.cacheBytesMax ?? recordCacheBytesDefault);
+    this.compactor = new Compactor(backend, opts.compactionBatchLimit ?? compactionBatchLimitDefault);
+    this.leases = opts.leases ?? noLeases;
+  }
 
-  static async open(backend: Backend): Promise<KvStore> {
-    const s = new KvStore(backend);
+  /**
+   * Opens the store: rebuilds the key index from the revision records, restores the current
+   * and compacted revisions, re-attaches leased keys and resumes an unfinished compaction.
+   */
+  static async open(backend: Backend, opts: KvStoreOptions = {}): Promise<KvStore> {
+    const s = new KvStore(backend, opts);
+    const keys = new Map<string, KeyIndex>();
+    const leased = new Map<string, { key: Buffer; lease: bigint }>();
     let maxMain = 1n;
     for await (const [k, v] of backend.entries(prefix.mvcc, prefixUpper(prefix.mvcc))) {
-      const { main, sub, tombstone } = parseRevKey(k);
+      const { main, sub, tombstone } = parseMvccKey(k);
       const kv = decodeKv(v);
-      s.index.append(kv.key, { main, sub, kv: tombstone ? null : kv });
+      const id = kv.key.toString('latin1');
+      const r: Revision = { main, sub };
       if (main > maxMain) maxMain = main;
+      let ki = keys.get(id);
+      if (tombstone) {
+        leased.delete(id);
+        // A tombstone without a live generation: an interrupted physical compaction removed
+        // the puts before it; it is ≤ the scheduled compaction and is removed when that resumes.
+        if (ki?.isLive()) ki.tombstone(r);
+        continue;
+      }
+      if (!ki) {
+        ki = new KeyIndex(Buffer.from(kv.key));
+        keys.set(id, ki);
+      }
+      if (ki.isLive()) {
+        ki.put(r);
+        assert(ki.get(main)?.version === kv.version, `version of record ${revId(main, sub)} disagrees with the index`);
+      } else {
+        // First record of a generation whose start may be compacted away (etcd keyIndex.restore).
+        ki.restore({ main: kv.create_revision, sub: 0n }, r, kv.version);
+      }
+      if (kv.lease !== 0n) leased.set(id, { key: ki.key, lease: kv.lease });
+      else leased.delete(id);
     }
+    s.index.load([...keys.values()]);
+    s.currentRev = maxMain;
     const scheduled = backend.getU64(metaKey.scheduledCompactRev);
     const finished = backend.getU64(metaKey.finishedCompactRev);
-    s.currentRev = maxMain;
     if (scheduled !== undefined) {
-      // Redo the compaction: records that survived a crash before their deletion are dropped
-      // again (etcd restores and re-runs an unfinished compaction the same way).
       s.compactMainRev = scheduled;
+      // Everything up to the compaction may have been deleted (etcd restore does the same).
       if (scheduled > s.currentRev) s.currentRev = scheduled;
-      const dropped = s.index.compact(scheduled);
-      if (finished === undefined || finished < scheduled || dropped.length > 0) {
-        s.pendingDeletes = dropped.map((d) => revKey(d.rec.main, d.rec.sub, d.rec.kv === null));
-        s.pendingCompactRev = scheduled;
-        s.startPhysicalCompaction();
+      const keep = s.compactIndex(scheduled);
+      if (finished !== scheduled) {
+        s.compactor.enqueue({ rev: scheduled, keep, resolve: () => undefined, reject: () => undefined });
       }
     }
+    for (const { key, lease } of leased.values()) s.leases.attach(lease, key);
     return s;
   }
 
@@ -100,127 +148,162 @@ export class KvStore {
     return this.currentRev;
   }
 
+  /** The last compacted revision; -1 if never compacted. */
   compactRev(): bigint {
     return this.compactMainRev;
   }
 
+  /** Keys in the index, deleted ones with retained history included. */
   keyCount(): number {
     return this.index.size;
   }
 
-  private readRev(rev: bigint | undefined): bigint {
+  stats(): { keys: number; rev: bigint; compactRev: bigint } & ReturnType<RecordStore['stats']> {
+    return { keys: this.index.size, rev: this.currentRev, compactRev: this.compactMainRev, ...this.records.stats() };
+  }
+
+  /** Checks a read revision against `curRev` (etcd rangeKeys); returns the revision to read at. */
+  private readRev(rev: bigint | undefined, curRev: bigint): bigint {
     const r = rev ?? 0n;
-    if (r > this.currentRev) throw new EtcdError(Errors.FutureRev);
-    const at = r <= 0n ? this.currentRev : r;
+    if (r > curRev) throw new EtcdError(Errors.FutureRev);
+    const at = r <= 0n ? curRev : r;
     if (at < this.compactMainRev) throw new EtcdError(Errors.Compacted);
     return at;
   }
 
   /** Keys in [key, end) visible at a revision: end null = single key, empty = every key ≥ key. */
   range(key: Buffer, end: Buffer | null, opts: RangeOptions = {}): RangeResult {
-    const at = this.readRev(opts.rev);
+    const at = this.readRev(opts.rev, this.currentRev);
     return this.rangeAt(key, end, at, opts.limit ?? 0, opts.countOnly ?? false, this.currentRev);
   }
 
-  /**
-   * Reads at revision `at`. Like etcd's rangeKeys, the result's rev is the reader's current
-   * revision (`curRev`), not `at`: the response header names the store revision.
-   */
-  rangeAt(key: Buffer, end: Buffer | null, at: bigint, limit: number, countOnly: boolean, curRev: bigint): RangeResult {
+  private rangeAt(key: Buffer, end: Buffer | null, at: bigint, limit: number, countOnly: boolean, curRev: bigint): RangeResult {
     const kvs: KeyValue[] = [];
     let count = 0;
-    this.index.visit(key, end, (e: KeyEntry) => {
-      const kv = visibleAt(e, at);
-      if (kv) {
+    this.index.visit(key, end, (ki) => {
+      const v = ki.get(at);
+      if (v) {
         count++;
-        if (!countOnly && (limit <= 0 || kvs.length < limit)) kvs.push(kv);
+        if (!countOnly && (limit <= 0 || kvs.length < limit)) kvs.push(this.records.get(v.modified.main, v.modified.sub));
       }
       return true;
     });
     return { kvs, count, rev: curRev };
   }
 
-  /** Starts a write transaction adding its records to batch. */
+  /** Starts a write transaction adding its records to batch (end it before the next one). */
   write(batch: WriteBatch): WriteTxn {
+    assert(!this.txnOpen, 'a write transaction is already open');
+    this.txnOpen = true;
     return new WriteTxn(this, batch, this.currentRev);
   }
 
-  /** @internal used by WriteTxn */
-  appendRecord(batch: WriteBatch, main: bigint, sub: bigint, key: Buffer, kv: KeyValue | null): void {
-    this.index.append(key, { main, sub, kv });
-    const stored: KeyValue = kv ?? { key, create_revision: 0n, mod_revision: main, version: 0n, value: emptyBuf, lease: 0n };
-    batch.put(revKey(main, sub, kv === null), encodeKv(stored));
-  }
-
-  /** @internal used by WriteTxn */
-  endTxn(begin: bigint, changed: boolean): void {
-    assert(begin === this.currentRev, 'overlapping write transactions');
-    if (changed) this.currentRev = begin + 1n;
-  }
-
-  /** @internal */
-  visitIndex(key: Buffer, end: Buffer | null, fn: (e: KeyEntry) => boolean): void {
-    this.index.visit(key, end, fn);
-  }
-
   /**
-   * Compacts history below rev (etcd: rev ≤ compacted ⇒ Compacted, rev > current ⇒ FutureRev).
-   * Memory is compacted now; the database records go after `batch` commits, when the server
-   * calls startPhysicalCompaction(). Returns a promise for the physical deletion.
+   * Compacts history below rev (etcd updateCompactRev: rev ≤ compacted ⇒ Compacted, rev >
+   * current ⇒ FutureRev). The index is compacted now; the records are deleted after `batch`
+   * lands. The promise resolves when they are (CompactionRequest.physical).
    */
   compact(rev: bigint, batch: WriteBatch): Promise<void> {
+    assert(!this.txnOpen, 'compaction inside a write transaction');
     if (rev <= this.compactMainRev) throw new EtcdError(Errors.Compacted);
     if (rev > this.currentRev) throw new EtcdError(Errors.FutureRev);
     this.compactMainRev = rev;
     batch.put(metaKey.scheduledCompactRev, Backend.u64(rev));
-    const dropped = this.index.compact(rev);
-    for (const d of dropped) this.pendingDeletes.push(revKey(d.rec.main, d.rec.sub, d.rec.kv === null));
-    this.pendingCompactRev = rev;
-    let resolveDone!: () => void;
-    const done = new Promise<void>((r) => (resolveDone = r));
-    this.waiters.push(resolveDone);
+    const keep = this.compactIndex(rev);
+    const done = new Promise<void>((resolve, reject) => {
+      batch.onCommitted(() => this.compactor.enqueue({ rev, keep, resolve, reject }));
+    });
+    // Nobody may wait for it (physical=false); a failure then must not be an unhandled rejection.
+    done.catch(() => undefined);
     return done;
   }
 
-  private waiters: (() => void)[] = [];
-
-  /** Deletes the records dropped by compactions whose batch has been committed. */
-  startPhysicalCompaction(): void {
-    if (this.pendingCompactRev < 0n) return;
-    const keys = this.pendingDeletes;
-    const rev = this.pendingCompactRev;
-    const waiters = this.waiters;
-    this.pendingDeletes = [];
-    this.pendingCompactRev = -1n;
-    this.waiters = [];
-    const chunks: WriteBatch[] = [];
-    for (let i = 0; i < keys.length; i += compactionBatchLimit) {
-      const b = new WriteBatch();
-      for (const k of keys.slice(i, i + compactionBatchLimit)) b.del(k);
-      chunks.push(b);
-    }
-    const last = new WriteBatch();
-    last.put(metaKey.finishedCompactRev, Backend.u64(rev));
-    chunks.push(last);
-    // Chunks go through the backend's ordered commit queue; other writes interleave between
-    // them, so a large compaction does not stall apply (etcd compacts in batches likewise).
-    this.physicalDone = Promise.all(chunks.map((c) => this.backend.commit(c))).then(() => {
-      for (const w of waiters) w();
-    });
+  private compactIndex(rev: bigint): Set<string> {
+    const keep = new Set<string>();
+    this.index.compact(rev, (_ki, main, sub) => keep.add(revId(main, sub)));
+    return keep;
   }
 
+  /** Kept for callers of the first version: physical compaction now starts by itself. */
+  startPhysicalCompaction(): void {}
+
+  /** Resolves when every physical compaction scheduled and landed so far is done. */
   physicalCompaction(): Promise<void> {
-    return this.physicalDone;
+    return this.compactor.idle();
+  }
+
+  // ---- used by WriteTxn ----
+
+  /** @internal */
+  txnRange(txn: WriteTxn, key: Buffer, end: Buffer | null, opts: RangeOptions): RangeResult {
+    const cur = txn.rev();
+    const at = this.readRev(opts.rev, cur);
+    return this.rangeAt(key, end, at, opts.limit ?? 0, opts.countOnly ?? false, cur);
+  }
+
+  /** @internal */
+  txnPut(batch: WriteBatch, main: bigint, sub: bigint, key: Buffer, value: Buffer, lease: bigint): Event {
+    const ki = this.index.getOrCreate(key);
+    const cur = ki.get(main);
+    const prev = cur ? this.records.get(cur.modified.main, cur.modified.sub) : null;
+    const kv: KeyValue = {
+      key: ki.key,
+      create_revision: cur ? cur.created.main : main,
+      mod_revision: main,
+      version: cur ? cur.version + 1n : 1n,
+      value: Buffer.from(value),
+      lease,
+    };
+    ki.put({ main, sub });
+    this.records.putRecord(batch, main, sub, kv);
+    // etcd storeTxnWrite.put: detach the old lease, attach the new one.
+    if (prev && prev.lease !== 0n) this.leases.detach(prev.lease, ki.key);
+    if (lease !== 0n) this.leases.attach(lease, ki.key);
+    return { type: EventType.PUT, kv, prev_kv: prev };
+  }
+
+  /** @internal */
+  txnDelete(batch: WriteBatch, main: bigint, firstSub: bigint, key: Buffer, end: Buffer | null, readAt: bigint): Event[] {
+    const victims: KeyIndex[] = [];
+    this.index.visit(key, end, (ki) => {
+      if (ki.get(readAt)) victims.push(ki);
+      return true;
+    });
+    const events: Event[] = [];
+    let sub = firstSub;
+    for (const ki of victims) {
+      const v = ki.get(readAt) as NonNullable<ReturnType<KeyIndex['get']>>;
+      const prev = this.records.get(v.modified.main, v.modified.sub);
+      ki.tombstone({ main, sub });
+      this.records.putTombstone(batch, main, sub, ki.key);
+      sub++;
+      if (prev.lease !== 0n) this.leases.detach(prev.lease, ki.key);
+      // etcd: a DELETE event's kv carries the key and the delete revision only.
+      events.push({
+        type: EventType.DELETE,
+        kv: { key: ki.key, create_revision: 0n, mod_revision: main, version: 0n, value: emptyBuf, lease: 0n },
+        prev_kv: prev,
+      });
+    }
+    return events;
+  }
+
+  /** @internal */
+  txnEnd(txn: WriteTxn): void {
+    assert(this.txnOpen && txn.beginRev === this.currentRev, 'ending a transaction that is not open');
+    if (txn.changed()) this.currentRev = txn.beginRev + 1n;
+    this.txnOpen = false;
   }
 }
 
 /**
  * One write transaction (etcd storeTxnWrite): reads see the transaction's own earlier writes;
- * all writes share main revision begin + 1.
+ * all writes share main revision beginRev + 1, numbered by sub revision.
  */
 export class WriteTxn {
   private sub = 0n;
-  readonly events: Event[] = [];
+  private ended = false;
+  private readonly events: Event[] = [];
 
   constructor(
     private readonly store: KvStore,
@@ -228,7 +311,7 @@ export class WriteTxn {
     readonly beginRev: bigint,
   ) {}
 
-  /** The revision reads inside this transaction see. */
+  /** The revision reads inside this transaction see: beginRev, or beginRev + 1 once it wrote. */
   rev(): bigint {
     return this.sub > 0n ? this.beginRev + 1n : this.beginRev;
   }
@@ -237,47 +320,42 @@ export class WriteTxn {
     return this.sub > 0n;
   }
 
-  range(key: Buffer, end: Buffer | null, limit = 0, countOnly = false): RangeResult {
-    return this.store.rangeAt(key, end, this.rev(), limit, countOnly, this.rev());
+  /** Reads as etcd storeTxnWrite.Range: at opts.rev, or at this transaction's revision. */
+  range(key: Buffer, end: Buffer | null, opts: RangeOptions = {}): RangeResult {
+    assert(!this.ended, 'read after end');
+    return this.store.txnRange(this, key, end, opts);
   }
 
-  /** Writes key; returns the revision of the write. */
+  /** Writes key; returns the revision of the write (etcd TxnWrite.Put). */
   put(key: Buffer, value: Buffer, lease: bigint): bigint {
-    const rev = this.beginRev + 1n;
-    const prev = this.range(key, null).kvs[0] ?? null;
-    const kv: KeyValue = {
-      key,
-      value,
-      lease,
-      create_revision: prev ? prev.create_revision : rev,
-      mod_revision: rev,
-      version: prev ? prev.version + 1n : 1n,
-    };
-    this.store.appendRecord(this.batch, rev, this.sub++, key, kv);
-    if (prev && prev.lease !== 0n && prev.lease !== lease) this.store.leases.detach(prev.lease, key);
-    if (lease !== 0n) this.store.leases.attach(lease, key);
-    this.events.push({ type: EventType.PUT, kv, prev_kv: prev });
-    return rev;
+    assert(!this.ended, 'write after end');
+    const main = this.beginRev + 1n;
+    this.events.push(this.store.txnPut(this.batch, main, this.sub, key, value, lease));
+    this.sub++;
+    return main;
   }
 
-  /** Deletes the keys visible in [key, end); returns the deleted records. */
+  /**
+   * Deletes the keys visible in [key, end) (end null = the single key, empty = every key ≥ key);
+   * returns the deleted key-values, in key order.
+   */
   deleteRange(key: Buffer, end: Buffer | null): KeyValue[] {
-    const rev = this.beginRev + 1n;
-    const victims = this.range(key, end).kvs;
-    for (const prev of victims) {
-      this.store.appendRecord(this.batch, rev, this.sub++, prev.key, null);
-      if (prev.lease !== 0n) this.store.leases.detach(prev.lease, prev.key);
-      this.events.push({
-        type: EventType.DELETE,
-        kv: { key: prev.key, create_revision: 0n, mod_revision: rev, version: 0n, value: emptyBuf, lease: 0n },
-        prev_kv: prev,
-      });
+    assert(!this.ended, 'write after end');
+    const evs = this.store.txnDelete(this.batch, this.beginRev + 1n, this.sub, key, end, this.rev());
+    this.sub += BigInt(evs.length);
+    const prevs: KeyValue[] = [];
+    for (const e of evs) {
+      this.events.push(e);
+      prevs.push(e.prev_kv as KeyValue);
     }
-    return victims;
+    return prevs;
   }
 
+  /** Ends the transaction; returns its events in the order of the changes. */
   end(): Event[] {
-    this.store.endTxn(this.beginRev, this.changed());
+    assert(!this.ended, 'transaction ended twice');
+    this.store.txnEnd(this);
+    this.ended = true;
     return this.events;
   }
 }

@@ -1,8 +1,13 @@
 /**
- * Apply semantics of the KV API over the MVCC store, as etcd's apply.go (v3.4/3.5). Everything
- * here is synchronous and reads only the request and the store, so every member computes the
- * same result from the same entry.
+ * Apply semantics of the KV API over the MVCC store, as etcd's apply.go (v3.4, checked against
+ * a live etcd 3.4.23). Everything here is synchronous and reads only the request and the store,
+ * so every member computes the same result from the same entry.
+ *
+ * Invariants: a request that fails here changes nothing (every check runs before the first
+ * write); a write request consumes at most one revision; a txn whose taken path has no write
+ * consumes none; the events returned are exactly the changes made, in order.
  */
+import { AssertionError } from '../base/assert.js';
 import { compareBytes } from '../base/bytes.js';
 import { EtcdError, Errors } from '../api/errors.js';
 import {
@@ -12,6 +17,7 @@ import {
   SortTarget,
   type Compare,
   type CompactionRequest,
+  type CompactionResponse,
   type DeleteRangeRequest,
   type DeleteRangeResponse,
   type Event,
@@ -26,62 +32,97 @@ import {
   type TxnResponse,
 } from '../api/kv-types.js';
 import type { WriteBatch } from '../storage/backend.js';
-import type { KvStore, WriteTxn } from '../mvcc/kv-store.js';
+import type { KvStore, RangeOptions, RangeResult, WriteTxn } from '../mvcc/kv-store.js';
 
-/** etcd's mkGteRange: "\0" means "every key ≥ key"; empty means the single key. */
+/** etcd's mkGteRange: "\0" means "every key ≥ key" (empty end); empty means the single key (null). */
 export function rangeEnd(end: Buffer): Buffer | null {
   if (end.length === 0) return null;
   if (end.length === 1 && end[0] === 0) return Buffer.alloc(0);
   return end;
 }
 
-interface ReadView {
-  range(key: Buffer, end: Buffer | null, limit: number, countOnly: boolean, rev: bigint): { kvs: KeyValue[]; count: number; rev: bigint };
+/** What a request reads through: the store (read-only) or the open write transaction. */
+interface KvReader {
+  range(key: Buffer, end: Buffer | null, opts: RangeOptions): RangeResult;
 }
 
-function storeView(store: KvStore): ReadView {
-  return {
-    range: (key, end, limit, countOnly, rev) => store.range(key, end, { rev, limit, countOnly }),
-  };
+export interface WriteResult<T> {
+  resp: T;
+  /** The changes, in order, for watchers. */
+  events: Event[];
 }
 
-function txnView(txn: WriteTxn, store: KvStore): ReadView {
-  return {
-    range: (key, end, limit, countOnly, rev) =>
-      rev > 0n && rev !== txn.rev()
-        ? { ...store.range(key, end, { rev, limit, countOnly }), rev: txn.rev() }
-        : txn.range(key, end, limit, countOnly),
-  };
-}
+// ---- Range ----
 
 function stripValue(kv: KeyValue): KeyValue {
   return { ...kv, value: Buffer.alloc(0) };
 }
 
-function doRange(view: ReadView, r: RangeRequest): RangeResponse {
+function cmpBig(a: bigint, b: bigint): number {
+  return a < b ? -1 : a > b ? 1 : 0;
+}
+
+/** The ascending comparator of a sort target; null for a target etcd does not know. */
+function sorter(target: number): ((a: KeyValue, b: KeyValue) => number) | null {
+  switch (target) {
+    case SortTarget.KEY:
+      return (a, b) => compareBytes(a.key, b.key);
+    case SortTarget.VERSION:
+      return (a, b) => cmpBig(a.version, b.version);
+    case SortTarget.CREATE:
+      return (a, b) => cmpBig(a.create_revision, b.create_revision);
+    case SortTarget.MOD:
+      return (a, b) => cmpBig(a.mod_revision, b.mod_revision);
+    case SortTarget.VALUE:
+      return (a, b) => compareBytes(a.value, b.value);
+    default:
+      return null;
+  }
+}
+
+/** The sort order etcd applies: a target other than KEY with order NONE sorts ascending. */
+export function effectiveSortOrder(r: Pick<RangeRequest, 'sort_order' | 'sort_target'>): number {
+  if (r.sort_target !== SortTarget.KEY && r.sort_order === SortOrder.NONE) return SortOrder.ASCEND;
+  return r.sort_order;
+}
+
+/**
+ * etcd applierV3backend.Range. With a sort or a min/max filter everything in the range is
+ * fetched, then filtered, sorted and truncated; otherwise limit+1 are fetched to tell `more`.
+ * `count` is the number of keys in the range at the revision, whatever the limit and filters.
+ * Sorting is stable (ties stay in key order); etcd's Go sort agrees for up to 12 keys.
+ */
+function doRange(reader: KvReader, r: RangeRequest): RangeResponse {
   let limit = r.limit;
-  const filtered =
+  if (
     r.sort_order !== SortOrder.NONE ||
     r.min_mod_revision !== 0n ||
     r.max_mod_revision !== 0n ||
     r.min_create_revision !== 0n ||
-    r.max_create_revision !== 0n;
-  if (filtered) limit = 0n;
-  if (limit > 0n) limit += 1n; // one more, to tell whether there are more
-  const rr = view.range(r.key, rangeEnd(r.range_end), Number(limit), r.count_only, r.revision);
+    r.max_create_revision !== 0n
+  ) {
+    limit = 0n;
+  }
+  if (limit > 0n) limit += 1n;
+  const rr = reader.range(r.key, rangeEnd(r.range_end), {
+    rev: r.revision,
+    limit: limit > 0n ? Number(limit) : 0,
+    countOnly: r.count_only,
+  });
   let kvs = rr.kvs;
   if (r.max_mod_revision !== 0n) kvs = kvs.filter((kv) => kv.mod_revision <= r.max_mod_revision);
   if (r.min_mod_revision !== 0n) kvs = kvs.filter((kv) => kv.mod_revision >= r.min_mod_revision);
   if (r.max_create_revision !== 0n) kvs = kvs.filter((kv) => kv.create_revision <= r.max_create_revision);
   if (r.min_create_revision !== 0n) kvs = kvs.filter((kv) => kv.create_revision >= r.min_create_revision);
-  let order = r.sort_order;
-  if (r.sort_target !== SortTarget.KEY && order === SortOrder.NONE) order = SortOrder.ASCEND;
-  if (order !== SortOrder.NONE) {
+  const order = effectiveSortOrder(r);
+  if (order === SortOrder.ASCEND || order === SortOrder.DESCEND) {
     const cmp = sorter(r.sort_target);
+    // etcd 3.4 crashes here (nil sorter); kv-checks rejects such requests before they get here.
+    if (!cmp) throw new EtcdError(Errors.InvalidSortOption);
     kvs = [...kvs].sort(order === SortOrder.DESCEND ? (a, b) => cmp(b, a) : cmp);
   }
   let more = false;
-  if (r.limit > 0n && kvs.length > Number(r.limit)) {
+  if (r.limit > 0n && BigInt(kvs.length) > r.limit) {
     kvs = kvs.slice(0, Number(r.limit));
     more = true;
   }
@@ -89,105 +130,81 @@ function doRange(view: ReadView, r: RangeRequest): RangeResponse {
   return { header: { revision: rr.rev }, kvs, more, count: BigInt(rr.count) };
 }
 
-function sorter(target: number): (a: KeyValue, b: KeyValue) => number {
-  const num = (f: (kv: KeyValue) => bigint) => (a: KeyValue, b: KeyValue) => {
-    const x = f(a);
-    const y = f(b);
-    return x < y ? -1 : x > y ? 1 : 0;
-  };
-  switch (target) {
-    case SortTarget.VERSION:
-      return num((kv) => kv.version);
-    case SortTarget.CREATE:
-      return num((kv) => kv.create_revision);
-    case SortTarget.MOD:
-      return num((kv) => kv.mod_revision);
-    case SortTarget.VALUE:
-      return (a, b) => compareBytes(a.value, b.value);
-    default:
-      return (a, b) => compareBytes(a.key, b.key);
-  }
-}
-
 export function applyRange(store: KvStore, r: RangeRequest): RangeResponse {
-  return doRange(storeView(store), r);
+  return doRange(store, r);
 }
 
-/** Checks a put can apply (etcd checkPut): lease exists, ignore_* need an existing key. */
-function checkPut(view: ReadView, store: KvStore, p: PutRequest): void {
-  if (p.ignore_value || p.ignore_lease) {
-    const cur = view.range(p.key, null, 0, false, 0n).kvs[0];
-    if (!cur) throw new EtcdError(Errors.KeyNotFound);
-  }
-  if (p.lease !== 0n && !store.leases.exists(p.lease)) throw new EtcdError(Errors.LeaseNotFound);
-}
+// ---- Put / DeleteRange ----
 
-function doPut(txn: WriteTxn, store: KvStore, p: PutRequest): PutResponse {
-  const view = txnView(txn, store);
-  checkPut(view, store, p);
-  const prev = view.range(p.key, null, 0, false, 0n).kvs[0] ?? null;
-  let value = p.value;
-  let lease = p.lease;
-  if (prev) {
-    if (p.ignore_value) value = prev.value;
-    if (p.ignore_lease) lease = prev.lease;
-  }
-  const rev = txn.put(p.key, value, lease);
-  return { header: { revision: rev }, prev_kv: p.prev_kv ? prev : null };
+function doPut(txn: WriteTxn, p: PutRequest): PutResponse {
+  let prev: KeyValue | null = null;
+  if (p.ignore_value || p.ignore_lease || p.prev_kv) prev = txn.range(p.key, null, {}).kvs[0] ?? null;
+  if ((p.ignore_value || p.ignore_lease) && !prev) throw new EtcdError(Errors.KeyNotFound);
+  const value = p.ignore_value && prev ? prev.value : p.value;
+  const lease = p.ignore_lease && prev ? prev.lease : p.lease;
+  const revision = txn.put(p.key, value, lease);
+  return { header: { revision }, prev_kv: p.prev_kv ? prev : null };
 }
 
 function doDelete(txn: WriteTxn, dr: DeleteRangeRequest): DeleteRangeResponse {
   const deleted = txn.deleteRange(dr.key, rangeEnd(dr.range_end));
-  return {
-    header: { revision: deleted.length > 0 || txn.changed() ? txn.beginRev + 1n : txn.beginRev },
-    deleted: BigInt(deleted.length),
-    prev_kvs: dr.prev_kv ? deleted : [],
-  };
+  // etcd TxnWrite.DeleteRange: beginRev + 1 once the txn changed anything, else beginRev.
+  return { header: { revision: txn.rev() }, deleted: BigInt(deleted.length), prev_kvs: dr.prev_kv ? deleted : [] };
 }
 
-export interface WriteResult<T> {
-  resp: T;
-  events: Event[];
-}
-
-export function applyPut(store: KvStore, batch: WriteBatch, p: PutRequest): WriteResult<PutResponse> {
+/** Runs fn in a write transaction; a failure must leave the transaction without changes. */
+function inWriteTxn<T>(store: KvStore, batch: WriteBatch, fn: (txn: WriteTxn) => T): WriteResult<T> {
   const txn = store.write(batch);
-  // The check runs before any write so a failed put consumes no revision.
-  checkPut(txnView(txn, store), store, p);
-  const resp = doPut(txn, store, p);
+  let resp: T;
+  try {
+    resp = fn(txn);
+  } catch (err) {
+    if (txn.changed()) {
+      // Half a request is in the index and the batch: members would diverge (etcd panics).
+      throw new AssertionError(`request failed after writing: ${String(err)}`);
+    }
+    txn.end();
+    throw err;
+  }
   return { resp, events: txn.end() };
+}
+
+/**
+ * etcd applierV3backend.Put outside a txn: the lease must exist (checked first), ignore_value /
+ * ignore_lease need an existing key ("etcdserver: key not found").
+ */
+export function applyPut(store: KvStore, batch: WriteBatch, p: PutRequest): WriteResult<PutResponse> {
+  if (p.lease !== 0n && !store.leases.exists(p.lease)) throw new EtcdError(Errors.LeaseNotFound);
+  return inWriteTxn(store, batch, (txn) => doPut(txn, p));
 }
 
 export function applyDeleteRange(store: KvStore, batch: WriteBatch, dr: DeleteRangeRequest): WriteResult<DeleteRangeResponse> {
-  const txn = store.write(batch);
-  const resp = doDelete(txn, dr);
-  return { resp, events: txn.end() };
+  return inWriteTxn(store, batch, (txn) => doDelete(txn, dr));
 }
 
-function compareInt(a: bigint, b: bigint): number {
-  return a < b ? -1 : a > b ? 1 : 0;
-}
+// ---- Txn ----
 
+/** etcd compareKV: an unknown target compares as equal, an unknown result holds. */
 function compareKv(c: Compare, kv: KeyValue): boolean {
-  let r: number;
+  let r = 0;
   switch (c.target) {
     case CompareTarget.VALUE:
       r = compareBytes(kv.value, c.target_union === 'value' && c.value ? c.value : Buffer.alloc(0));
       break;
     case CompareTarget.VERSION:
-      r = compareInt(kv.version, c.target_union === 'version' ? (c.version ?? 0n) : 0n);
+      r = cmpBig(kv.version, c.target_union === 'version' ? (c.version ?? 0n) : 0n);
       break;
     case CompareTarget.CREATE:
-      r = compareInt(kv.create_revision, c.target_union === 'create_revision' ? (c.create_revision ?? 0n) : 0n);
+      r = cmpBig(kv.create_revision, c.target_union === 'create_revision' ? (c.create_revision ?? 0n) : 0n);
       break;
     case CompareTarget.MOD:
-      r = compareInt(kv.mod_revision, c.target_union === 'mod_revision' ? (c.mod_revision ?? 0n) : 0n);
+      r = cmpBig(kv.mod_revision, c.target_union === 'mod_revision' ? (c.mod_revision ?? 0n) : 0n);
       break;
     case CompareTarget.LEASE:
-      r = compareInt(kv.lease, c.target_union === 'lease' ? (c.lease ?? 0n) : 0n);
+      r = cmpBig(kv.lease, c.target_union === 'lease' ? (c.lease ?? 0n) : 0n);
       break;
     default:
-      return false;
+      break;
   }
   switch (c.result) {
     case CompareResult.EQUAL:
@@ -199,11 +216,11 @@ function compareKv(c: Compare, kv: KeyValue): boolean {
     case CompareResult.LESS:
       return r < 0;
     default:
-      return false;
+      return true;
   }
 }
 
-const zeroKv: KeyValue = {
+const absentKv: KeyValue = {
   key: Buffer.alloc(0),
   create_revision: 0n,
   mod_revision: 0n,
@@ -212,106 +229,149 @@ const zeroKv: KeyValue = {
   lease: 0n,
 };
 
-function applyCompare(view: ReadView, c: Compare): boolean {
-  const kvs = view.range(c.key, rangeEnd(c.range_end), 0, false, 0n).kvs;
-  if (kvs.length === 0) {
-    // A missing key has version/create/mod/lease 0, but no value: a VALUE compare fails.
-    if (c.target === CompareTarget.VALUE) return false;
-    return compareKv(c, zeroKv);
+/**
+ * etcd applyCompare: every key in [key, range_end) must satisfy the compare; with no key, the
+ * compare is against zeros (so `create_revision = 0` means absent), except that a VALUE compare
+ * on no key is false.
+ */
+function applyCompare(reader: KvReader, c: Compare): boolean {
+  let kvs: KeyValue[];
+  try {
+    kvs = reader.range(c.key, rangeEnd(c.range_end), {}).kvs;
+  } catch (err) {
+    if (err instanceof EtcdError) return false;
+    throw err;
   }
+  if (kvs.length === 0) return c.target === CompareTarget.VALUE ? false : compareKv(c, absentKv);
   return kvs.every((kv) => compareKv(c, kv));
 }
 
-/** The branch taken at every nesting level, decided before any write (etcd compareToPath). */
-function txnPath(view: ReadView, t: TxnRequest): boolean[] {
-  const ok = t.compare.every((c) => applyCompare(view, c));
-  const path = [ok];
-  for (const op of ok ? t.success : t.failure) {
-    if (op.request === 'request_txn' && op.request_txn) path.push(...txnPath(view, op.request_txn));
-  }
+function branch(t: TxnRequest, ok: boolean): RequestOp[] {
+  return ok ? t.success : t.failure;
+}
+
+/** etcd compareToPath: the branch taken at every txn, outer first, decided before any write. */
+function compareToPath(reader: KvReader, t: TxnRequest, path: boolean[] = []): boolean[] {
+  const ok = t.compare.every((c) => applyCompare(reader, c));
+  path.push(ok);
+  for (const op of branch(t, ok)) if (op.request === 'request_txn' && op.request_txn) compareToPath(reader, op.request_txn, path);
   return path;
 }
 
-function isWrite(t: TxnRequest, path: boolean[], at = { i: 0 }): boolean {
-  const ok = path[at.i++] as boolean;
-  let write = false;
-  for (const op of ok ? t.success : t.failure) {
-    if (op.request === 'request_put' || op.request === 'request_delete_range') write = true;
-    else if (op.request === 'request_txn' && op.request_txn && isWrite(op.request_txn, path, at)) write = true;
+/** etcd isTxnReadonly: no put or delete in any branch, nested ones included. */
+export function isTxnReadonly(t: TxnRequest): boolean {
+  for (const op of [...t.success, ...t.failure]) {
+    if (op.request === 'request_put' || op.request === 'request_delete_range') return false;
+    if (op.request === 'request_txn' && op.request_txn && !isTxnReadonly(op.request_txn)) return false;
   }
-  return write;
+  return true;
 }
 
-/** etcd checkRange: a range inside a txn must name a readable revision. */
-function checkRange(store: KvStore, r: RangeRequest): void {
-  if (r.revision > store.rev()) throw new EtcdError(Errors.FutureRev);
-  if (r.revision > 0n && r.revision < store.compactRev()) throw new EtcdError(Errors.Compacted);
+/** A cursor over the txn path, consumed in the order compareToPath produced it. */
+interface PathCursor {
+  path: boolean[];
+  i: number;
 }
 
-/** Checks every op on the taken path before anything is written, so a txn applies whole or not at all. */
-function checkTxnOps(view: ReadView, store: KvStore, t: TxnRequest, path: boolean[], writes: boolean, at = { i: 0 }): void {
-  const ok = path[at.i++] as boolean;
-  for (const op of ok ? t.success : t.failure) {
-    if (op.request === 'request_put' && op.request_put && writes) checkPut(view, store, op.request_put);
-    else if (op.request === 'request_range' && op.request_range) checkRange(store, op.request_range);
-    else if (op.request === 'request_txn' && op.request_txn) checkTxnOps(view, store, op.request_txn, path, writes, at);
+function nextBranch(t: TxnRequest, at: PathCursor): { ok: boolean; ops: RequestOp[] } {
+  const ok = at.path[at.i++];
+  if (ok === undefined) throw new AssertionError('txn path exhausted');
+  return { ok, ops: branch(t, ok) };
+}
+
+/** etcd checkRequests: runs check on every non-txn op of the taken path, nested ones included. */
+function checkRequests(t: TxnRequest, at: PathCursor, check: (op: RequestOp) => void): void {
+  for (const op of nextBranch(t, at).ops) {
+    if (op.request === 'request_txn' && op.request_txn) checkRequests(op.request_txn, at, check);
+    else check(op);
   }
 }
 
-function execTxn(txn: WriteTxn | null, view: ReadView, store: KvStore, t: TxnRequest, path: boolean[], at: { i: number }): TxnResponse {
-  const ok = path[at.i++] as boolean;
+/** etcd checkRequestPut: ignore_* need the key; a lease must exist. */
+function checkRequestPut(store: KvStore, op: RequestOp): void {
+  if (op.request !== 'request_put' || !op.request_put) return;
+  const p = op.request_put;
+  if (p.ignore_value || p.ignore_lease) {
+    if (store.range(p.key, null, {}).kvs.length === 0) throw new EtcdError(Errors.KeyNotFound);
+  }
+  if (p.lease !== 0n && !store.leases.exists(p.lease)) throw new EtcdError(Errors.LeaseNotFound);
+}
+
+/** etcd checkRequestRange: a range at an explicit revision must be readable now. */
+function checkRequestRange(store: KvStore, op: RequestOp): void {
+  if (op.request !== 'request_range' || !op.request_range) return;
+  const rev = op.request_range.revision;
+  if (rev === 0n) return;
+  if (rev > store.rev()) throw new EtcdError(Errors.FutureRev);
+  if (rev < store.compactRev()) throw new EtcdError(Errors.Compacted);
+}
+
+/**
+ * Runs the taken path. Responses of nested txns carry an empty header (revision 0), as etcd's
+ * newTxnResp; range/put/delete responses carry their own revision.
+ */
+function execTxn(reader: KvReader, txn: WriteTxn | null, t: TxnRequest, at: PathCursor): TxnResponse {
+  const { ok, ops } = nextBranch(t, at);
   const responses: ResponseOp[] = [];
-  for (const op of ok ? t.success : t.failure) responses.push(execOp(txn, view, store, op, path, at));
+  for (const op of ops) {
+    switch (op.request) {
+      case 'request_range':
+        responses.push({ response: 'response_range', response_range: doRange(reader, op.request_range as RangeRequest) });
+        break;
+      case 'request_put':
+        if (!txn) throw new AssertionError('put in a read-only txn');
+        responses.push({ response: 'response_put', response_put: doPut(txn, op.request_put as PutRequest) });
+        break;
+      case 'request_delete_range':
+        if (!txn) throw new AssertionError('delete in a read-only txn');
+        responses.push({ response: 'response_delete_range', response_delete_range: doDelete(txn, op.request_delete_range as DeleteRangeRequest) });
+        break;
+      case 'request_txn':
+        if (op.request_txn) responses.push({ response: 'response_txn', response_txn: execTxn(reader, txn, op.request_txn, at) });
+        break;
+      default:
+        // kv-checks rejects empty ops before proposing ("key not found").
+        throw new EtcdError(Errors.KeyNotFound);
+    }
+  }
   return { header: { revision: 0n }, succeeded: ok, responses };
 }
 
-function execOp(txn: WriteTxn | null, view: ReadView, store: KvStore, op: RequestOp, path: boolean[], at: { i: number }): ResponseOp {
-  switch (op.request) {
-    case 'request_range': {
-      const resp = doRange(view, op.request_range as RangeRequest);
-      return { response: 'response_range', response_range: resp };
-    }
-    case 'request_put': {
-      if (!txn) throw new Error('put in a read-only transaction');
-      return { response: 'response_put', response_put: doPut(txn, store, op.request_put as PutRequest) };
-    }
-    case 'request_delete_range': {
-      if (!txn) throw new Error('delete in a read-only transaction');
-      return { response: 'response_delete_range', response_delete_range: doDelete(txn, op.request_delete_range as DeleteRangeRequest) };
-    }
-    case 'request_txn': {
-      const resp = execTxn(txn, view, store, op.request_txn as TxnRequest, path, at);
-      resp.header.revision = txn ? txn.rev() : store.rev();
-      return { response: 'response_txn', response_txn: resp };
-    }
-    default:
-      throw new EtcdError(Errors.KeyNotFound);
-  }
-}
-
+/**
+ * etcd applierV3backend.Txn: compares (nested ones too) are evaluated first against the store;
+ * then, along the taken path, puts are checked if the txn has a write anywhere, and ranges at
+ * explicit revisions; then the path runs in one write transaction (one revision for all its
+ * writes), or as a plain read when no branch writes.
+ */
 export function applyTxn(store: KvStore, batch: WriteBatch, t: TxnRequest): WriteResult<TxnResponse> {
-  const path = txnPath(storeView(store), t);
-  const write = isWrite(t, path);
-  checkTxnOps(storeView(store), store, t, path, write);
+  const path = compareToPath(store, t);
+  const write = !isTxnReadonly(t);
+  if (write) checkRequests(t, { path, i: 0 }, (op) => checkRequestPut(store, op));
+  checkRequests(t, { path, i: 0 }, (op) => checkRequestRange(store, op));
   if (!write) {
-    const view = storeView(store);
-    const resp = execTxn(null, view, store, t, path, { i: 0 });
-    resp.header.revision = store.rev();
+    const resp = execTxn(store, null, t, { path, i: 0 });
+    resp.header = { revision: store.rev() };
     return { resp, events: [] };
   }
-  const txn = store.write(batch);
-  const view = txnView(txn, store);
-  const resp = execTxn(txn, view, store, t, path, { i: 0 });
-  resp.header.revision = txn.rev();
-  return { resp, events: txn.end() };
+  return inWriteTxn(store, batch, (txn) => {
+    const resp = execTxn(txn, txn, t, { path, i: 0 });
+    resp.header = { revision: txn.rev() };
+    return resp;
+  });
 }
 
+// ---- Compaction ----
+
 export interface CompactResult {
+  resp: CompactionResponse;
+  /** The store revision after the compaction (the response header's). */
   revision: bigint;
+  /** Resolves once the compacted records are deleted from disk (CompactionRequest.physical). */
   physical: Promise<void>;
 }
 
 export function applyCompaction(store: KvStore, batch: WriteBatch, c: CompactionRequest): CompactResult {
   const physical = store.compact(c.revision, batch);
-  return { revision: store.rev(), physical };
+  const revision = store.rev();
+  return { resp: { header: { revision } }, revision, physical };
 }
