@@ -1,346 +1,600 @@
 /**
- * etcd's server flags with etcd's names and defaults (server/embed/config.go, etcdmain/help.go,
- * v3.5), each also read from ETCD_<NAME> (upper case, '-' → '_'); a flag on the command line wins
- * over the environment. Syntax as Go's flag package: --name value, --name=value, -name value;
- * booleans as --flag or --flag=false. Unknown flags and bad values fail with a ConfigError
- * naming the flag and the value.
+ * etcd's server command line and ETCD_* environment, read as etcd 3.4.23 reads them (checked
+ * live; etcd 3.5 defaults): Go `flag` syntax (`--name x`, `--name=x`, `-name x`, booleans as
+ * `--flag` or `--flag=false`, `--` ends the flags), every flag also from ETCD_<FLAG>, the
+ * derived defaults etcd computes (data dir from the name, initial cluster from name and
+ * advertised peer URLs), and etcd's checks with etcd's messages. Anything wrong is a ConfigError;
+ * unknown ETCD_* variables are warnings, as in etcd.
+ *
+ * Where etcd differs from a naive reading (all observed on etcd 3.4.23):
+ * - A flag given both on the command line and in the environment is refused ("conflicting
+ *   environment variable ... is shadowed"), not silently overridden.
+ * - An ETCD_* variable set to "" is not used, and is reported as unrecognized.
+ * - `-h`/`-help` in any form (even `-help=false`) prints the usage.
+ * - `--version` and `--help` count only on the command line.
  */
-import { computeClusterId, computeMemberId } from './ids.js';
-import {
-  electionTimeoutMsDefault,
-  heartbeatIntervalMsDefault,
-  maxRequestBytesDefault,
-  maxTxnOpsDefault,
-  quotaBackendBytesDefault,
-  snapshotCountDefault,
-} from '../base/limits.js';
+import { quotaBackendBytesDefault } from '../base/limits.js';
+import type { LogLevel } from '../base/logger.js';
+import { ConfigError } from './config-error.js';
+import { envNameOf, flagSpecs, flagsByName, type FlagSpec } from './flag-table.js';
+import { parseGoBool, parseGoDurationMs, parseGoDurationNs, parseGoInt, parseGoUint, ValueError } from './go-values.js';
+import { bindUrlProblem, parseEtcdUrl, parseEtcdUrls, whatwgUrl, type EtcdUrl } from './urls.js';
 
-export class ConfigError extends Error {
-  override name = 'ConfigError';
-}
+export { ConfigError } from './config-error.js';
+export { bootstrapMembers, initialClusterString, type Bootstrap, type BootstrapMember } from './bootstrap.js';
 
-type Kind = 'string' | 'bool' | 'uint' | 'int' | 'urls' | 'duration' | 'enum';
-
-interface FlagSpec {
-  kind: Kind;
-  def: string;
-  help: string;
-  values?: string[];
-}
-
-/** etcd's maximum election timeout (embed/config.go maxElectionMs). */
+/** etcd's largest election timeout (embed maxElectionMs). */
 export const electionTimeoutMsMax = 50_000;
 
-const flagSpecs: Record<string, FlagSpec> = {
-  name: { kind: 'string', def: 'default', help: 'Human-readable name for this member.' },
-  'data-dir': { kind: 'string', def: '', help: 'Path to the data directory (default "${name}.etcd").' },
-  'wal-dir': { kind: 'string', def: '', help: 'Path to the dedicated wal directory (not separate in etcdts).' },
-  'listen-client-urls': { kind: 'urls', def: 'http://localhost:2379', help: 'List of URLs to listen on for client traffic.' },
-  'advertise-client-urls': { kind: 'urls', def: 'http://localhost:2379', help: 'List of this member\'s client URLs to advertise to the public.' },
-  'listen-peer-urls': { kind: 'urls', def: 'http://localhost:2380', help: 'List of URLs to listen on for peer traffic.' },
-  'initial-advertise-peer-urls': { kind: 'urls', def: 'http://localhost:2380', help: 'List of this member\'s peer URLs to advertise to the rest of the cluster.' },
-  'initial-cluster': { kind: 'string', def: '', help: 'Initial cluster configuration for bootstrapping (default "default=http://localhost:2380").' },
-  'initial-cluster-token': { kind: 'string', def: 'etcd-cluster', help: 'Initial cluster token for the etcd cluster during bootstrap.' },
-  'initial-cluster-state': { kind: 'enum', def: 'new', values: ['new', 'existing'], help: 'Initial cluster state (\'new\' or \'existing\').' },
-  'heartbeat-interval': { kind: 'uint', def: String(heartbeatIntervalMsDefault), help: 'Time (in milliseconds) of a heartbeat interval.' },
-  'election-timeout': { kind: 'uint', def: String(electionTimeoutMsDefault), help: 'Time (in milliseconds) for an election to timeout.' },
-  'snapshot-count': { kind: 'uint', def: String(snapshotCountDefault), help: 'Number of committed transactions to trigger a snapshot to disk.' },
-  'max-txn-ops': { kind: 'uint', def: String(maxTxnOpsDefault), help: 'Maximum number of operations permitted in a transaction.' },
-  'max-request-bytes': { kind: 'uint', def: String(maxRequestBytesDefault), help: 'Maximum client request size in bytes the server will accept.' },
-  'quota-backend-bytes': { kind: 'int', def: '0', help: 'Raise alarms when backend size exceeds the given quota (0 defaults to low space quota).' },
-  'log-level': { kind: 'enum', def: 'info', values: ['debug', 'info', 'warn', 'error', 'panic', 'fatal'], help: 'Configures log level.' },
-  logger: { kind: 'enum', def: 'zap', values: ['zap', 'capnslog'], help: 'Specify \'zap\' for structured logging.' },
-  'log-outputs': { kind: 'string', def: 'default', help: 'Specify \'stdout\' or \'stderr\' to skip journald logging.' },
-  'auto-compaction-mode': { kind: 'enum', def: 'periodic', values: ['periodic', 'revision'], help: 'Interpret \'auto-compaction-retention\' one of: periodic|revision.' },
-  'auto-compaction-retention': { kind: 'string', def: '0', help: 'Auto compaction retention length. 0 means disable auto compaction.' },
-  'pre-vote': { kind: 'bool', def: 'true', help: 'Enable to run an additional Raft election phase.' },
-  'strict-reconfig-check': { kind: 'bool', def: 'true', help: 'Reject reconfiguration requests that would cause quorum loss.' },
-  'enable-grpc-gateway': { kind: 'bool', def: 'true', help: 'Enable GRPC gateway.' },
-  'enable-v2': { kind: 'bool', def: 'false', help: 'Accept etcd V2 client requests (not supported by etcdts).' },
-  'max-concurrent-streams': { kind: 'uint', def: '4294967295', help: 'Maximum concurrent streams that each client can open at a time.' },
-  'experimental-watch-progress-notify-interval': { kind: 'duration', def: '10m', help: 'Duration of periodic watch progress notifications.' },
-  'experimental-enable-lease-checkpoint': { kind: 'bool', def: 'false', help: 'Enable leader to send regular checkpoints to other members to prevent reset of remaining TTL on leader change.' },
-  'experimental-compaction-batch-limit': { kind: 'uint', def: '1000', help: 'Sets the maximum revisions deleted in each compaction batch.' },
-  'force-new-cluster': { kind: 'bool', def: 'false', help: 'Force to create a new one member cluster.' },
-  'unsafe-no-fsync': { kind: 'bool', def: 'false', help: 'Disables fsync, unsafe, will cause data loss.' },
-  'listen-metrics-urls': { kind: 'string', def: '', help: 'List of URLs to listen on for the metrics and health endpoints.' },
-  'grpc-keepalive-min-time': { kind: 'duration', def: '5s', help: 'Minimum interval duration that a client should wait before pinging server.' },
-  'grpc-keepalive-interval': { kind: 'duration', def: '2h', help: 'Frequency duration of server-to-client ping to check if a connection is alive.' },
-  'grpc-keepalive-timeout': { kind: 'duration', def: '20s', help: 'Additional duration of wait before closing a non-responsive connection.' },
-  'cert-file': { kind: 'string', def: '', help: 'Path to the client server TLS cert file.' },
-  'key-file': { kind: 'string', def: '', help: 'Path to the client server TLS key file.' },
-  'client-cert-auth': { kind: 'bool', def: 'false', help: 'Enable client cert authentication.' },
-  'trusted-ca-file': { kind: 'string', def: '', help: 'Path to the client server TLS trusted CA cert file.' },
-  'auto-tls': { kind: 'bool', def: 'false', help: 'Client TLS using generated certificates.' },
-  'peer-cert-file': { kind: 'string', def: '', help: 'Path to the peer server TLS cert file.' },
-  'peer-key-file': { kind: 'string', def: '', help: 'Path to the peer server TLS key file.' },
-  'peer-client-cert-auth': { kind: 'bool', def: 'false', help: 'Enable peer client cert authentication.' },
-  'peer-trusted-ca-file': { kind: 'string', def: '', help: 'Path to the peer server TLS trusted CA file.' },
-  'peer-auto-tls': { kind: 'bool', def: 'false', help: 'Peer TLS using self-generated certificates if --peer-key-file and --peer-cert-file are not provided.' },
-  'config-file': { kind: 'string', def: '', help: 'Path to the server configuration file (not supported by etcdts yet).' },
-  version: { kind: 'bool', def: 'false', help: 'Print the version and exit.' },
-  help: { kind: 'bool', def: 'false', help: 'Show this help.' },
-};
+/** The --initial-cluster default; with another --name etcd rewrites it to that name (see below). */
+export const initialClusterDefault = 'default=http://localhost:2380';
+
+const logLevels: readonly LogLevel[] = ['debug', 'info', 'warn', 'error', 'dpanic', 'panic', 'fatal'];
 
 export interface InitialMember {
   name: string;
+  /** Sorted, in Go's url.String() form (the text the member id hashes). */
   peerUrls: string[];
+}
+
+export interface TlsSettings {
+  certFile: string;
+  keyFile: string;
+  trustedCaFile: string;
+  clientCertAuth: boolean;
+  autoTls: boolean;
+  crlFile: string;
+  allowedHostname: string;
+  /** Peer only (--peer-cert-allowed-cn); "" for clients. */
+  allowedCn: string;
+  /** The certificate this member presents when it is itself the client. */
+  clientCertFile: string;
+  clientKeyFile: string;
 }
 
 export interface ServerConfig {
   name: string;
+  /** --data-dir, or "<name>.etcd" when unset, as etcd. */
   dataDir: string;
+  walDir: string;
+  /** Bind addresses (checked: IP literal, "localhost" or unix socket). */
   listenClientUrls: URL[];
-  advertiseClientUrls: string[];
+  listenClientHttpUrls: URL[];
   listenPeerUrls: URL[];
+  listenMetricsUrls: URL[];
+  /** Advertised URLs as etcd prints and stores them (Go url.String()), sorted. */
+  advertiseClientUrls: string[];
   initialAdvertisePeerUrls: string[];
   initialCluster: InitialMember[];
   initialClusterToken: string;
   initialClusterState: 'new' | 'existing';
   heartbeatIntervalMs: number;
   electionTimeoutMs: number;
+  /** electionTimeoutMs / heartbeatIntervalMs, integer division (etcd's ElectionTicks). */
   electionTicks: number;
+  /** Always 1: etcd's Raft tick is one heartbeat interval. */
   heartbeatTicks: number;
+  initialElectionTickAdvance: boolean;
   snapshotCount: number;
+  snapshotCatchupEntries: number;
+  maxSnapshots: number;
+  maxWals: number;
   maxTxnOps: number;
   maxRequestBytes: number;
+  /** 0 on the command line becomes etcd's 2 GiB default; a negative value means no quota. */
   quotaBackendBytes: number;
-  logLevel: string;
+  maxConcurrentStreams: number;
+  grpcKeepaliveMinTimeMs: number;
+  grpcKeepaliveIntervalMs: number;
+  grpcKeepaliveTimeoutMs: number;
+  enableGrpcGateway: boolean;
   preVote: boolean;
   strictReconfigCheck: boolean;
+  autoCompactionMode: 'periodic' | 'revision';
+  /** The flag's text ("0", "1h", "1000"). */
+  autoCompactionRetention: string;
+  /** periodic mode: the retention window (a bare number is hours); 0 = off. 0 in revision mode. */
+  autoCompactionPeriodMs: number;
+  /** revision mode: revisions to keep; 0n = off. 0n in periodic mode. */
+  autoCompactionRevisions: bigint;
+  compactionBatchLimit: number;
+  watchProgressNotifyIntervalMs: number;
+  warningApplyDurationMs: number;
+  enableLeaseCheckpoint: boolean;
+  enableLeaseCheckpointPersist: boolean;
+  maxLearners: number;
+  forceNewCluster: boolean;
   unsafeNoFsync: boolean;
+  logLevel: LogLevel;
+  logger: 'zap' | 'capnslog';
+  /** "default" | "stderr" | "stdout" | file paths. */
+  logOutputs: string[];
+  authToken: string;
+  bcryptCost: number;
+  authTokenTtlSeconds: number;
+  enablePprof: boolean;
+  metrics: string;
+  corsOrigins: string[];
+  hostWhitelist: string[];
+  clientTls: TlsSettings;
+  peerTls: TlsSettings;
+  enableV2: boolean;
+  /** --version on the command line. */
   version: boolean;
+  /** -h/--help on the command line. */
   help: boolean;
-  /** Every flag's final string value, by flag name. */
+  /** Every flag's final text, by flag name (defaults included). */
   raw: Record<string, string>;
+  /** Flags set on the command line or through ETCD_*. */
+  explicit: string[];
 }
 
 export interface ParsedConfig {
   config: ServerConfig;
+  /** What etcd logs at warn level while reading its flags (unknown ETCD_* variables, ...). */
   warnings: string[];
+  /** What etcd logs at info level ("recognized and used environment variable ..."). */
+  notices: string[];
 }
 
-function envName(flag: string): string {
-  return 'ETCD_' + flag.toUpperCase().replace(/-/g, '_');
+/** The sentence Go's flag package uses for a bad command-line value. */
+function cliValueError(spec: FlagSpec, v: string, reason: string): ConfigError {
+  const text =
+    spec.kind === 'bool'
+      ? `invalid boolean value ${JSON.stringify(v)} for -${spec.name}: ${reason}`
+      : `invalid value ${JSON.stringify(v)} for flag -${spec.name}: ${reason}`;
+  return new ConfigError(text, spec.name, v);
 }
 
-function parseBool(flag: string, v: string): boolean {
-  if (['1', 't', 'T', 'true', 'TRUE', 'True'].includes(v)) return true;
-  if (['0', 'f', 'F', 'false', 'FALSE', 'False'].includes(v)) return false;
-  throw new ConfigError(`invalid value "${v}" for flag -${flag}: parse error`);
-}
-
-function parseUint(flag: string, v: string): number {
-  if (!/^\d+$/.test(v)) throw new ConfigError(`invalid value "${v}" for flag -${flag}: parse error`);
-  return Number(v);
-}
-
-export function parseUrls(flag: string, v: string): URL[] {
-  return v.split(',').map((s) => {
-    const t = s.trim();
-    let u: URL;
-    try {
-      u = new URL(t);
-    } catch {
-      throw new ConfigError(`invalid value "${v}" for flag -${flag}: parse "${t}": invalid URI for request`);
+/** Checks a value the way the flag's Set would; throws ValueError with Go's reason. */
+function checkValue(spec: FlagSpec, v: string): void {
+  switch (spec.kind) {
+    case 'string':
+      return;
+    case 'bool':
+      parseGoBool(v);
+      return;
+    case 'uint':
+      parseGoUint(v, 64);
+      return;
+    case 'uint32': {
+      // etcd's own uint32 flag type quotes strconv's error.
+      const n = /^[0-9]+$/.test(v) ? BigInt(v) : undefined;
+      if (n === undefined) throw new ValueError(`strconv.ParseUint: parsing ${JSON.stringify(v)}: invalid syntax`);
+      if (n > 0xffff_ffffn) throw new ValueError(`strconv.ParseUint: parsing ${JSON.stringify(v)}: value out of range`);
+      return;
     }
-    if (u.protocol !== 'http:' && u.protocol !== 'https:' && u.protocol !== 'unix:' && u.protocol !== 'unixs:') {
-      throw new ConfigError(`invalid value "${v}" for flag -${flag}: URL scheme must be http, https, unix, or unixs: ${t}`);
-    }
-    if (u.pathname !== '/' && u.pathname !== '') {
-      throw new ConfigError(`invalid value "${v}" for flag -${flag}: URL must not contain a path: ${t}`);
-    }
-    if (u.protocol === 'https:' || u.protocol === 'unixs:') {
-      throw new ConfigError(`--${flag}=${t}: TLS (https) is not supported by etcdts yet`);
-    }
-    return u;
-  });
-}
-
-function urlString(u: URL): string {
-  // Go's url.String() of "http://host:port" has no trailing slash.
-  return `${u.protocol}//${u.host}`;
-}
-
-function parseDuration(flag: string, v: string): number {
-  const re = /(\d+(?:\.\d+)?)(ns|us|µs|ms|s|m|h)/g;
-  const unit: Record<string, number> = { ns: 1e-6, us: 1e-3, µs: 1e-3, ms: 1, s: 1000, m: 60_000, h: 3_600_000 };
-  if (v === '0') return 0;
-  let total = 0;
-  let consumed = 0;
-  for (const m of v.matchAll(re)) {
-    total += Number(m[1]) * (unit[m[2] as string] as number);
-    consumed += m[0].length;
+    case 'int':
+      parseGoInt(v, 64);
+      return;
+    case 'duration':
+      parseGoDurationMs(v);
+      return;
+    case 'urls':
+      parseEtcdUrls(v);
+      return;
+    case 'select':
+      if (!(spec.values ?? []).includes(v)) throw new ValueError('invalid value');
+      return;
   }
-  if (consumed !== v.length || consumed === 0) throw new ConfigError(`invalid value "${v}" for flag -${flag}: parse error`);
-  return total;
 }
 
-export function parseInitialCluster(v: string): InitialMember[] {
-  const byName = new Map<string, string[]>();
-  for (const part of v.split(',')) {
-    const t = part.trim();
-    if (t === '') continue;
-    const eq = t.indexOf('=');
-    if (eq <= 0) throw new ConfigError(`invalid value "${v}" for flag -initial-cluster: missing '=' in "${t}"`);
-    const name = t.slice(0, eq);
-    const url = t.slice(eq + 1);
-    parseUrls('initial-cluster', url);
-    const list = byName.get(name) ?? [];
-    list.push(url);
-    byName.set(name, list);
-  }
-  return [...byName.entries()].map(([name, peerUrls]) => ({ name, peerUrls }));
+interface CommandLine {
+  values: Map<string, string>;
+  help: boolean;
 }
 
-export function usage(): string {
-  const lines = ['Usage:', '', '  etcdts [flags]', '', 'Flags (each also settable as ETCD_<FLAG_NAME>):'];
-  for (const [name, s] of Object.entries(flagSpecs)) {
-    lines.push(`  --${name}${s.def !== '' && s.kind !== 'bool' ? ` '${s.def}'` : ''}`, `      ${s.help}`);
-  }
-  return lines.join('\n') + '\n';
-}
-
-export function parseConfig(argv: string[], env: Record<string, string | undefined>): ParsedConfig {
+/** Go's flag.Parse over etcd's flag set, then etcd's "no positional arguments" rule. */
+function parseCommandLine(argv: readonly string[]): CommandLine {
   const values = new Map<string, string>();
-  const explicit = new Set<string>();
-  const warnings: string[] = [];
+  let positional: string[] = [];
   for (let i = 0; i < argv.length; i++) {
     const arg = argv[i] as string;
-    if (!arg.startsWith('-') || arg === '-' || arg === '--') {
-      throw new ConfigError(`'${arg}' is not a valid flag`);
+    if (arg.length < 2 || !arg.startsWith('-')) {
+      positional = argv.slice(i);
+      break;
     }
-    const body = arg.replace(/^--?/, '');
+    let body = arg.slice(1);
+    if (body.startsWith('-')) {
+      if (body.length === 1) {
+        positional = argv.slice(i + 1); // "--" ends the flags
+        break;
+      }
+      body = body.slice(1);
+    }
+    if (body === '' || body.startsWith('-') || body.startsWith('=')) throw new ConfigError(`bad flag syntax: ${arg}`);
     const eq = body.indexOf('=');
     const name = eq >= 0 ? body.slice(0, eq) : body;
-    const spec = flagSpecs[name === 'h' ? 'help' : name];
-    if (!spec) throw new ConfigError(`flag provided but not defined: -${name}`);
-    const key = name === 'h' ? 'help' : name;
+    // etcd defines no help flag: Go's flag package answers -h/-help with the usage.
+    if (name === 'h' || name === 'help') return { values, help: true };
+    const spec = flagsByName.get(name);
+    if (spec === undefined) throw new ConfigError(`flag provided but not defined: -${name}`, name);
     let value: string;
     if (eq >= 0) value = body.slice(eq + 1);
     else if (spec.kind === 'bool') value = 'true';
     else {
       const next = argv[i + 1];
-      if (next === undefined) throw new ConfigError(`flag needs an argument: -${name}`);
+      if (next === undefined) throw new ConfigError(`flag needs an argument: -${name}`, name);
       value = next;
       i++;
     }
-    values.set(key, value);
-    explicit.add(key);
-  }
-  const known = new Set(Object.keys(flagSpecs).map(envName));
-  for (const [k, v] of Object.entries(env)) {
-    if (!k.startsWith('ETCD_') || v === undefined) continue;
-    if (!known.has(k)) {
-      // etcdctl's variables and a few others are common in the same environment.
-      if (!k.startsWith('ETCDCTL_')) warnings.push(`unrecognized environment variable ${k}=${v}`);
-      continue;
+    try {
+      checkValue(spec, value);
+    } catch (e) {
+      if (e instanceof ValueError) throw cliValueError(spec, value, e.message);
+      throw e;
     }
-    const flag = Object.keys(flagSpecs).find((f) => envName(f) === k) as string;
-    if (explicit.has(flag)) {
-      warnings.push(`flag "${flag}" is set on the command line; ignoring environment variable ${k}`);
-      continue;
-    }
-    values.set(flag, v);
-    explicit.add(flag);
+    values.set(name, value);
   }
-  const get = (f: string): string => values.get(f) ?? (flagSpecs[f] as FlagSpec).def;
-  for (const [f, s] of Object.entries(flagSpecs)) {
-    const v = get(f);
-    if (s.kind === 'bool') parseBool(f, v);
-    else if (s.kind === 'uint') parseUint(f, v);
-    else if (s.kind === 'int' && !/^-?\d+$/.test(v)) throw new ConfigError(`invalid value "${v}" for flag -${f}: parse error`);
-    else if (s.kind === 'duration') parseDuration(f, v);
-    else if (s.kind === 'enum' && !(s.values ?? []).includes(v)) {
-      throw new ConfigError(`invalid value "${v}" for flag -${f}: valid values are ${(s.values ?? []).join(', ')}`);
-    }
-  }
-  for (const tlsFlag of ['cert-file', 'key-file', 'trusted-ca-file', 'peer-cert-file', 'peer-key-file', 'peer-trusted-ca-file']) {
-    if (get(tlsFlag) !== '') throw new ConfigError(`--${tlsFlag}: TLS is not supported by etcdts yet`);
-  }
-  for (const b of ['client-cert-auth', 'auto-tls', 'peer-client-cert-auth', 'peer-auto-tls', 'enable-v2']) {
-    if (parseBool(b, get(b))) throw new ConfigError(`--${b}: not supported by etcdts yet`);
-  }
-  if (get('config-file') !== '') throw new ConfigError('--config-file: configuration files are not supported by etcdts yet; use flags or ETCD_* variables');
+  if (positional.length > 0) throw new ConfigError(`'${positional[0] as string}' is not a valid flag`, undefined, positional[0]);
+  return { values, help: false };
+}
 
-  const name = get('name');
-  const heartbeatIntervalMs = parseUint('heartbeat-interval', get('heartbeat-interval'));
-  const electionTimeoutMs = parseUint('election-timeout', get('election-timeout'));
-  if (heartbeatIntervalMs === 0) throw new ConfigError('--heartbeat-interval must be greater than 0');
-  if (5 * heartbeatIntervalMs > electionTimeoutMs) {
-    throw new ConfigError(
-      `--election-timeout[${electionTimeoutMs}ms] should be at least as 5 times as --heartbeat-interval[${heartbeatIntervalMs}ms]`,
+/** pkg/flags SetFlagsFromEnv + verifyEnv, as etcd 3.4.23 behaves. */
+function applyEnvironment(
+  values: Map<string, string>,
+  env: Record<string, string | undefined>,
+  warnings: string[],
+  notices: string[],
+): Set<string> {
+  const fromEnv = new Set<string>();
+  const used = new Set<string>();
+  for (const spec of flagSpecs) {
+    const key = envNameOf(spec.name);
+    const v = env[key];
+    if (v === undefined || v === '') continue;
+    if (values.has(spec.name)) {
+      throw new ConfigError(
+        `conflicting environment variable ${JSON.stringify(key)} is shadowed by corresponding command-line flag (either unset environment variable or disable flag)`,
+        spec.name,
+        v,
+      );
+    }
+    try {
+      checkValue(spec, v);
+    } catch (e) {
+      if (e instanceof ValueError) throw new ConfigError(`invalid value ${JSON.stringify(v)} for ${key}: ${e.message}`, spec.name, v);
+      throw e;
+    }
+    used.add(key);
+    if (spec.name === 'version') continue; // read by etcd after --version was already decided
+    values.set(spec.name, v);
+    fromEnv.add(spec.name);
+    notices.push(`recognized and used environment variable ${key}=${v}`);
+  }
+  for (const [k, v] of Object.entries(env)) {
+    if (v === undefined || !k.startsWith('ETCD_') || used.has(k)) continue;
+    warnings.push(`unrecognized environment variable ${k}=${v}`);
+  }
+  return fromEnv;
+}
+
+/** "name=url,name=url" (types.NewURLsMap): members by name, each name's URLs sorted. */
+export function parseInitialCluster(value: string): InitialMember[] {
+  const byName = new Map<string, string[]>();
+  if (value !== '') {
+    for (const part of value.split(',')) {
+      const eq = part.indexOf('=');
+      const name = eq >= 0 ? part.slice(0, eq) : part;
+      const url = eq >= 0 ? part.slice(eq + 1) : '';
+      let parsed: EtcdUrl;
+      try {
+        parsed = parseEtcdUrl(url);
+      } catch (e) {
+        if (e instanceof ValueError) {
+          throw new ConfigError(`error setting up initial cluster: ${e.message}`, 'initial-cluster', value);
+        }
+        throw e;
+      }
+      const list = byName.get(name) ?? [];
+      list.push(parsed.text);
+      byName.set(name, list);
+    }
+  }
+  return [...byName.keys()].sort().map((name) => ({ name, peerUrls: [...(byName.get(name) ?? [])].sort() }));
+}
+
+function tlsRequested(t: TlsSettings): boolean {
+  return t.certFile !== '' || t.keyFile !== '' || t.trustedCaFile !== '' || t.clientCertAuth || t.autoTls || t.crlFile !== '';
+}
+
+function list(v: string): string[] {
+  return v
+    .split(',')
+    .map((s) => s.trim())
+    .filter((s) => s !== '');
+}
+
+export function parseConfig(argv: readonly string[], env: Record<string, string | undefined>): ParsedConfig {
+  const warnings: string[] = [];
+  const notices: string[] = [];
+  const cli = parseCommandLine(argv);
+  const values = cli.values;
+  const fromCli = new Set(values.keys());
+  const fromEnv = applyEnvironment(values, env, warnings, notices);
+  const explicit = (flag: string): boolean => fromCli.has(flag) || fromEnv.has(flag);
+  const get = (flag: string): string => {
+    const v = values.get(flag);
+    if (v !== undefined) return v;
+    const spec = flagsByName.get(flag);
+    if (spec === undefined) throw new Error(`no such flag in the table: ${flag}`);
+    return spec.def;
+  };
+  // Every value was checked as it was set; these re-reads cannot fail.
+  const bool = (flag: string): boolean => parseGoBool(get(flag));
+  const num = (flag: string): number => Number(flagsByName.get(flag)?.kind === 'int' ? parseGoInt(get(flag)) : parseGoUint(get(flag)));
+  const ms = (flag: string): number => parseGoDurationMs(get(flag));
+  const urls = (flag: string): EtcdUrl[] => parseEtcdUrls(get(flag));
+  const fail = (msg: string, flag?: string): never => {
+    throw new ConfigError(msg, flag, flag === undefined ? undefined : get(flag));
+  };
+
+  if (get('config-file') !== '') {
+    fail(
+      `--config-file=${get('config-file')}: configuration files are not supported by etcdts yet; pass the same settings as flags or ETCD_* variables`,
+      'config-file',
     );
   }
-  if (electionTimeoutMs > electionTimeoutMsMax) {
-    throw new ConfigError(`--election-timeout[${electionTimeoutMs}ms] is too long, and should be set less than ${electionTimeoutMsMax}ms`);
+
+  // Logging first, as etcd sets up its logger before checking anything else.
+  const logLevelText = bool('debug') ? 'debug' : get('log-level');
+  if (!(logLevels as readonly string[]).includes(logLevelText)) {
+    fail(`invalid value ${JSON.stringify(logLevelText)} for flag -log-level: unknown level ${JSON.stringify(logLevelText)} (valid: debug, info, warn, error, panic, fatal)`, 'log-level');
   }
-  const initialAdvertisePeerUrls = parseUrls('initial-advertise-peer-urls', get('initial-advertise-peer-urls')).map(urlString);
-  // etcd: without --initial-cluster, this member alone, named --name, at its advertised peer URLs.
-  const initialCluster = explicit.has('initial-cluster')
-    ? parseInitialCluster(get('initial-cluster'))
-    : [{ name, peerUrls: initialAdvertisePeerUrls }];
-  const quota = Number(get('quota-backend-bytes'));
+  const loggerKind = get('logger');
+  if (loggerKind !== 'zap' && loggerKind !== 'capnslog') fail(`unknown logger option ${JSON.stringify(loggerKind)}`, 'logger');
+  if (loggerKind === 'capnslog') warnings.push("--logger=capnslog is not supported by etcdts; logging as 'zap' (JSON lines)");
+  const logOutputs = get('log-outputs').split(',');
+  if (logOutputs.some((o) => o === '')) {
+    fail(`invalid value ${JSON.stringify(get('log-outputs'))} for flag -log-outputs: empty output (use default, stderr, stdout or a file path)`, 'log-outputs');
+  }
+
+  const clientTls: TlsSettings = {
+    certFile: get('cert-file'),
+    keyFile: get('key-file'),
+    trustedCaFile: get('trusted-ca-file'),
+    clientCertAuth: bool('client-cert-auth'),
+    autoTls: bool('auto-tls'),
+    crlFile: get('client-crl-file'),
+    allowedHostname: get('client-cert-allowed-hostname'),
+    allowedCn: '',
+    clientCertFile: get('client-cert-file'),
+    clientKeyFile: get('client-key-file'),
+  };
+  const peerTls: TlsSettings = {
+    certFile: get('peer-cert-file'),
+    keyFile: get('peer-key-file'),
+    trustedCaFile: get('peer-trusted-ca-file'),
+    clientCertAuth: bool('peer-client-cert-auth'),
+    autoTls: bool('peer-auto-tls'),
+    crlFile: get('peer-crl-file'),
+    allowedHostname: get('peer-cert-allowed-hostname'),
+    allowedCn: get('peer-cert-allowed-cn'),
+    clientCertFile: get('peer-client-cert-file'),
+    clientKeyFile: get('peer-client-key-file'),
+  };
+
+  const lpUrls = urls('listen-peer-urls');
+  const lcUrls = urls('listen-client-urls');
+  const lchUrls = urls('listen-client-http-urls');
+  const metricsUrls = urls('listen-metrics-urls');
+  const apUrls = urls('initial-advertise-peer-urls');
+  const acUrls = urls('advertise-client-urls');
+
+  // TLS: accepted and stored, refused while etcdts serves plain text only.
+  const tlsFlags = [
+    ...(['cert-file', 'key-file', 'trusted-ca-file', 'client-crl-file'] as const).filter((k) => get(k) !== ''),
+    ...(['client-cert-auth', 'auto-tls'] as const).filter((k) => bool(k)),
+    ...(['peer-cert-file', 'peer-key-file', 'peer-trusted-ca-file', 'peer-crl-file'] as const).filter((k) => get(k) !== ''),
+    ...(['peer-client-cert-auth', 'peer-auto-tls'] as const).filter((k) => bool(k)),
+  ];
+  if (tlsRequested(clientTls) || tlsRequested(peerTls)) {
+    const first = tlsFlags[0] ?? 'cert-file';
+    fail(`TLS is not supported by etcdts yet (--${first}=${get(first)}); serve plain http URLs`, first);
+  }
+  const urlFlags = [
+    'listen-peer-urls',
+    'listen-client-urls',
+    'listen-client-http-urls',
+    'listen-metrics-urls',
+    'initial-advertise-peer-urls',
+    'advertise-client-urls',
+  ];
+  for (const flag of urlFlags) {
+    const secure = urls(flag).find((u) => u.scheme === 'https' || u.scheme === 'unixs');
+    if (secure) fail(`TLS is not supported by etcdts yet (--${flag}=${get(flag)} asks for ${secure.scheme}); use http URLs`, flag);
+  }
+
+  // embed.Config.Validate, in etcd's order.
+  for (const [flag, list] of [
+    ['listen-peer-urls', lpUrls],
+    ['listen-client-urls', lcUrls],
+    ['listen-client-http-urls', lchUrls],
+    ['listen-metrics-urls', metricsUrls],
+  ] as const) {
+    for (const u of list) {
+      const problem = bindUrlProblem(u);
+      if (problem !== undefined) fail(problem, flag);
+    }
+  }
+  for (const [flag, list] of [
+    ['initial-advertise-peer-urls', apUrls],
+    ['advertise-client-urls', acUrls],
+  ] as const) {
+    const empty = list.find((u) => u.hostname === '' && u.scheme !== 'unix' && u.scheme !== 'unixs');
+    if (empty) {
+      fail(`--${flag} ${JSON.stringify(list.map((u) => u.text).join(','))} must be "host:port" (unexpected empty host (${empty.text}))`, flag);
+    }
+  }
+  const bootstrapFlags = ['discovery', 'initial-cluster', 'discovery-srv'].filter((k) => explicit(k) && get(k) !== '');
+  if (bootstrapFlags.length > 1) {
+    fail('multiple discovery or bootstrap flags are set. Choose one of "initial-cluster", "discovery" or "discovery-srv"');
+  }
+  const heartbeatIntervalMs = num('heartbeat-interval');
+  const electionTimeoutMs = num('election-timeout');
+  if (heartbeatIntervalMs <= 0) fail(`--heartbeat-interval must be >0 (set to ${heartbeatIntervalMs}ms)`, 'heartbeat-interval');
+  if (electionTimeoutMs <= 0) fail(`--election-timeout must be >0 (set to ${electionTimeoutMs}ms)`, 'election-timeout');
+  if (5 * heartbeatIntervalMs > electionTimeoutMs) {
+    fail(`--election-timeout[${electionTimeoutMs}ms] should be at least as 5 times as --heartbeat-interval[${heartbeatIntervalMs}ms]`, 'election-timeout');
+  }
+  if (electionTimeoutMs > electionTimeoutMsMax) {
+    fail(`--election-timeout[${electionTimeoutMs}ms] is too long, and should be set less than ${electionTimeoutMsMax}ms`, 'election-timeout');
+  }
+  if (explicit('listen-client-urls') && !explicit('advertise-client-urls')) {
+    fail('--advertise-client-urls is required when --listen-client-urls is set explicitly', 'advertise-client-urls');
+  }
+  const compactionMode = get('auto-compaction-mode');
+  if (compactionMode !== 'periodic' && compactionMode !== 'revision') {
+    fail(`unknown auto-compaction-mode ${JSON.stringify(compactionMode)}`, 'auto-compaction-mode');
+  }
+  if (bool('experimental-enable-lease-checkpoint-persist') && !bool('experimental-enable-lease-checkpoint')) {
+    fail('setting experimental-enable-lease-checkpoint-persist requires experimental-enable-lease-checkpoint', 'experimental-enable-lease-checkpoint-persist');
+  }
+
+  // What etcd checks when it starts the server.
+  const retention = get('auto-compaction-retention');
+  let autoCompactionPeriodMs = 0;
+  let autoCompactionRevisions = 0n;
+  if (/^[0-9]+$/.test(retention)) {
+    // A bare number: hours in periodic mode, revisions in revision mode.
+    if (compactionMode === 'periodic') autoCompactionPeriodMs = Number(retention) * 3_600_000;
+    else autoCompactionRevisions = BigInt(retention);
+  } else {
+    let ns = 0;
+    try {
+      ns = parseGoDurationNs(retention);
+    } catch (e) {
+      if (e instanceof ValueError) fail(`error parsing CompactionRetention: ${e.message}`, 'auto-compaction-retention');
+      throw e;
+    }
+    // etcd keeps a duration even in revision mode, and then reads its nanoseconds as a count.
+    if (compactionMode === 'periodic') autoCompactionPeriodMs = ns / 1e6;
+    else autoCompactionRevisions = BigInt(Math.trunc(ns));
+  }
+  if (get('discovery') !== '' || get('discovery-srv') !== '') {
+    const flag = get('discovery') !== '' ? 'discovery' : 'discovery-srv';
+    fail(`--${flag}=${get(flag)}: discovery is not supported by etcdts yet; bootstrap with --initial-cluster`, flag);
+  }
+  if (get('proxy') !== 'off') fail(`--proxy=${get('proxy')}: the v2 proxy is not supported by etcdts`, 'proxy');
+  const authToken = get('auth-token');
+  const tokenKind = authToken.split(',')[0];
+  if (tokenKind !== 'simple' && tokenKind !== 'jwt') fail(`--auth-token=${authToken}: auth: invalid auth options`, 'auth-token');
+  if (bool('enable-v2')) warnings.push('--enable-v2: the v2 API is not served by etcdts; only v3 clients will work');
+  if (get('experimental-enable-v2v3') !== '') warnings.push('--experimental-enable-v2v3: the v2 API is not served by etcdts');
+
+  const name = get('name');
+  // etcd: a renamed member with the default --initial-cluster bootstraps alone, as
+  // "<name>=<each --initial-advertise-peer-urls>" (even when that default was typed out).
+  const initialClusterText =
+    name !== 'default' && get('initial-cluster') === initialClusterDefault
+      ? apUrls.map((u) => `${name}=${u.text}`).join(',')
+      : get('initial-cluster');
+  const initialCluster = parseInitialCluster(initialClusterText);
+  values.set('initial-cluster', initialClusterText);
+
+  const quota = Number(parseGoInt(get('quota-backend-bytes')));
+  const toBind = (flag: string, list: EtcdUrl[]): URL[] =>
+    list.map((u) => {
+      try {
+        return whatwgUrl(u);
+      } catch (e) {
+        if (e instanceof ValueError) return fail(`invalid value ${JSON.stringify(get(flag))} for flag -${flag}: ${e.message}`, flag);
+        throw e;
+      }
+    });
+
   const config: ServerConfig = {
     name,
-    dataDir: get('data-dir') || `${name}.etcd`,
-    listenClientUrls: parseUrls('listen-client-urls', get('listen-client-urls')),
-    advertiseClientUrls: parseUrls('advertise-client-urls', get('advertise-client-urls')).map(urlString),
-    listenPeerUrls: parseUrls('listen-peer-urls', get('listen-peer-urls')),
-    initialAdvertisePeerUrls,
+    dataDir: get('data-dir') !== '' ? get('data-dir') : `${name}.etcd`,
+    walDir: get('wal-dir'),
+    listenClientUrls: toBind('listen-client-urls', lcUrls),
+    listenClientHttpUrls: toBind('listen-client-http-urls', lchUrls),
+    listenPeerUrls: toBind('listen-peer-urls', lpUrls),
+    listenMetricsUrls: toBind('listen-metrics-urls', metricsUrls),
+    advertiseClientUrls: acUrls.map((u) => u.text),
+    initialAdvertisePeerUrls: apUrls.map((u) => u.text),
     initialCluster,
     initialClusterToken: get('initial-cluster-token'),
-    initialClusterState: get('initial-cluster-state') as 'new' | 'existing',
+    initialClusterState: get('initial-cluster-state') === 'existing' ? 'existing' : 'new',
     heartbeatIntervalMs,
     electionTimeoutMs,
     electionTicks: Math.floor(electionTimeoutMs / heartbeatIntervalMs),
     heartbeatTicks: 1,
-    snapshotCount: parseUint('snapshot-count', get('snapshot-count')),
-    maxTxnOps: parseUint('max-txn-ops', get('max-txn-ops')),
-    maxRequestBytes: parseUint('max-request-bytes', get('max-request-bytes')),
-    quotaBackendBytes: quota <= 0 ? quotaBackendBytesDefault : quota,
-    logLevel: get('log-level'),
-    preVote: parseBool('pre-vote', get('pre-vote')),
-    strictReconfigCheck: parseBool('strict-reconfig-check', get('strict-reconfig-check')),
-    unsafeNoFsync: parseBool('unsafe-no-fsync', get('unsafe-no-fsync')),
-    version: parseBool('version', get('version')),
-    help: parseBool('help', get('help')),
-    raw: Object.fromEntries(Object.keys(flagSpecs).map((f) => [f, get(f)])),
+    initialElectionTickAdvance: bool('initial-election-tick-advance'),
+    snapshotCount: num('snapshot-count'),
+    snapshotCatchupEntries: num('experimental-snapshot-catchup-entries'),
+    maxSnapshots: num('max-snapshots'),
+    maxWals: num('max-wals'),
+    maxTxnOps: num('max-txn-ops'),
+    maxRequestBytes: num('max-request-bytes'),
+    quotaBackendBytes: quota === 0 ? quotaBackendBytesDefault : quota,
+    maxConcurrentStreams: Number(get('max-concurrent-streams')),
+    grpcKeepaliveMinTimeMs: ms('grpc-keepalive-min-time'),
+    grpcKeepaliveIntervalMs: ms('grpc-keepalive-interval'),
+    grpcKeepaliveTimeoutMs: ms('grpc-keepalive-timeout'),
+    enableGrpcGateway: bool('enable-grpc-gateway'),
+    preVote: bool('pre-vote'),
+    strictReconfigCheck: bool('strict-reconfig-check'),
+    autoCompactionMode: compactionMode === 'revision' ? 'revision' : 'periodic',
+    autoCompactionRetention: retention,
+    autoCompactionPeriodMs,
+    autoCompactionRevisions,
+    compactionBatchLimit: num('experimental-compaction-batch-limit'),
+    watchProgressNotifyIntervalMs: ms('experimental-watch-progress-notify-interval'),
+    warningApplyDurationMs: ms('experimental-warning-apply-duration'),
+    enableLeaseCheckpoint: bool('experimental-enable-lease-checkpoint'),
+    enableLeaseCheckpointPersist: bool('experimental-enable-lease-checkpoint-persist'),
+    maxLearners: num('experimental-max-learners'),
+    forceNewCluster: bool('force-new-cluster'),
+    unsafeNoFsync: bool('unsafe-no-fsync'),
+    logLevel: logLevelText as LogLevel,
+    logger: loggerKind === 'capnslog' ? 'capnslog' : 'zap',
+    logOutputs,
+    authToken,
+    bcryptCost: num('bcrypt-cost'),
+    authTokenTtlSeconds: num('auth-token-ttl'),
+    enablePprof: bool('enable-pprof'),
+    metrics: get('metrics'),
+    corsOrigins: list(get('cors')),
+    hostWhitelist: list(get('host-whitelist')),
+    clientTls,
+    peerTls,
+    enableV2: bool('enable-v2'),
+    version: fromCli.has('version') && bool('version'),
+    help: cli.help,
+    raw: Object.fromEntries(flagSpecs.map((s) => [s.name, get(s.name)])),
+    explicit: flagSpecs.map((s) => s.name).filter(explicit),
   };
-  return { config, warnings };
+  return { config, warnings, notices };
 }
 
-export interface BootstrapMember {
-  id: bigint;
-  name: string;
-  peerUrls: string[];
-}
-
-export interface Bootstrap {
-  memberId: bigint;
-  clusterId: bigint;
-  members: BootstrapMember[];
-}
-
-/** The initial member list with etcd's ids; fails on etcd's misconfigurations. */
-export function bootstrapMembers(cfg: ServerConfig): Bootstrap {
-  const members = cfg.initialCluster.map((m) => ({
-    id: computeMemberId(m.peerUrls, cfg.initialClusterToken),
-    name: m.name,
-    peerUrls: m.peerUrls,
-  }));
-  const self = members.find((m) => m.name === cfg.name);
-  if (!self) {
-    throw new ConfigError(
-      `couldn't find local name "${cfg.name}" in the initial cluster configuration`,
-    );
+/** `etcdts --help`: etcd's flags by group, with their defaults. */
+export function usage(): string {
+  const out = [
+    'Usage:',
+    '',
+    '  etcdts [flags]',
+    '    Start an etcd-compatible member.',
+    '',
+    '  etcdts --version',
+    '    Print the version and exit.',
+    '',
+    '  etcdts -h | --help',
+    '    Print this help.',
+    '',
+    'Every flag can also be given as an environment variable ETCD_<FLAG_NAME>',
+    '(upper case, dashes as underscores), e.g. ETCD_DATA_DIR; a flag may not be given both ways.',
+  ];
+  let group = '';
+  for (const s of flagSpecs) {
+    if (s.listed === false) continue;
+    if (s.group !== group) {
+      group = s.group;
+      out.push('', `${group}:`);
+    }
+    const def = s.name === 'data-dir' ? '${name}.etcd' : s.name === 'max-concurrent-streams' ? 'math.MaxUint32' : s.def;
+    out.push(`  --${s.name} '${def}'`, `    ${s.help}`);
   }
-  const want = [...cfg.initialAdvertisePeerUrls].sort().join(',');
-  const have = [...self.peerUrls].sort().join(',');
-  if (want !== have) {
-    throw new ConfigError(
-      `--initial-cluster has ${cfg.name}=${have} but missing from --initial-advertise-peer-urls=${want} ("${want}"(resolved from "${cfg.initialAdvertisePeerUrls.join(',')}") != "${have}"(resolved from "${self.peerUrls.join(',')}"))`,
-    );
-  }
-  return { memberId: self.id, clusterId: computeClusterId(members.map((m) => m.id)), members };
+  return out.join('\n') + '\n';
 }
+
