@@ -1,13 +1,31 @@
 /**
- * Request checks done before a KV request is proposed, as etcd's v3rpc/key.go: they reject
- * malformed requests with etcd's exact errors and never touch the store.
+ * Request checks done before a KV request is proposed, as etcd's v3rpc/key.go (3.4): they
+ * reject malformed requests with etcd's exact errors and never touch the store.
+ *
+ * Sort options: etcd 3.4/3.5 accept any sort_order number (one it does not know sorts nothing)
+ * but crash on an unknown sort_target that is used for sorting (a nil sorter: order ASCEND or
+ * DESCEND, or order NONE which becomes ASCEND for a non-KEY target). Exactly those requests get
+ * 3.6's answer, "etcdserver: invalid sort option"; everything 3.4 answers is answered as 3.4.
  */
 import { compareBytes } from '../base/bytes.js';
 import { EtcdError, Errors } from '../api/errors.js';
-import type { DeleteRangeRequest, PutRequest, RangeRequest, RequestOp, TxnRequest } from '../api/kv-types.js';
+import {
+  SortOrder,
+  SortTarget,
+  type DeleteRangeRequest,
+  type PutRequest,
+  type RangeRequest,
+  type RequestOp,
+  type TxnRequest,
+} from '../api/kv-types.js';
+
+const knownSortTargets: ReadonlySet<number> = new Set(Object.values(SortTarget));
 
 export function checkRange(r: RangeRequest): void {
   if (r.key.length === 0) throw new EtcdError(Errors.EmptyKey);
+  const order = r.sort_target !== SortTarget.KEY && r.sort_order === SortOrder.NONE ? SortOrder.ASCEND : r.sort_order;
+  const sorts = order === SortOrder.ASCEND || order === SortOrder.DESCEND;
+  if (sorts && !knownSortTargets.has(r.sort_target)) throw new EtcdError(Errors.InvalidSortOption);
 }
 
 export function checkPut(r: PutRequest): void {
