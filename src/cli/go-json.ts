@@ -1,17 +1,18 @@
 /**
- * etcdctl's -w json: Go's encoding/json of the gogo-generated response structs. Field names are
- * the proto names (json tags), zero values omitted (omitempty), 64-bit integers as bare numbers
- * (exact: built from the decimal strings, never through a JS number), bytes as base64, enums as
- * numbers, and a oneof as {"<Oneof>":{"<Field>":...}} in Go's CamelCase. Fields that etcdctl
- * 3.4 does not know (3.6 additions) are left out, since it prints only what it decodes.
+ * etcdctl's `-w json` and `-w protobuf` of a response message.
+ *
+ * json is Go's encoding/json of the gogo-generated structs: fields in declaration order, named by
+ * their json tags (= the proto names), zero values omitted (omitempty), 64-bit integers as bare
+ * numbers written from their decimal strings (exact above 2^53), bytes base64, enums as numbers,
+ * and a oneof as {"<Oneof>":{"<Field>":...}} in Go's CamelCase (the oneof interface field and
+ * its wrapper struct have no json tags, so Go uses the field names). Fields that etcdctl 3.4.23's
+ * structs do not have (3.5/3.6 additions) are left out: it prints only what it decodes.
+ *
+ * protobuf is the marshalled message without default-valued fields, as gogo writes it.
  */
 import type protobuf from 'protobufjs';
 import { protoRoot } from '../api/proto.js';
-import { goJsonString } from './go-format.js';
-
-const numericTypes = new Set([
-  'int64', 'uint64', 'sint64', 'fixed64', 'sfixed64', 'int32', 'uint32', 'sint32', 'fixed32', 'sfixed32', 'double', 'float',
-]);
+import { binBytes, goJsonString } from './go-format.js';
 
 /** Fields newer than etcdctl 3.4.23's structs. */
 const unknownTo34 = new Set([
@@ -20,7 +21,14 @@ const unknownTo34 = new Set([
   'etcdserverpb.StatusResponse.downgradeInfo',
   'etcdserverpb.HashKVResponse.hash_revision',
   'etcdserverpb.SnapshotResponse.version',
+  'etcdserverpb.MemberListRequest.linearizable',
 ]);
+
+const numericTypes = new Set([
+  'int64', 'uint64', 'sint64', 'fixed64', 'sfixed64', 'int32', 'uint32', 'sint32', 'fixed32', 'sfixed32', 'double', 'float',
+]);
+
+type Obj = Record<string, unknown>;
 
 function camel(s: string): string {
   return s
@@ -29,60 +37,91 @@ function camel(s: string): string {
     .join('');
 }
 
-type Obj = Record<string, unknown>;
+function messageType(f: protobuf.Field): protobuf.Type | null {
+  f.resolve();
+  const t = f.resolvedType;
+  return t && 'fieldsArray' in t ? (t as protobuf.Type) : null;
+}
 
-function isZero(v: unknown): boolean {
+function known(type: protobuf.Type, f: protobuf.Field): boolean {
+  return !unknownTo34.has(`${type.fullName.slice(1)}.${f.name}`);
+}
+
+/** Go's omitempty: the zero value of the field's type (by type, not by text). */
+function isZero(f: protobuf.Field, v: unknown): boolean {
   if (v === undefined || v === null) return true;
-  if (typeof v === 'string') return v === '' || v === '0';
-  if (typeof v === 'number') return v === 0;
-  if (typeof v === 'boolean') return !v;
-  if (Buffer.isBuffer(v)) return v.length === 0;
-  if (Array.isArray(v)) return v.length === 0;
-  return false;
+  if (f.repeated) return (v as unknown[]).length === 0;
+  if (messageType(f)) return false;
+  if (f.type === 'bytes') return (v as Uint8Array).length === 0;
+  if (f.type === 'string') return v === '';
+  if (f.type === 'bool') return v === false;
+  return String(v) === '0';
 }
 
 function scalar(f: protobuf.Field, v: unknown): string {
-  if (f.type === 'bytes') return JSON.stringify((v as Buffer).toString('base64'));
+  if (f.type === 'bytes') return `"${Buffer.from(v as Uint8Array).toString('base64')}"`;
   if (f.type === 'string') return goJsonString(String(v));
   if (f.type === 'bool') return v ? 'true' : 'false';
   if (numericTypes.has(f.type)) return String(v);
-  return String(v); // enums: numbers
+  return String(v); // enums (loaded as numbers)
 }
 
+/** JSON text (binary string) of a wire message (proto-loader object) of the given type. */
 export function goJson(typeName: string, obj: Obj): string {
   return encodeMessage(protoRoot.lookupType(typeName), obj);
 }
 
+function encodeValue(f: protobuf.Field, v: unknown): string {
+  const sub = messageType(f);
+  if (f.repeated) return `[${(v as unknown[]).map((x) => (sub ? encodeMessage(sub, x as Obj) : scalar(f, x))).join(',')}]`;
+  return sub ? encodeMessage(sub, v as Obj) : scalar(f, v);
+}
+
 function encodeMessage(type: protobuf.Type, obj: Obj): string {
   const parts: string[] = [];
-  const doneOneofs = new Set<string>();
+  const oneofsDone = new Set<string>();
   for (const f of type.fieldsArray) {
-    f.resolve();
-    if (unknownTo34.has(`${type.fullName.slice(1)}.${f.name}`)) continue;
+    if (!known(type, f)) continue;
     if (f.partOf) {
       const o = f.partOf.name;
-      if (doneOneofs.has(o)) continue;
-      doneOneofs.add(o);
-      const chosen = obj[o] as string | undefined;
-      if (!chosen) continue;
-      const cf = type.fields[chosen] as protobuf.Field;
-      cf.resolve();
-      const v = obj[chosen];
-      if (v === undefined || v === null) continue;
-      const inner = cf.resolvedType && 'fieldsArray' in cf.resolvedType ? encodeMessage(cf.resolvedType, v as Obj) : scalar(cf, v);
-      parts.push(`"${camel(o)}":{"${camel(chosen)}":${inner}}`);
+      if (oneofsDone.has(o)) continue;
+      oneofsDone.add(o);
+      const chosen = obj[o];
+      const cf = typeof chosen === 'string' ? type.fields[chosen] : undefined;
+      const v = cf ? obj[cf.name] : undefined;
+      if (!cf || v === undefined || v === null) {
+        parts.push(`"${camel(o)}":null`);
+        continue;
+      }
+      parts.push(`"${camel(o)}":{"${camel(cf.name)}":${encodeValue(cf, v)}}`);
       continue;
     }
     const v = obj[f.name];
-    if (isZero(v)) continue;
-    const sub = f.resolvedType && 'fieldsArray' in f.resolvedType ? f.resolvedType : null;
-    let text: string;
-    if (f.repeated) {
-      text = `[${(v as unknown[]).map((x) => (sub ? encodeMessage(sub, x as Obj) : scalar(f, x))).join(',')}]`;
-    } else {
-      text = sub ? encodeMessage(sub, v as Obj) : scalar(f, v);
-    }
-    parts.push(`${JSON.stringify(f.name)}:${text}`);
+    if (isZero(f, v)) continue;
+    parts.push(`"${f.name}":${encodeValue(f, v)}`);
   }
   return `{${parts.join(',')}}`;
+}
+
+/** The message without default-valued fields (proto3 marshal omits them). */
+function pruneDefaults(type: protobuf.Type, obj: Obj): Obj {
+  const out: Obj = {};
+  for (const f of type.fieldsArray) {
+    if (!known(type, f)) continue;
+    const v = obj[f.name];
+    if (f.partOf) {
+      if (obj[f.partOf.name] !== f.name || v === undefined || v === null) continue;
+    } else if (isZero(f, v)) continue;
+    const sub = messageType(f);
+    if (sub) out[f.name] = f.repeated ? (v as Obj[]).map((x) => pruneDefaults(sub, x)) : pruneDefaults(sub, v as Obj);
+    else out[f.name] = v;
+  }
+  return out;
+}
+
+/** `-w protobuf`: the marshalled message as a binary string. */
+export function goProtobuf(typeName: string, obj: Obj): string {
+  const type = protoRoot.lookupType(typeName);
+  const msg = type.fromObject(pruneDefaults(type, obj));
+  return binBytes(type.encode(msg).finish());
 }

@@ -1,155 +1,315 @@
 /**
- * ctl: the etcdctl v3 command line. `main(argv)` parses like etcdctl (args.ts), runs one
- * command and returns etcdctl's exit code; errors go to stderr as `Error: <msg>`.
+ * ctl: etcdctl v3 (3.4.23) for etcdts. `main(argv)` finds the command as cobra does, parses its
+ * flags as pflag does, runs it, and returns etcdctl's exit code; for the same server answers it
+ * prints what etcdctl prints, byte for byte, errors included (`Error: <msg>` on stderr, and the
+ * clientv3 retry warning line before a failed request's error).
  */
-import { EtcdClient } from '../client/client.js';
-import { durationMs, flagValue, globalFlags, parseArgs, boolValue, type FlagDef } from './args.js';
-import { endpointHealth, endpointStatus, memberList, type ClusterCtx } from './cluster-commands.js';
+import { EtcdClient, type RetryWarning } from '../client/client.js';
+import { ClientError } from '../client/errors.js';
 import {
-  compactionCommand,
-  compactionFlags,
-  delCommand,
-  delFlags,
-  getCommand,
-  getFlags,
-  putCommand,
-  putFlags,
-  txnFlags,
-  type Ctx,
-} from './kv-commands.js';
+  flagSetFor,
+  helpText,
+  inheritedFlags,
+  link,
+  pathOf,
+  programName,
+  suggestions,
+  type Command,
+  type RunContext,
+} from './command.js';
+import { compactionCommand } from './commands/compaction.js';
+import { delCommand } from './commands/del.js';
+import { endpointCommand, SilentExit } from './commands/endpoint-status.js';
+import { getCommand } from './commands/get.js';
+import { memberCommand } from './commands/member-list.js';
+import { putCommand } from './commands/put.js';
+import { txnCommand } from './commands/txn.js';
+import { versionCommand } from './commands/version.js';
+import type { FlagSet } from './flags.js';
+import { globalFlags } from './global-flags.js';
+import { bin, zapJsonString } from './go-format.js';
 import { CliExit, ExitCode, processOut, type Out } from './output.js';
-import type { Format } from './printers.js';
-import { txnCommand } from './txn-command.js';
+import { newPrinter, type Printer } from './printers/index.js';
 
-export const ctlVersion = '0.1.0';
-export const apiVersion = '3.5';
+const helpCommand: Command = { name: 'help', use: '[command]', short: 'Help about any command' };
 
-interface Command {
-  flags: Record<string, FlagDef>;
-  /** Output formats beyond simple/json/fields/protobuf this command supports. */
-  table?: boolean;
-  run: (kv: Ctx, cluster: ClusterCtx) => Promise<void>;
+export const rootCommand: Command = link({
+  name: programName,
+  short: 'A simple command line client for etcd3.',
+  persistentFlags: globalFlags,
+  children: [getCommand, putCommand, delCommand, txnCommand, compactionCommand, memberCommand, endpointCommand, versionCommand, helpCommand],
+});
+
+export interface MainOptions {
+  env?: Readonly<Record<string, string | undefined>>;
+  /** Standard input; default process.stdin. */
+  stdin?: AsyncIterable<Buffer | string>;
 }
 
-const commands: Record<string, Command> = {
-  put: { flags: putFlags, run: (c) => putCommand(c) },
-  get: { flags: getFlags, run: (c) => getCommand(c) },
-  del: { flags: delFlags, run: (c) => delCommand(c) },
-  txn: { flags: txnFlags, run: (c) => txnCommand(c) },
-  compaction: { flags: compactionFlags, run: (c) => compactionCommand(c) },
-  'member list': { flags: {}, table: true, run: (_c, k) => memberList(k) },
-  'endpoint health': { flags: { cluster: { kind: 'bool', def: 'false' } }, table: true, run: (_c, k) => endpointHealth(k) },
-  'endpoint status': { flags: { cluster: { kind: 'bool', def: 'false' } }, table: true, run: (_c, k) => endpointStatus(k) },
-  version: {
-    flags: {},
-    run: async (c) => c.out(`ctl version: ${ctlVersion}\nAPI version: ${apiVersion}\n`),
-  },
-};
+/** cobra's stripFlags: the words of argv that may name subcommands. */
+function commandWords(args: string[], flags: FlagSet): string[] {
+  const words: string[] = [];
+  const rest = [...args];
+  while (rest.length > 0) {
+    const s = rest.shift() as string;
+    if (s === '--') break;
+    if (s.startsWith('--') && !s.includes('=') && !flags.isBool(s.slice(2))) {
+      if (rest.length <= 1) break;
+      rest.shift();
+    } else if (s.startsWith('-') && !s.includes('=') && s.length === 2 && !flags.shortIsBool(s.slice(1))) {
+      if (rest.length <= 1) break;
+      rest.shift();
+    } else if (s !== '' && !s.startsWith('-')) words.push(s);
+  }
+  return words;
+}
 
-const allFlags: Record<string, FlagDef> = Object.assign({}, globalFlags, ...Object.values(commands).map((c) => c.flags));
+/** cobra's Find: descend while the next word names a child; returns the command and argv without those words. */
+function find(root: Command, argv: string[]): { cmd: Command; args: string[] } {
+  let cmd = root;
+  let args = argv;
+  for (;;) {
+    const words = commandWords(args, flagSetFor(cmd));
+    const next = words[0];
+    const child = next === undefined ? undefined : (cmd.children ?? []).find((c) => c.name === next);
+    if (!child) return { cmd, args };
+    const i = args.indexOf(next as string);
+    args = [...args.slice(0, i), ...args.slice(i + 1)];
+    cmd = child;
+  }
+}
 
-function readStdin(): Promise<string> {
-  return new Promise((resolve) => {
-    if (process.stdin.isTTY) {
-      // Interactive use: read until EOF (Ctrl-D), as etcdctl does for put and txn.
+/** capnslog's line prefix: local time with microseconds. */
+function capnslogTime(): string {
+  const d = new Date();
+  const p = (n: number, w = 2): string => String(n).padStart(w, '0');
+  const micros = Math.floor((performance.timeOrigin * 1000 + performance.now() * 1000) % 1000);
+  return `${d.getFullYear()}-${p(d.getMonth() + 1)}-${p(d.getDate())} ${p(d.getHours())}:${p(d.getMinutes())}:${p(d.getSeconds())}.${p(d.getMilliseconds(), 3)}${p(micros, 3)}`;
+}
+
+/** zap's ISO8601 time as etcdctl's logger writes it: millisecond precision, zone offset or Z. */
+function zapTime(): string {
+  const d = new Date();
+  const off = -d.getTimezoneOffset();
+  if (off === 0) return d.toISOString();
+  const p = (n: number, w = 2): string => String(Math.abs(n)).padStart(w, '0');
+  const local = new Date(d.getTime() + off * 60_000).toISOString().slice(0, 23);
+  return `${local}${off < 0 ? '-' : '+'}${p(Math.trunc(off / 60))}${p(off % 60)}`;
+}
+
+function retryWarningLine(w: RetryWarning): string {
+  return (
+    `{"level":"warn","ts":"${zapTime()}","caller":"clientv3/retry_interceptor.go:62",` +
+    `"msg":"retrying of unary invoker failed","target":${zapJsonString(w.target)},"attempt":${w.attempt},` +
+    `"error":${zapJsonString(w.error)}}\n`
+  );
+}
+
+function envKey(flag: string): string {
+  return `ETCDCTL_${flag.toUpperCase().replace(/-/g, '_')}`;
+}
+
+class StdinReader {
+  private buf = Buffer.alloc(0);
+  private done = false;
+  private readonly it: AsyncIterator<Buffer | string>;
+  constructor(src: AsyncIterable<Buffer | string>) {
+    this.it = src[Symbol.asyncIterator]();
+  }
+  private async more(): Promise<boolean> {
+    if (this.done) return false;
+    const r = await this.it.next();
+    if (r.done) {
+      this.done = true;
+      return false;
     }
-    const chunks: Buffer[] = [];
-    process.stdin.on('data', (d: Buffer) => chunks.push(d));
-    process.stdin.on('end', () => resolve(Buffer.concat(chunks).toString('latin1')));
-    process.stdin.on('error', () => resolve(Buffer.concat(chunks).toString('latin1')));
-  });
+    const chunk = typeof r.value === 'string' ? Buffer.from(r.value, 'utf8') : r.value;
+    this.buf = Buffer.concat([this.buf, chunk]);
+    return true;
+  }
+  async all(): Promise<Buffer> {
+    while (await this.more());
+    const b = this.buf;
+    this.buf = Buffer.alloc(0);
+    return b;
+  }
+  async line(): Promise<{ line: string; eof: boolean }> {
+    for (;;) {
+      const nl = this.buf.indexOf(0x0a);
+      if (nl >= 0) {
+        const line = this.buf.subarray(0, nl + 1).toString('latin1');
+        this.buf = this.buf.subarray(nl + 1);
+        return { line, eof: false };
+      }
+      if (!(await this.more())) {
+        const line = this.buf.toString('latin1');
+        this.buf = Buffer.alloc(0);
+        return { line, eof: true };
+      }
+    }
+  }
 }
 
-const usage = `NAME:
-	ctl - A simple command line client for etcd3 (etcdts).
-
-USAGE:
-	ctl [flags] <command>
-
-COMMANDS:
-	get			Gets the key or a range of keys
-	put			Puts the given key into the store
-	del			Removes the specified key or range of keys [key, range_end)
-	txn			Txn processes all the requests in one transaction
-	compaction		Compacts the event history in etcd
-	member list		Lists all members in the cluster
-	endpoint health		Checks the healthiness of endpoints specified in \`--endpoints\` flag
-	endpoint status		Prints out the status of endpoints specified in \`--endpoints\` flag
-	version			Prints the version of ctl
-`;
-
-export async function main(argv: string[], out: Out = processOut, env: Record<string, string | undefined> = process.env, stdin = readStdin): Promise<number> {
-  let client: EtcdClient | null = null;
+/** Runs one ctl command line; returns the process exit code. Output strings are binary (latin1). */
+export async function main(argv: string[], out: Out = processOut, opts: MainOptions = {}): Promise<number> {
+  const env = opts.env ?? process.env;
+  const clients: EtcdClient[] = [];
+  let stdin: StdinReader | null = null;
+  const input = (): StdinReader => (stdin ??= new StdinReader(opts.stdin ?? process.stdin));
+  let cmd: Command = rootCommand;
   try {
-    const first = parseArgs(argv, allFlags);
-    const words = first.positional;
-    if (words.length === 0) {
-      out.stdout(usage);
+    const found = find(rootCommand, argv);
+    cmd = found.cmd;
+    const flags = flagSetFor(cmd);
+    const args = flags.parse(found.args);
+    if (cmd === helpCommand) {
+      const target = find(rootCommand, args).cmd;
+      if (args.length > 0 && target === rootCommand) {
+        out.stdout(bin(`Unknown help topic [\`${args.join(' ')}\`]\n`));
+        out.stdout(helpText(rootCommand));
+      } else out.stdout(helpText(target));
       return ExitCode.Success;
     }
-    let name = words[0] as string;
-    if ((name === 'member' || name === 'endpoint') && words[1] !== undefined) name = `${name} ${words[1]}`;
-    const cmd = commands[name];
-    if (!cmd) {
-      const msg = `unknown command "${words[0]}" for "ctl"`;
-      out.stderr(`Error: ${msg}\nRun 'ctl --help' for usage.\n`);
-      throw new CliExit(ExitCode.Error, msg);
+    if (flags.bool('help')) {
+      out.stdout(helpText(cmd));
+      return ExitCode.Success;
     }
-    const defs = { ...globalFlags, ...cmd.flags };
-    const parsed = parseArgs(argv, defs);
-    const positional = parsed.positional.slice(name.split(' ').length);
-    const flag = (n: string): string => flagValue(parsed, defs, n, env);
-    const format = flag('write-out') as Format;
-    if (!['simple', 'json', 'fields', 'table', 'protobuf'].includes(format)) {
-      throw new CliExit(ExitCode.BadFeature, `unknown output format ${format}`);
+    if (!cmd.run) {
+      if (cmd === rootCommand && args.length > 0) {
+        const typed = args[0] as string;
+        const sug = suggestions(rootCommand, typed);
+        let msg = `unknown command ${JSON.stringify(typed)} for ${JSON.stringify(programName)}`;
+        if (sug.length > 0) msg += `\n\nDid you mean this?\n${sug.map((s) => `\t${s}\n`).join('')}`;
+        out.stderr(bin(`Error: ${msg}\nRun '${programName} --help' for usage.\n`));
+        throw new CliExit(ExitCode.Error, msg);
+      }
+      out.stdout(helpText(cmd));
+      return ExitCode.Success;
     }
-    if (format === 'protobuf') throw new CliExit(ExitCode.BadFeature, 'protobuf output is not supported by ctl yet');
-    const endpoints = flag('endpoints')
-      .split(',')
-      .map((e) => e.trim())
-      .filter((e) => e !== '');
-    const print = { format, hex: boolValue(flag('hex'), 'hex'), valueOnly: false };
-    const getClient = (): EtcdClient =>
-      (client ??= new EtcdClient({
-        endpoints,
-        dialTimeoutMs: durationMs(flag('dial-timeout'), 'dial-timeout'),
-        commandTimeoutMs: durationMs(flag('command-timeout'), 'command-timeout'),
-        keepaliveTimeMs: durationMs(flag('keepalive-time'), 'keepalive-time'),
-        keepaliveTimeoutMs: durationMs(flag('keepalive-timeout'), 'keepalive-timeout'),
-      }));
-    let text = '';
-    const write = (s: string): void => {
-      text += s;
+
+    let display: Printer | null = null;
+    let configured = false;
+    /** clientConfigFromCmd: ETCDCTL_* for the inherited flags, then the display. */
+    const configure = (): void => {
+      if (configured) return;
+      configured = true;
+      const inherited = inheritedFlags(cmd).map((f) => f.name);
+      const used = new Set<string>();
+      const alreadySet = new Set<string>();
+      for (const name of inherited) {
+        const key = envKey(name);
+        if (flags.changed(name)) {
+          alreadySet.add(key);
+          continue;
+        }
+        const v = env[key];
+        if (v !== undefined && v !== '') {
+          used.add(key);
+          flags.setFromEnv(name, v);
+        }
+      }
+      for (const [key, value] of Object.entries(env)) {
+        if (used.has(key) || key === 'ETCDCTL_API') continue;
+        if (alreadySet.has(key)) {
+          const msg = `${capnslogTime()} C | pkg/flags: conflicting environment variable "${key}" is shadowed by corresponding command-line flag (either unset environment variable or disable flag)\n`;
+          throw new CliExit(ExitCode.Error, bin(msg), { raw: true });
+        }
+        if (key.startsWith('ETCDCTL_')) out.stderr(bin(`${capnslogTime()} W | pkg/flags: unrecognized environment variable ${key}=${value ?? ''}\n`));
+      }
+      display = newPrinter(flags.str('write-out'), flags.bool('hex'));
+      if (!display) throw new CliExit(ExitCode.BadFeature, 'unsupported output format');
     };
-    const kvCtx: Ctx = { client: getClient, print, stdin, out: write, flag, positional };
-    const clusterCtx: ClusterCtx = {
-      client: getClient,
-      endpoints,
-      print,
-      out: write,
-      err: (s) => {
-        flush();
-        out.stderr(s);
+    const newClient = (endpoints: string[]): EtcdClient => {
+      const c = new EtcdClient({
+        endpoints,
+        dialTimeoutMs: flags.ms('dial-timeout'),
+        commandTimeoutMs: flags.ms('command-timeout'),
+        keepaliveTimeMs: flags.ms('keepalive-time'),
+        keepaliveTimeoutMs: flags.ms('keepalive-timeout'),
+        onRetryWarning: (w) => out.stderr(retryWarningLine(w)),
+      });
+      clients.push(c);
+      return c;
+    };
+    let main: EtcdClient | null = null;
+    const endpointsOf = (): string[] => flags.list('endpoints').map((e) => e.trim());
+    const ctx: RunContext = {
+      out,
+      flags,
+      env,
+      readStdin: () => input().all(),
+      readLine: () => input().line(),
+      async client() {
+        if (main) return main;
+        configure();
+        const c = newClient(endpointsOf());
+        const user = flags.str('user');
+        if (user !== '') {
+          let name = user;
+          let password = flags.str('password');
+          if (password === '') {
+            const i = user.indexOf(':');
+            if (i >= 0) {
+              name = user.slice(0, i);
+              password = user.slice(i + 1);
+            } else {
+              out.stdout('Password: ');
+              password = (await input().line()).line.replace(/\r?\n$/, '');
+            }
+          }
+          try {
+            await c.authenticate(name, password);
+          } catch (e) {
+            const notEnabled = e instanceof ClientError && e.details === 'etcdserver: authentication is not enabled';
+            if (!notEnabled) throw new CliExit(ExitCode.BadConnection, bin(e instanceof Error ? e.message : String(e)));
+          }
+        }
+        main = c;
+        return c;
+      },
+      display() {
+        configure();
+        return display as unknown as Printer;
+      },
+      clientFor: (ep) => newClient([ep]),
+      async endpoints() {
+        if (!flags.has('cluster') || !flags.bool('cluster')) return endpointsOf();
+        const r = await (await ctx.client()).memberList();
+        return r.resp.members.flatMap((m) => m.clientURLs);
       },
     };
-    const flush = (): void => {
-      if (text) out.stdout(text);
-      text = '';
-    };
-    try {
-      await cmd.run(kvCtx, clusterCtx);
-    } finally {
-      flush();
-    }
+    await cmd.run(ctx, args);
     return ExitCode.Success;
   } catch (e) {
+    if (e instanceof SilentExit) return e.code;
     if (e instanceof CliExit) {
+      if (e.raw) {
+        out.stderr(e.message);
+        return e.code;
+      }
+      if (e.usage) {
+        out.stderr(bin(`Error: ${e.message}\n`));
+        out.stdout(helpText(cmd));
+        out.stderr(bin(`\nError: ${e.message}\n`));
+        return e.code;
+      }
       out.stderr(`Error: ${e.message}\n`);
       return e.code;
     }
-    out.stderr(`Error: ${e instanceof Error ? e.message : String(e)}\n`);
-    return ExitCode.Error;
+    if (e instanceof ClientError) {
+      out.stderr(bin(`Error: ${e.message}\n`));
+      return ExitCode.Error;
+    }
+    throw e;
   } finally {
-    (client as EtcdClient | null)?.close();
+    for (const c of clients) c.close();
+    void pathOf;
   }
+}
+
+/** `node --import tsx src/cli/main.ts ...` runs ctl directly. */
+if (process.argv[1] && import.meta.url === new URL(`file://${process.argv[1]}`).href) {
+  void main(process.argv.slice(2)).then((code) => {
+    process.exitCode = code;
+  });
 }

@@ -1,117 +1,334 @@
 /**
- * A small etcd v3 client over grpc-js for ctl and tests: a list of endpoints tried in order
- * (failover on UNAVAILABLE), a dial timeout, and a per-call deadline. Responses are returned as
- * proto-loader objects (64-bit integers as decimal strings, bytes as Buffer) because the
- * printers print whole responses exactly as etcdctl does.
+ * A small etcd v3 client over grpc-js, used by `ctl` and by tests.
+ *
+ * - One gRPC channel per endpoint. A call goes to the first endpoint (in the given order) that
+ *   is connected; when none is, it waits for whichever connects first, until the call's deadline
+ *   (the command timeout). This is how etcdctl 3.4 behaves: a dead endpoint in the list is
+ *   skipped, and with no live endpoint a command fails after --command-timeout with
+ *   `context deadline exceeded` (the dial timeout does not shorten that).
+ * - A read-only call that fails with UNAVAILABLE is retried on another endpoint until the
+ *   deadline (clientv3 retries only repeatable requests); a write is never retried once sent.
+ * - Every failed attempt is reported through `onRetryWarning` exactly as clientv3's retry
+ *   interceptor logs it, so etcdctl's stderr can be reproduced.
+ * - 64-bit integers: requests take bigint, responses give bigint (`resp`) and the wire object
+ *   with decimal strings (`raw`).
  */
+import { randomUUID } from 'node:crypto';
 import * as grpc from '@grpc/grpc-js';
-import { ClusterClient, KVClient, MaintenanceClient } from '../api/proto.js';
+import { toDomain, toWire } from '../api/convert.js';
+import { emptyRangeRequest } from '../api/kv-types.js';
+import {
+  AuthClient,
+  ClusterClient,
+  KVClient,
+  MaintenanceClient,
+} from '../api/proto.js';
+import { parseEndpoint, type Endpoint } from './endpoints.js';
+import { ClientError, goStatusText } from './errors.js';
+import type {
+  AlarmList,
+  Authenticate,
+  CallResult,
+  Compaction,
+  CompactionRequest,
+  DeleteRange,
+  DeleteRangeRequest,
+  MemberList,
+  Put,
+  PutRequest,
+  Range,
+  RangeRequest,
+  Status,
+  Txn,
+  TxnRequest,
+  WireMessage,
+} from './types.js';
 
 export interface ClientOptions {
+  /** `host:port` or `http(s)://host:port`; at least one. */
   endpoints: string[];
-  dialTimeoutMs: number;
-  commandTimeoutMs: number;
+  /** Longest wait for one endpoint's connection before trying the next (etcdctl --dial-timeout). */
+  dialTimeoutMs?: number;
+  /** Deadline of every call (etcdctl --command-timeout). */
+  commandTimeoutMs?: number;
   keepaliveTimeMs?: number;
   keepaliveTimeoutMs?: number;
+  /** Auth token sent as the `token` metadata on every call. */
+  token?: string;
+  /** Called for every failed attempt, with clientv3's log fields. */
+  onRetryWarning?: (w: RetryWarning) => void;
 }
 
-type Callback = (err: grpc.ServiceError | null, resp: unknown) => void;
-type Method = (req: unknown, md: grpc.Metadata, opts: grpc.CallOptions, cb: Callback) => void;
-
-type Wire = Record<string, unknown>;
-
-export class ClientError extends Error {
-  override name = 'ClientError';
-  constructor(
-    message: string,
-    readonly code: grpc.status,
-  ) {
-    super(message);
-  }
+export interface RetryWarning {
+  /** clientv3's gRPC target: `endpoint://client-<uuid>/<first endpoint>` or `passthrough:///<ep>`. */
+  target: string;
+  attempt: number;
+  /** grpc-go's status text of the failure. */
+  error: string;
 }
 
-function target(endpoint: string): string {
-  return endpoint.replace(/^https?:\/\//, '').replace(/\/$/, '');
+export const dialTimeoutMsDefault = 2000;
+export const commandTimeoutMsDefault = 5000;
+export const keepaliveTimeMsDefault = 2000;
+export const keepaliveTimeoutMsDefault = 6000;
+/** clientv3 defaults: 2 MiB requests, responses up to MaxInt32. */
+const sendBytesMax = 2 * 1024 * 1024;
+const recvBytesMax = 2 ** 31 - 1;
+
+type ServiceCtor = grpc.ServiceClientConstructor;
+
+interface Conn {
+  endpoint: Endpoint;
+  client: grpc.Client;
 }
+
+interface CallSpec {
+  service: ServiceCtor;
+  method: string;
+  requestType: string;
+  responseType: string;
+  /** Safe to repeat after an UNAVAILABLE that may have reached the server. */
+  readOnly: boolean;
+}
+
+const noConnectionText = 'latest balancer error: all SubConns are in TransientFailure';
 
 export class EtcdClient {
-  private readonly clients = new Map<string, grpc.Client>();
+  readonly endpoints: readonly Endpoint[];
+  readonly commandTimeoutMs: number;
+  readonly dialTimeoutMs: number;
+  /** clientv3's target name, used in retry warnings. */
+  readonly target: string;
+  private readonly conns: Conn[];
+  private readonly onRetryWarning: (w: RetryWarning) => void;
+  private token: string | undefined;
+  private closed = false;
 
-  constructor(readonly opts: ClientOptions) {}
-
-  private client(ctor: grpc.ServiceClientConstructor, endpoint: string): grpc.Client {
-    const key = `${ctor.serviceName}@${endpoint}`;
-    let c = this.clients.get(key);
-    if (!c) {
-      c = new ctor(target(endpoint), grpc.credentials.createInsecure(), {
-        'grpc.keepalive_time_ms': this.opts.keepaliveTimeMs ?? 2000,
-        'grpc.keepalive_timeout_ms': this.opts.keepaliveTimeoutMs ?? 6000,
-        'grpc.max_receive_message_length': 2 ** 31 - 1,
-      });
-      this.clients.set(key, c);
-    }
-    return c;
+  constructor(opts: ClientOptions) {
+    if (opts.endpoints.length === 0) throw new Error('no endpoints given');
+    this.endpoints = opts.endpoints.map(parseEndpoint);
+    this.commandTimeoutMs = opts.commandTimeoutMs ?? commandTimeoutMsDefault;
+    this.dialTimeoutMs = opts.dialTimeoutMs ?? dialTimeoutMsDefault;
+    this.token = opts.token;
+    this.onRetryWarning = opts.onRetryWarning ?? (() => undefined);
+    this.target = `endpoint://client-${randomUUID()}/${(this.endpoints[0] as Endpoint).hostPort}`;
+    const channelOptions: grpc.ChannelOptions = {
+      'grpc.keepalive_time_ms': opts.keepaliveTimeMs ?? keepaliveTimeMsDefault,
+      'grpc.keepalive_timeout_ms': opts.keepaliveTimeoutMs ?? keepaliveTimeoutMsDefault,
+      'grpc.max_send_message_length': sendBytesMax,
+      'grpc.max_receive_message_length': recvBytesMax,
+      'grpc.initial_reconnect_backoff_ms': 100,
+      'grpc.max_reconnect_backoff_ms': 1000,
+    };
+    this.conns = this.endpoints.map((endpoint) => ({
+      endpoint,
+      client: new grpc.Client(
+        endpoint.hostPort,
+        endpoint.secure ? grpc.credentials.createSsl() : grpc.credentials.createInsecure(),
+        channelOptions,
+      ),
+    }));
   }
 
-  /** Calls one endpoint. */
-  callOn(endpoint: string, ctor: grpc.ServiceClientConstructor, method: string, req: Wire): Promise<Wire> {
-    const c = this.client(ctor, endpoint);
-    const fn = (c as unknown as Record<string, Method>)[method] as Method;
-    const deadline = Date.now() + this.opts.dialTimeoutMs + this.opts.commandTimeoutMs;
+  setToken(token: string | undefined): void {
+    this.token = token;
+  }
+
+  // ---- KV ----
+
+  range(req: Partial<RangeRequest> & { key: Buffer }): Promise<CallResult<Range>> {
+    const full: RangeRequest = { ...emptyRangeRequest(req.key), ...req };
+    return this.call(kv('Range', 'RangeRequest', 'RangeResponse', true), full);
+  }
+
+  put(req: Partial<PutRequest> & { key: Buffer }): Promise<CallResult<Put>> {
+    const full: PutRequest = {
+      value: Buffer.alloc(0),
+      lease: 0n,
+      prev_kv: false,
+      ignore_value: false,
+      ignore_lease: false,
+      ...req,
+    };
+    return this.call(kv('Put', 'PutRequest', 'PutResponse', false), full);
+  }
+
+  deleteRange(req: Partial<DeleteRangeRequest> & { key: Buffer }): Promise<CallResult<DeleteRange>> {
+    const full: DeleteRangeRequest = { range_end: Buffer.alloc(0), prev_kv: false, ...req };
+    return this.call(kv('DeleteRange', 'DeleteRangeRequest', 'DeleteRangeResponse', false), full);
+  }
+
+  txn(req: TxnRequest): Promise<CallResult<Txn>> {
+    return this.call(kv('Txn', 'TxnRequest', 'TxnResponse', isReadOnlyTxn(req)), req);
+  }
+
+  compact(req: CompactionRequest): Promise<CallResult<Compaction>> {
+    return this.call(kv('Compact', 'CompactionRequest', 'CompactionResponse', false), req);
+  }
+
+  // ---- Cluster, Maintenance, Auth ----
+
+  memberList(): Promise<CallResult<MemberList>> {
+    return this.call(
+      { service: ClusterClient, method: 'MemberList', requestType: 'MemberListRequest', responseType: 'MemberListResponse', readOnly: true },
+      {},
+    );
+  }
+
+  /**
+   * Maintenance.Status of one endpoint (by index into `endpoints`, default the first), as
+   * clientv3's `Status(ctx, endpoint)` dials that endpoint alone.
+   */
+  status(endpointIndex = 0): Promise<CallResult<Status>> {
+    return this.call(
+      { service: MaintenanceClient, method: 'Status', requestType: 'StatusRequest', responseType: 'StatusResponse', readOnly: true },
+      {},
+      endpointIndex,
+    );
+  }
+
+  alarmList(): Promise<CallResult<AlarmList>> {
+    return this.call(
+      { service: MaintenanceClient, method: 'Alarm', requestType: 'AlarmRequest', responseType: 'AlarmResponse', readOnly: true },
+      { action: 0, memberID: 0n, alarm: 0 },
+    );
+  }
+
+  /** Auth.Authenticate; on success the token is used for every later call. */
+  async authenticate(name: string, password: string): Promise<CallResult<Authenticate>> {
+    const r = await this.call<Authenticate>(
+      { service: AuthClient, method: 'Authenticate', requestType: 'AuthenticateRequest', responseType: 'AuthenticateResponse', readOnly: false },
+      { name, password },
+    );
+    this.token = r.resp.token;
+    return r;
+  }
+
+  close(): void {
+    if (this.closed) return;
+    this.closed = true;
+    for (const c of this.conns) c.client.close();
+  }
+
+  // ---- the call path ----
+
+  private async call<T>(spec: CallSpec, req: unknown, only?: number): Promise<CallResult<T>> {
+    const deadline = Date.now() + this.commandTimeoutMs;
+    const wireReq = toWire(`etcdserverpb.${spec.requestType}`, req);
+    const target = only === undefined ? this.target : `passthrough:///${(this.endpoints[only] as Endpoint).hostPort}`;
+    let attempt = 0;
+    let everConnected = false;
+    for (;;) {
+      const idx = only === undefined ? await this.pick(deadline) : await this.ready(only, deadline);
+      if (idx === null) {
+        const text = everConnected
+          ? goStatusText(4, 'context deadline exceeded')
+          : goStatusText(4, only === undefined ? noConnectionText : refusedText(this.endpoints[only] as Endpoint));
+        this.onRetryWarning({ target, attempt, error: text });
+        throw ClientError.deadline(text);
+      }
+      everConnected = true;
+      try {
+        const raw = await this.unary(this.conns[idx] as Conn, spec, wireReq, deadline);
+        return { type: `etcdserverpb.${spec.responseType}`, raw, resp: toDomain<T>(`etcdserverpb.${spec.responseType}`, raw) };
+      } catch (e) {
+        const err = asServiceError(e);
+        if (err.code === grpc.status.DEADLINE_EXCEEDED || Date.now() >= deadline) {
+          const text = goStatusText(4, 'context deadline exceeded');
+          this.onRetryWarning({ target, attempt, error: text });
+          throw ClientError.deadline(text);
+        }
+        const failure = new ClientError(err.code, err.details);
+        this.onRetryWarning({ target, attempt, error: failure.statusText });
+        attempt++;
+        if (err.code === grpc.status.UNAVAILABLE && (spec.readOnly || notSent(err))) continue;
+        throw failure;
+      }
+    }
+  }
+
+  private unary(conn: Conn, spec: CallSpec, wireReq: WireMessage, deadline: number): Promise<WireMessage> {
+    const def = spec.service.service[spec.method];
+    if (!def) throw new Error(`no method ${spec.method}`);
+    const md = new grpc.Metadata();
+    if (this.token !== undefined) md.set('token', this.token);
     return new Promise((resolve, reject) => {
-      fn.call(c, req, new grpc.Metadata(), { deadline }, (err, resp) => {
-        if (err) {
-          const msg = err.code === grpc.status.DEADLINE_EXCEEDED ? 'context deadline exceeded' : err.details || err.message;
-          reject(new ClientError(msg, err.code));
-        } else resolve(resp as Wire);
+      conn.client.makeUnaryRequest(
+        def.path,
+        def.requestSerialize as (v: WireMessage) => Buffer,
+        def.responseDeserialize as (b: Buffer) => WireMessage,
+        wireReq,
+        md,
+        { deadline },
+        (err, value) => (err ? reject(err) : resolve(value as WireMessage)),
+      );
+    });
+  }
+
+  /** The first connected endpoint, in the given order; else the first to connect. */
+  private pick(deadline: number): Promise<number | null> {
+    const ready = this.firstReady();
+    if (ready !== null) return Promise.resolve(ready);
+    return new Promise((resolve) => {
+      let pending = this.conns.length;
+      let done = false;
+      this.conns.forEach((c, i) => {
+        c.client.waitForReady(deadline, (err) => {
+          if (done) return;
+          if (!err) {
+            done = true;
+            resolve(this.firstReady() ?? i);
+          } else if (--pending === 0) {
+            done = true;
+            resolve(null);
+          }
+        });
       });
     });
   }
 
-  /** Calls the first endpoint that answers; fails over while endpoints are unavailable. */
-  async call(ctor: grpc.ServiceClientConstructor, method: string, req: Wire): Promise<Wire> {
-    let last: unknown;
-    for (const ep of this.opts.endpoints) {
-      try {
-        return await this.callOn(ep, ctor, method, req);
-      } catch (e) {
-        last = e;
-        if (!(e instanceof ClientError) || (e.code !== grpc.status.UNAVAILABLE && e.code !== grpc.status.DEADLINE_EXCEEDED)) throw e;
-      }
+  private ready(idx: number, deadline: number): Promise<number | null> {
+    const c = this.conns[idx];
+    if (!c) throw new Error(`no endpoint #${idx}`);
+    return new Promise((resolve) => c.client.waitForReady(deadline, (err) => resolve(err ? null : idx)));
+  }
+
+  private firstReady(): number | null {
+    for (let i = 0; i < this.conns.length; i++) {
+      const ch = (this.conns[i] as Conn).client.getChannel();
+      if (ch.getConnectivityState(true) === grpc.connectivityState.READY) return i;
     }
-    throw last;
+    return null;
   }
+}
 
-  range(req: Wire): Promise<Wire> {
-    return this.call(KVClient, 'Range', req);
-  }
-  put(req: Wire): Promise<Wire> {
-    return this.call(KVClient, 'Put', req);
-  }
-  deleteRange(req: Wire): Promise<Wire> {
-    return this.call(KVClient, 'DeleteRange', req);
-  }
-  txn(req: Wire): Promise<Wire> {
-    return this.call(KVClient, 'Txn', req);
-  }
-  compact(req: Wire): Promise<Wire> {
-    return this.call(KVClient, 'Compact', req);
-  }
-  memberList(): Promise<Wire> {
-    return this.call(ClusterClient, 'MemberList', {});
-  }
-  status(endpoint: string): Promise<Wire> {
-    return this.callOn(endpoint, MaintenanceClient, 'Status', {});
-  }
-  alarmList(endpoint: string): Promise<Wire> {
-    return this.callOn(endpoint, MaintenanceClient, 'Alarm', { action: 0, memberID: '0', alarm: 0 });
-  }
-  rangeOn(endpoint: string, req: Wire): Promise<Wire> {
-    return this.callOn(endpoint, KVClient, 'Range', req);
-  }
+function kv(method: string, requestType: string, responseType: string, readOnly: boolean): CallSpec {
+  return { service: KVClient, method, requestType, responseType, readOnly };
+}
 
-  close(): void {
-    for (const c of this.clients.values()) c.close();
-    this.clients.clear();
+function isReadOnlyTxn(req: TxnRequest): boolean {
+  const ops = [...req.success, ...req.failure];
+  return ops.every((op) => op.request === 'request_range' || (op.request === 'request_txn' && op.request_txn && isReadOnlyTxn(op.request_txn)));
+}
+
+function refusedText(ep: Endpoint): string {
+  return `latest balancer error: connection error: desc = "transport: Error while dialing dial tcp ${ep.hostPort}: connect: connection refused"`;
+}
+
+interface ServiceErrorLike {
+  code: number;
+  details: string;
+}
+
+function asServiceError(e: unknown): ServiceErrorLike {
+  if (e && typeof e === 'object' && 'code' in e && typeof (e as { code: unknown }).code === 'number') {
+    const se = e as { code: number; details?: unknown; message?: unknown };
+    return { code: se.code, details: typeof se.details === 'string' ? se.details : String(se.message ?? '') };
   }
+  return { code: grpc.status.UNKNOWN, details: e instanceof Error ? e.message : String(e) };
+}
+
+/** grpc-js reports a call that never left the client this way (no stream was created). */
+function notSent(err: ServiceErrorLike): boolean {
+  return /No connection established|connect ECONNREFUSED/.test(err.details);
 }

@@ -1,0 +1,5 @@
+/** etcd v3 client: see client.ts. */
+export { EtcdClient, type ClientOptions, type RetryWarning } from './client.js';
+export { ClientError, goCodeName, goStatusText, deadlineText } from './errors.js';
+export { parseEndpoint, splitEndpoints, type Endpoint } from './endpoints.js';
+export type * from './types.js';
