@@ -41,7 +41,12 @@ export class KeyIndex {
   modified: Revision = noRev;
   generations: Generation[] = [{ ver: 0n, created: noRev, revs: [] }];
 
-  constructor(readonly key: Buffer) {}
+  /** The key as a latin1 string: one char per byte, so string order is byte order. */
+  readonly id: string;
+
+  constructor(readonly key: Buffer) {
+    this.id = key.toString('latin1');
+  }
 
   private last(): Generation {
     return this.generations[this.generations.length - 1] as Generation;
@@ -91,6 +96,12 @@ export class KeyIndex {
   /** The put visible at revision atRev, or null if the key does not exist there. */
   get(atRev: bigint): Visible | null {
     const lastGen = this.generations.length - 1;
+    const live = this.generations[lastGen] as Generation;
+    const n0 = live.revs.length;
+    if (n0 > 0 && this.modified.main <= atRev) {
+      // the common case: the newest revision of a live key
+      return { modified: this.modified, created: live.created, version: live.ver };
+    }
     for (let gi = lastGen; gi >= 0; gi--) {
       const g = this.generations[gi] as Generation;
       const n = g.revs.length;
@@ -102,6 +113,13 @@ export class KeyIndex {
       return { modified: g.revs[i] as Revision, created: g.created, version: g.ver - BigInt(n - 1 - i) };
     }
     return null;
+  }
+
+  /** Whether a put is visible at atRev (get() without building the answer, for counting). */
+  existsAt(atRev: bigint): boolean {
+    const live = this.generations[this.generations.length - 1] as Generation;
+    if (live.revs.length > 0 && this.modified.main <= atRev) return true;
+    return this.get(atRev) !== null;
   }
 
   /** Every revision with main ≥ rev, in order (for watchers catching up). */

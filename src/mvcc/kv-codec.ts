@@ -31,16 +31,29 @@ function writeVarint(buf: Buffer, pos: number, v: bigint): number {
 }
 
 function readVarint(buf: Buffer, pos: number): [bigint, number] {
-  let x = 0n;
-  let shift = 0n;
-  for (;;) {
-    const b = buf[pos++];
+  // Fast path in float64 arithmetic while the value fits 49 bits (every realistic revision,
+  // version and length); bigint only for the rest (large or negative lease ids).
+  let x = 0;
+  let mul = 1;
+  let p = pos;
+  for (let i = 0; i < 7; i++) {
+    const b = buf[p++];
     assert(b !== undefined, 'truncated varint');
-    x |= BigInt(b & 0x7f) << shift;
+    x += (b & 0x7f) * mul;
+    if (b < 0x80) return [BigInt(x), p];
+    mul *= 128;
+  }
+  let big = 0n;
+  let shift = 0n;
+  p = pos;
+  for (;;) {
+    const b = buf[p++];
+    assert(b !== undefined, 'truncated varint');
+    big |= BigInt(b & 0x7f) << shift;
     if (b < 0x80) break;
     shift += 7n;
   }
-  return [BigInt.asIntN(64, x), pos];
+  return [BigInt.asIntN(64, big), p];
 }
 
 export function encodeKv(kv: KeyValue): Buffer {

@@ -102,7 +102,7 @@ export class KvStore {
     for await (const [k, v] of backend.entries(prefix.mvcc, prefixUpper(prefix.mvcc))) {
       const { main, sub, tombstone } = parseMvccKey(k);
       const kv = decodeKv(v);
-      const id = kv.key.toString('latin1');
+      const id = kv.key.toString('latin1'); // = KeyIndex.id
       const r: Revision = { main, sub };
       if (main > maxMain) maxMain = main;
       let ki = keys.get(id);
@@ -115,7 +115,7 @@ export class KvStore {
       }
       if (!ki) {
         ki = new KeyIndex(Buffer.from(kv.key));
-        keys.set(id, ki);
+        keys.set(ki.id, ki);
       }
       if (ki.isLive()) {
         ki.put(r);
@@ -181,10 +181,14 @@ export class KvStore {
     const kvs: KeyValue[] = [];
     let count = 0;
     this.index.visit(key, end, (ki) => {
+      if (countOnly || (limit > 0 && kvs.length >= limit)) {
+        if (ki.existsAt(at)) count++;
+        return true;
+      }
       const v = ki.get(at);
       if (v) {
         count++;
-        if (!countOnly && (limit <= 0 || kvs.length < limit)) kvs.push(this.records.get(v.modified.main, v.modified.sub));
+        kvs.push(this.records.get(v.modified.main, v.modified.sub));
       }
       return true;
     });

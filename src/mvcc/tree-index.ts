@@ -30,11 +30,10 @@ export class TreeIndex {
 
   /** The index of key, created empty if new. */
   getOrCreate(key: Buffer): KeyIndex {
-    const k = id(key);
-    let ki = this.byKey.get(k);
+    let ki = this.byKey.get(id(key));
     if (ki) return ki;
     ki = new KeyIndex(Buffer.from(key));
-    this.byKey.set(k, ki);
+    this.byKey.set(ki.id, ki);
     this.insertSorted(ki);
     return ki;
   }
@@ -45,35 +44,35 @@ export class TreeIndex {
    */
   load(all: KeyIndex[]): void {
     this.byKey.clear();
-    const sorted = [...all].sort((a, b) => Buffer.compare(a.key, b.key));
+    const sorted = [...all].sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
     this.blocks = [];
     const half = blockKeysMax >> 1;
     for (let i = 0; i < sorted.length; i += half) this.blocks.push(sorted.slice(i, i + half));
     for (const ki of sorted) {
-      assert(!this.byKey.has(id(ki.key)), 'duplicate key in load');
-      this.byKey.set(id(ki.key), ki);
+      assert(!this.byKey.has(ki.id), 'duplicate key in load');
+      this.byKey.set(ki.id, ki);
     }
   }
 
-  /** Index of the first block whose last key is ≥ key (blocks.length if none). */
-  private blockFor(key: Buffer): number {
+  /** Index of the first block whose last key is ≥ key (blocks.length if none); key as latin1. */
+  private blockFor(key: string): number {
     let lo = 0;
     let hi = this.blocks.length;
     while (lo < hi) {
       const mid = (lo + hi) >>> 1;
       const b = this.blocks[mid] as KeyIndex[];
-      if (Buffer.compare((b[b.length - 1] as KeyIndex).key, key) < 0) lo = mid + 1;
+      if ((b[b.length - 1] as KeyIndex).id < key) lo = mid + 1;
       else hi = mid;
     }
     return lo;
   }
 
-  private static lowerBound(b: KeyIndex[], key: Buffer): number {
+  private static lowerBound(b: KeyIndex[], key: string): number {
     let lo = 0;
     let hi = b.length;
     while (lo < hi) {
       const mid = (lo + hi) >>> 1;
-      if (Buffer.compare((b[mid] as KeyIndex).key, key) < 0) lo = mid + 1;
+      if ((b[mid] as KeyIndex).id < key) lo = mid + 1;
       else hi = mid;
     }
     return lo;
@@ -84,21 +83,21 @@ export class TreeIndex {
       this.blocks.push([ki]);
       return;
     }
-    let bi = this.blockFor(ki.key);
+    let bi = this.blockFor(ki.id);
     if (bi === this.blocks.length) bi--; // after every key: append to the last block
     const b = this.blocks[bi] as KeyIndex[];
-    b.splice(TreeIndex.lowerBound(b, ki.key), 0, ki);
+    b.splice(TreeIndex.lowerBound(b, ki.id), 0, ki);
     if (b.length > blockKeysMax) this.blocks.splice(bi, 1, b.slice(0, b.length >> 1), b.slice(b.length >> 1));
   }
 
   delete(key: Buffer): void {
     const k = id(key);
     if (!this.byKey.delete(k)) return;
-    const bi = this.blockFor(key);
+    const bi = this.blockFor(k);
     const b = this.blocks[bi];
     assert(b !== undefined, 'deleted key not in any block');
-    const i = TreeIndex.lowerBound(b, key);
-    assert(i < b.length && (b[i] as KeyIndex).key.equals(key), 'deleted key not in its block');
+    const i = TreeIndex.lowerBound(b, k);
+    assert(i < b.length && (b[i] as KeyIndex).id === k, 'deleted key not in its block');
     b.splice(i, 1);
     if (b.length === 0) this.blocks.splice(bi, 1);
   }
@@ -113,13 +112,21 @@ export class TreeIndex {
       if (ki) fn(ki);
       return;
     }
-    const first = this.blockFor(key);
-    for (let bi = first; bi < this.blocks.length; bi++) {
+    const from = id(key);
+    const first = this.blockFor(from);
+    // Locate the end once so the scan itself compares no keys.
+    let endBlock = this.blocks.length;
+    let endAt = 0;
+    if (end.length > 0) {
+      const to = id(end);
+      endBlock = this.blockFor(to);
+      if (endBlock < this.blocks.length) endAt = TreeIndex.lowerBound(this.blocks[endBlock] as KeyIndex[], to);
+    }
+    for (let bi = first; bi <= endBlock && bi < this.blocks.length; bi++) {
       const b = this.blocks[bi] as KeyIndex[];
-      for (let i = bi === first ? TreeIndex.lowerBound(b, key) : 0; i < b.length; i++) {
-        const ki = b[i] as KeyIndex;
-        if (end.length > 0 && Buffer.compare(ki.key, end) >= 0) return;
-        if (!fn(ki)) return;
+      const stop = bi === endBlock ? endAt : b.length;
+      for (let i = bi === first ? TreeIndex.lowerBound(b, from) : 0; i < stop; i++) {
+        if (!fn(b[i] as KeyIndex)) return;
       }
     }
   }
@@ -131,19 +138,20 @@ export class TreeIndex {
 
   /** Compacts every key at rev; drops keys left empty; reports kept revisions. */
   compact(rev: bigint, keep: (ki: KeyIndex, main: bigint, sub: bigint) => void): void {
-    const emptied: Buffer[] = [];
+    let emptied = 0;
     for (const b of this.blocks) {
       for (const ki of b) {
         ki.compact(rev, (r) => keep(ki, r.main, r.sub));
-        if (ki.isEmpty()) emptied.push(ki.key);
+        if (ki.isEmpty()) {
+          this.byKey.delete(ki.id);
+          emptied++;
+        }
       }
     }
-    if (emptied.length === 0) return;
+    if (emptied === 0) return;
     // Rebuild the blocks once rather than splicing each emptied key out.
-    const gone = new Set(emptied.map(id));
-    for (const k of gone) this.byKey.delete(k);
     const rest: KeyIndex[] = [];
-    for (const b of this.blocks) for (const ki of b) if (!gone.has(id(ki.key))) rest.push(ki);
+    for (const b of this.blocks) for (const ki of b) if (!ki.isEmpty()) rest.push(ki);
     const half = blockKeysMax >> 1;
     this.blocks = [];
     for (let i = 0; i < rest.length; i += half) this.blocks.push(rest.slice(i, i + half));

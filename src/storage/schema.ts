@@ -114,13 +114,21 @@ export interface MvccKeyParts {
   tombstone: boolean;
 }
 
+/** u64FromBytesBE with 32-bit halves: this runs for every record at start-up. */
+function u64At(k: Uint8Array, at: number): bigint {
+  const hi = ((k[at] as number) * 0x1000000 + (((k[at + 1] as number) << 16) | ((k[at + 2] as number) << 8) | (k[at + 3] as number)));
+  const lo = ((k[at + 4] as number) * 0x1000000 + (((k[at + 5] as number) << 16) | ((k[at + 6] as number) << 8) | (k[at + 7] as number)));
+  if (hi < 0x200000) return BigInt(hi * 0x100000000 + lo);
+  return (BigInt(hi) << 32n) | BigInt(lo);
+}
+
 export function parseMvccKey(k: Uint8Array): MvccKeyParts {
   assert(k[0] === prefix.mvcc[0], 'not an MVCC key');
   assert(
     k.length === mvccKeyBytes || (k.length === mvccKeyBytes + 1 && k[mvccKeyBytes] === tombstoneMark),
     'bad MVCC key length',
   );
-  return { main: u64FromBytesBE(k, 1), sub: u64FromBytesBE(k, 9), tombstone: k.length === mvccKeyBytes + 1 };
+  return { main: u64At(k, 1), sub: u64At(k, 9), tombstone: k.length === mvccKeyBytes + 1 };
 }
 
 /** Lower bound of every MVCC key with main revision ≥ main. */
