@@ -82,6 +82,8 @@ export class Cluster {
   private queue: Message[] = [];
   private cut = new Set<string>();
   private dropTypes = new Set<MessageType>();
+  /** When set, a message is delivered only if this returns true. */
+  filter: ((m: Message) => boolean) | undefined = undefined;
   private readonly rand: SeededRand;
 
   constructor(
@@ -120,12 +122,20 @@ export class Cluster {
     return n;
   }
 
+  /** The application snapshots its state at its applied index and compacts the log up to it. */
+  snapshotAndCompact(id: bigint): void {
+    const n = this.node(id);
+    n.storage.createSnapshot(n.appliedIndex, n.confState, utf8(JSON.stringify(n.applied)));
+    n.storage.compact(n.appliedIndex);
+  }
+
   /** Crash and restart a node from its storage: everything not persisted is lost. */
   restart(id: bigint): TestNode {
     const old = this.node(id);
     const snap = old.storage.snapshot();
     const raw = new RawNode({ ...this.config(id, old.storage), applied: snap.metadata.index });
-    const n: TestNode = { ...old, raw, applied: [], appliedIndex: snap.metadata.index, readStates: [] };
+    const applied = snap.metadata.index > 0n ? (JSON.parse(text.decode(snap.data)) as string[]) : [];
+    const n: TestNode = { ...old, raw, applied, appliedIndex: snap.metadata.index, confState: snap.metadata.confState, readStates: [] };
     this.nodes.set(id, n);
     return n;
   }
@@ -161,6 +171,20 @@ export class Cluster {
   heal(): void {
     this.cut.clear();
     this.dropTypes.clear();
+    this.filter = undefined;
+  }
+
+  /** Reconnect one node to every other. */
+  reconnect(id: bigint): void {
+    for (const k of [...this.cut]) if (k.startsWith(`${id}-`) || k.endsWith(`-${id}`)) this.cut.delete(k);
+  }
+
+  /** The node's log as "term/index" strings from its first available index. */
+  logOf(id: bigint): string[] {
+    const log = this.node(id).raw.raft.log;
+    const out: string[] = [];
+    for (let i = log.firstIndex(); i <= log.lastIndex(); i++) out.push(`${log.term(i)}/${i}`);
+    return out;
   }
 
   drop(type: MessageType): void {
@@ -178,6 +202,7 @@ export class Cluster {
     if (rd.snapshot !== undefined) {
       n.appliedIndex = rd.snapshot.metadata.index;
       n.confState = rd.snapshot.metadata.confState;
+      n.applied = JSON.parse(text.decode(rd.snapshot.data)) as string[];
     }
     for (const e of rd.committedEntries) this.apply(n, e);
     n.readStates.push(...rd.readStates);
@@ -217,6 +242,7 @@ export class Cluster {
 
   private deliver(m: Message): void {
     if (this.cut.has(`${m.from}-${m.to}`) || this.dropTypes.has(m.type)) return;
+    if (this.filter !== undefined && !this.filter(m)) return;
     const to = this.nodes.get(m.to);
     if (to === undefined) return;
     this.transcript.push(describeMessage(m));
