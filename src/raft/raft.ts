@@ -498,6 +498,7 @@ export class Raft {
       if (this.checkQuorum) this.step(message({ type: MessageType.CheckQuorum, from: this.id }));
       // A transfer that did not finish within an election timeout is abandoned (thesis §3.10).
       if (this.state === StateRole.Leader && this.leadTransferee !== None) this.abortLeaderTransfer();
+      this.handOverAfterRemoval();
     }
     if (this.state !== StateRole.Leader) return;
     if (this.heartbeatElapsed >= this.heartbeatTimeout) {
@@ -970,11 +971,6 @@ export class Raft {
     if (!pr.isLearner && this.voters().length === 1) return;
     this.prs.delete(id);
     if (this.state !== StateRole.Leader) return;
-    if (id === this.id) {
-      // A removed leader steps down (etcd stops the member; its peers elect a new leader).
-      this.becomeFollower(this.term, None);
-      return;
-    }
     if (this.leadTransferee === id) this.abortLeaderTransfer();
     // The quorum shrank: entries (and reads) may now be confirmed.
     if (this.maybeCommit()) {
@@ -987,6 +983,27 @@ export class Raft {
         break;
       }
     }
+    if (id === this.id) this.handOverAfterRemoval();
+  }
+
+  /**
+   * A removed leader steps down by handing over (thesis §4.2.2: it keeps managing the cluster,
+   * no longer counting itself, until the new configuration can go on without it). Stepping down
+   * at once could strand the others: in a two-voter cluster the survivor may not know the
+   * removal committed and would wait forever for our vote. So we transfer leadership to the
+   * most up-to-date remaining voter (it campaigns once caught up; its higher term deposes us),
+   * retrying every election timeout. We accept no proposals meanwhile.
+   */
+  private handOverAfterRemoval(): void {
+    if (this.state !== StateRole.Leader || this.prs.has(this.id) || this.leadTransferee !== None) return;
+    let best: bigint | undefined;
+    let bestMatch = -1n;
+    for (const [id, pr] of this.prs) {
+      if (pr.isLearner || pr.match <= bestMatch) continue;
+      best = id;
+      bestMatch = pr.match;
+    }
+    if (best !== undefined) this.leaderTransfer(best);
   }
 
   abortLeaderTransfer(): void {
