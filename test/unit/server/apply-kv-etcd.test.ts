@@ -230,3 +230,37 @@ describe('apply-kv answers as etcd 3.4.23', () => {
     );
   });
 });
+
+describe('apply-kv answers as etcd 3.4.23 on a fresh store', () => {
+  it('a txn range at a negative revision below the compacted mark (-1 when never compacted) is "compacted"', async () => {
+    const d = mkdtempSync(path.join(os.tmpdir(), 'apply-kv-'));
+    const be = await Backend.open(d);
+    const st = await KvStore.open(be);
+    const run = (t: TxnRequest): string => {
+      try {
+        const batch = new WriteBatch();
+        const out = JSON.stringify(gw(applyTxn(st, batch, t).resp));
+        void be.commit(batch);
+        return out;
+      } catch (e) {
+        if (!(e instanceof EtcdError)) throw e;
+        return `error: ${e.message}`;
+      }
+    };
+    expect(run({ compare: [], success: [opRange(range('a', { revision: -5n }))], failure: [] })).toBe(
+      'error: etcdserver: mvcc: required revision has been compacted',
+    );
+    expect(run({ compare: [], success: [opRange(range('a', { revision: -1n }))], failure: [] })).toBe(
+      '{"header":{"revision":"1"},"succeeded":true,"responses":[{"response_range":{"header":{"revision":"1"}}}]}',
+    );
+    const batch = new WriteBatch();
+    applyPut(st, batch, put('a', '1'));
+    void be.commit(batch);
+    // a range before the txn's first write reports the revision before it
+    expect(run({ compare: [], success: [opRange(range('a', { revision: -1n })), opPut(put('b', ''))], failure: [] })).toBe(
+      '{"header":{"revision":"3"},"succeeded":true,"responses":[{"response_range":{"header":{"revision":"2"},"kvs":[{"key":"YQ==","create_revision":"2","mod_revision":"2","version":"1","value":"MQ=="}],"count":"1"}},{"response_put":{"header":{"revision":"3"}}}]}',
+    );
+    await be.close();
+    rmSync(d, { recursive: true, force: true });
+  });
+});
