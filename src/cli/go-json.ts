@@ -12,6 +12,7 @@
  */
 import type protobuf from 'protobufjs';
 import { protoRoot } from '../api/proto.js';
+import { isZeroField, pruneDefaults } from '../client/wire.js';
 import { binBytes, goJsonString } from './go-format.js';
 
 /** Fields newer than etcdctl 3.4.23's structs. */
@@ -45,17 +46,6 @@ function messageType(f: protobuf.Field): protobuf.Type | null {
 
 function known(type: protobuf.Type, f: protobuf.Field): boolean {
   return !unknownTo34.has(`${type.fullName.slice(1)}.${f.name}`);
-}
-
-/** Go's omitempty: the zero value of the field's type (by type, not by text). */
-function isZero(f: protobuf.Field, v: unknown): boolean {
-  if (v === undefined || v === null) return true;
-  if (f.repeated) return (v as unknown[]).length === 0;
-  if (messageType(f)) return false;
-  if (f.type === 'bytes') return (v as Uint8Array).length === 0;
-  if (f.type === 'string') return v === '';
-  if (f.type === 'bool') return v === false;
-  return String(v) === '0';
 }
 
 function scalar(f: protobuf.Field, v: unknown): string {
@@ -97,31 +87,15 @@ function encodeMessage(type: protobuf.Type, obj: Obj): string {
       continue;
     }
     const v = obj[f.name];
-    if (isZero(f, v)) continue;
+    if (isZeroField(f, v)) continue;
     parts.push(`"${f.name}":${encodeValue(f, v)}`);
   }
   return `{${parts.join(',')}}`;
 }
 
-/** The message without default-valued fields (proto3 marshal omits them). */
-function pruneDefaults(type: protobuf.Type, obj: Obj): Obj {
-  const out: Obj = {};
-  for (const f of type.fieldsArray) {
-    if (!known(type, f)) continue;
-    const v = obj[f.name];
-    if (f.partOf) {
-      if (obj[f.partOf.name] !== f.name || v === undefined || v === null) continue;
-    } else if (isZero(f, v)) continue;
-    const sub = messageType(f);
-    if (sub) out[f.name] = f.repeated ? (v as Obj[]).map((x) => pruneDefaults(sub, x)) : pruneDefaults(sub, v as Obj);
-    else out[f.name] = v;
-  }
-  return out;
-}
-
 /** `-w protobuf`: the marshalled message as a binary string. */
 export function goProtobuf(typeName: string, obj: Obj): string {
   const type = protoRoot.lookupType(typeName);
-  const msg = type.fromObject(pruneDefaults(type, obj));
+  const msg = type.fromObject(pruneDefaults(type, obj, known));
   return binBytes(type.encode(msg).finish());
 }

@@ -151,7 +151,9 @@ class StdinReader {
 }
 
 /** Runs one ctl command line; returns the process exit code. Output strings are binary (latin1). */
-export async function main(argv: string[], out: Out = processOut, opts: MainOptions = {}): Promise<number> {
+export async function main(argvIn: string[], out: Out = processOut, opts: MainOptions = {}): Promise<number> {
+  // Inside cli/ every string is binary (one char per byte): arguments become their UTF-8 bytes.
+  const argv = argvIn.map(bin);
   const env = opts.env ?? process.env;
   const clients: EtcdClient[] = [];
   let stdin: StdinReader | null = null;
@@ -165,7 +167,7 @@ export async function main(argv: string[], out: Out = processOut, opts: MainOpti
     if (cmd === helpCommand) {
       const target = find(rootCommand, args).cmd;
       if (args.length > 0 && target === rootCommand) {
-        out.stdout(bin(`Unknown help topic [\`${args.join(' ')}\`]\n`));
+        out.stdout(`Unknown help topic [\`${args.join(' ')}\`]\n`);
         out.stdout(helpText(rootCommand));
       } else out.stdout(helpText(target));
       return ExitCode.Success;
@@ -180,7 +182,7 @@ export async function main(argv: string[], out: Out = processOut, opts: MainOpti
         const sug = suggestions(rootCommand, typed);
         let msg = `unknown command ${JSON.stringify(typed)} for ${JSON.stringify(programName)}`;
         if (sug.length > 0) msg += `\n\nDid you mean this?\n${sug.map((s) => `\t${s}\n`).join('')}`;
-        out.stderr(bin(`Error: ${msg}\nRun '${programName} --help' for usage.\n`));
+        out.stderr(`Error: ${msg}\nRun '${programName} --help' for usage.\n`);
         throw new CliExit(ExitCode.Error, msg);
       }
       out.stdout(helpText(cmd));
@@ -205,7 +207,7 @@ export async function main(argv: string[], out: Out = processOut, opts: MainOpti
         const v = env[key];
         if (v !== undefined && v !== '') {
           used.add(key);
-          flags.setFromEnv(name, v);
+          flags.setFromEnv(name, bin(v));
         }
       }
       for (const [key, value] of Object.entries(env)) {
@@ -288,9 +290,9 @@ export async function main(argv: string[], out: Out = processOut, opts: MainOpti
         return e.code;
       }
       if (e.usage) {
-        out.stderr(bin(`Error: ${e.message}\n`));
+        out.stderr(`Error: ${e.message}\n`);
         out.stdout(helpText(cmd));
-        out.stderr(bin(`\nError: ${e.message}\n`));
+        out.stderr(`\nError: ${e.message}\n`);
         return e.code;
       }
       out.stderr(`Error: ${e.message}\n`);

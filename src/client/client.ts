@@ -25,6 +25,7 @@ import {
 } from '../api/proto.js';
 import { parseEndpoint, type Endpoint } from './endpoints.js';
 import { ClientError, goStatusText } from './errors.js';
+import { pruneWire } from './wire.js';
 import type {
   AlarmList,
   Authenticate,
@@ -214,7 +215,7 @@ export class EtcdClient {
 
   private async call<T>(spec: CallSpec, req: unknown, only?: number): Promise<CallResult<T>> {
     const deadline = Date.now() + this.commandTimeoutMs;
-    const wireReq = toWire(`etcdserverpb.${spec.requestType}`, req);
+    const wireReq = pruneWire(`etcdserverpb.${spec.requestType}`, toWire(`etcdserverpb.${spec.requestType}`, req));
     const target = only === undefined ? this.target : `passthrough:///${(this.endpoints[only] as Endpoint).hostPort}`;
     let attempt = 0;
     let everConnected = false;

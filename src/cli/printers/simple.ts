@@ -54,13 +54,13 @@ export class SimplePrinter implements Printer {
   }
 
   endpointHealth(hs: EndpointHealth[]): { stdout: string; stderr: string } {
-    let stdout = '';
+    // etcdctl 3.4 writes both the healthy and the unhealthy lines to stderr.
     let stderr = '';
     for (const h of hs) {
-      if (h.error === '') stdout += bin(`${h.ep} is healthy: successfully committed proposal: took = ${h.took}\n`);
+      if (h.error === '') stderr += bin(`${h.ep} is healthy: successfully committed proposal: took = ${h.took}\n`);
       else stderr += bin(`${h.ep} is unhealthy: failed to commit proposal: ${h.error}\n`);
     }
-    return { stdout, stderr };
+    return { stdout: '', stderr };
   }
 
   endpointStatus(ss: EndpointStatus[]): string {
