@@ -228,6 +228,25 @@ export class KvStore {
     return keep;
   }
 
+  /**
+   * The changes of revisions [fromRev, toRev] as events, in revision order, for a watcher
+   * catching up (etcd watchable_store syncWatchers). prev_kv is null: a watcher that wants it
+   * reads the key at mod_revision − 1, as etcd does. Changes below the compaction may be gone;
+   * callers start at ≥ compactRev() (etcd cancels such watchers with compact_revision).
+   */
+  async changes(fromRev: bigint, toRev: bigint): Promise<Event[]> {
+    const recs = await this.records.changes(fromRev, toRev);
+    return recs.map((c) =>
+      c.tombstone
+        ? {
+            type: EventType.DELETE,
+            kv: { key: c.kv.key, create_revision: 0n, mod_revision: c.main, version: 0n, value: emptyBuf, lease: 0n },
+            prev_kv: null,
+          }
+        : { type: EventType.PUT, kv: c.kv, prev_kv: null },
+    );
+  }
+
   /** Kept for callers of the first version: physical compaction now starts by itself. */
   startPhysicalCompaction(): void {}
 

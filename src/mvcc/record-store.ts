@@ -16,7 +16,7 @@
 import { assert } from '../base/assert.js';
 import type { KeyValue } from '../api/kv-types.js';
 import type { Backend, WriteBatch } from '../storage/backend.js';
-import { mvccKey } from '../storage/schema.js';
+import { mvccKey, mvccKeyFloor, parseMvccKey } from '../storage/schema.js';
 import { decodeKv, encodeKv } from './kv-codec.js';
 import { revId } from './revision.js';
 
@@ -29,8 +29,22 @@ function sizeOf(kv: KeyValue): number {
   return kv.key.length + kv.value.length + recordOverheadBytes;
 }
 
+/** One stored change: a put (kv) or a tombstone (kv holds the key and the delete revision). */
+export interface StoredChange {
+  main: bigint;
+  sub: bigint;
+  tombstone: boolean;
+  kv: KeyValue;
+}
+
+function compareChange(a: StoredChange, b: StoredChange): number {
+  if (a.main !== b.main) return a.main < b.main ? -1 : 1;
+  return a.sub < b.sub ? -1 : a.sub > b.sub ? 1 : 0;
+}
+
 export class RecordStore {
-  private readonly overlay = new Map<string, KeyValue>();
+  /** Records whose batch has not landed, puts and tombstones, by revId. */
+  private readonly overlay = new Map<string, StoredChange>();
   private readonly cache = new Map<string, KeyValue>();
   private cacheBytes = 0;
   private readonly pendingByBatch = new WeakMap<WriteBatch, string[]>();
@@ -44,15 +58,19 @@ export class RecordStore {
   putRecord(batch: WriteBatch, main: bigint, sub: bigint, kv: KeyValue): void {
     const id = revId(main, sub);
     assert(!this.overlay.has(id), `record ${id} written twice`);
-    this.overlay.set(id, kv);
+    this.overlay.set(id, { main, sub, tombstone: false, kv });
     batch.put(mvccKey(main, sub, false), encodeKv(kv));
     this.track(batch, id);
   }
 
-  /** Adds a tombstone record to batch (never read back: the index knows it is a delete). */
+  /** Adds a tombstone record to batch (get() never asks for it: the index knows it is a delete). */
   putTombstone(batch: WriteBatch, main: bigint, sub: bigint, key: Buffer): void {
+    const id = revId(main, sub);
+    assert(!this.overlay.has(id), `record ${id} written twice`);
     const tomb: KeyValue = { key, create_revision: 0n, mod_revision: main, version: 0n, value: Buffer.alloc(0), lease: 0n };
+    this.overlay.set(id, { main, sub, tombstone: true, kv: tomb });
     batch.put(mvccKey(main, sub, true), encodeKv(tomb));
+    this.track(batch, id);
   }
 
   private track(batch: WriteBatch, id: string): void {
@@ -68,10 +86,10 @@ export class RecordStore {
 
   private settle(ids: string[]): void {
     for (const id of ids) {
-      const kv = this.overlay.get(id);
-      assert(kv !== undefined, `settled record ${id} missing from the overlay`);
+      const c = this.overlay.get(id);
+      assert(c !== undefined, `settled record ${id} missing from the overlay`);
       this.overlay.delete(id);
-      this.remember(id, kv);
+      if (!c.tombstone) this.remember(id, c.kv);
     }
   }
 
@@ -94,7 +112,10 @@ export class RecordStore {
   get(main: bigint, sub: bigint): KeyValue {
     const id = revId(main, sub);
     const o = this.overlay.get(id);
-    if (o) return o;
+    if (o) {
+      assert(!o.tombstone, `record ${id} is a tombstone`);
+      return o.kv;
+    }
     const c = this.cache.get(id);
     if (c) {
       // refresh its place in the LRU order
@@ -107,6 +128,29 @@ export class RecordStore {
     const kv = decodeKv(raw);
     this.remember(id, kv);
     return kv;
+  }
+
+  /**
+   * Every change with main revision in [fromRev, toRev], in revision order, landed or not (for
+   * watchers catching up, as etcd's syncWatchers reads revisions from the backend). The caller
+   * bounds the window. The overlay is copied in the same turn the database iterator takes its
+   * snapshot, so a batch landing meanwhile is seen exactly once.
+   */
+  async changes(fromRev: bigint, toRev: bigint): Promise<StoredChange[]> {
+    const out: StoredChange[] = [];
+    if (toRev < fromRev) return out;
+    const seen = new Set<string>();
+    for (const c of this.overlay.values()) {
+      if (c.main >= fromRev && c.main <= toRev) {
+        out.push(c);
+        seen.add(revId(c.main, c.sub));
+      }
+    }
+    for await (const [k, v] of this.backend.scan(mvccKeyFloor(fromRev), mvccKeyFloor(toRev + 1n))) {
+      const { main, sub, tombstone } = parseMvccKey(k);
+      if (!seen.has(revId(main, sub))) out.push({ main, sub, tombstone, kv: decodeKv(v) });
+    }
+    return out.sort(compareChange);
   }
 
   stats(): { overlayRecords: number; cacheRecords: number; cacheBytes: number } {

@@ -140,6 +140,27 @@ export class Backend {
     }
   }
 
+  /**
+   * Like entries(), but the iterator (and so its snapshot of the database) is created now, in
+   * the caller's turn, not at the first step of the loop.
+   */
+  scan(gte: Buffer, lt: Buffer): AsyncIterable<[Buffer, Buffer]> {
+    const it = this.db.iterator({ gte, lt });
+    return {
+      async *[Symbol.asyncIterator]() {
+        try {
+          for (;;) {
+            const chunk = await it.nextv(scanChunkKeys);
+            if (chunk.length === 0) return;
+            for (const e of chunk) yield e;
+          }
+        } finally {
+          await it.close();
+        }
+      },
+    };
+  }
+
   /** Up to `limit` keys in [gte, lt), in key order. */
   async keys(gte: Buffer, lt: Buffer, limit: number): Promise<Buffer[]> {
     return this.db.keys({ gte, lt, limit }).all();

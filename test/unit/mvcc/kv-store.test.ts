@@ -156,4 +156,30 @@ describe('KvStore', () => {
     expect(dump(store)).toEqual(before);
     await be.close();
   });
+
+  it('lists the changes of a revision window in order, landed or not, each exactly once', async () => {
+    const be = await Backend.open(tmp());
+    const store = await KvStore.open(be);
+    const b1 = new WriteBatch();
+    putAll(store, b1, [['a', '1'], ['b', '1']]); // rev 2
+    await be.commit(b1);
+    const b2 = new WriteBatch();
+    const t = store.write(b2); // rev 3
+    t.deleteRange(b('a'), null);
+    t.put(b('c'), b('3'), 0n);
+    t.end();
+    putAll(store, b2, [['b', '4']]); // rev 4, same batch, not landed
+    const fmt = (evs: Awaited<ReturnType<KvStore['changes']>>): string[] =>
+      evs.map((e) => `${e.kv.mod_revision} ${e.type === 0 ? 'PUT' : 'DEL'} ${e.kv.key}${e.type === 0 ? `=${e.kv.value}` : ''}`);
+    const want = ['2 PUT a=1', '2 PUT b=1', '3 DEL a', '3 PUT c=3', '4 PUT b=4'];
+    // the batch lands while the listing is under way
+    const listing = store.changes(2n, 4n);
+    const landing = be.commit(b2);
+    expect(fmt(await listing)).toEqual(want);
+    await landing;
+    expect(fmt(await store.changes(2n, 4n))).toEqual(want);
+    expect(fmt(await store.changes(3n, 3n))).toEqual(['3 DEL a', '3 PUT c=3']);
+    expect(await store.changes(5n, 4n)).toEqual([]);
+    await be.close();
+  });
 });
