@@ -139,6 +139,17 @@ describe('Raft paper safety properties (Figure 3)', () => {
     }
   });
 
+  it('against a dumb model: applied values were all proposed, each at most once, in one order for everybody', () => {
+    for (const seed of chaosSeeds) {
+      const { c } = chaosRun(seed);
+      const proposed = new Set(Array.from({ length: 60 }, (_, s) => `v${s}`));
+      for (const n of c.nodes.values()) {
+        expect(n.applied.every((v) => proposed.has(v)), `seed ${seed}`).toBe(true);
+        expect(new Set(n.applied).size, `seed ${seed}: a value applied twice`).toBe(n.applied.length);
+      }
+    }
+  });
+
   it('committed entries never change once any node saw them committed (§5.4)', () => {
     for (const seed of chaosSeeds) chaosRun(seed); // observe() asserts on every step
   });
