@@ -30,7 +30,7 @@ function goStrings(xs: string[]): string {
 export class FieldsPrinter implements Printer {
   get(r: CallResult<Range>): string {
     const x = r.resp;
-    return hdr(x.header) + x.kvs.map((k) => kv('', k)).join('') + `"More" : ${x.more}\n"Count" : ${x.count}\n`;
+    return hdr(x.header) + x.kvs.map((k) => kv('', k)).join('') + `"More" : ${x.more === true}\n"Count" : ${x.count}\n`;
   }
 
   put(r: CallResult<Put>): string {
@@ -42,7 +42,7 @@ export class FieldsPrinter implements Printer {
   }
 
   txn(r: CallResult<Txn>): string {
-    let s = hdr(r.resp.header) + `"Succeeded" : ${r.resp.succeeded}\n`;
+    let s = hdr(r.resp.header) + `"Succeeded" : ${r.resp.succeeded === true}\n`;
     for (const op of r.resp.responses) {
       const wrap = <T>(resp: T): CallResult<T> => ({ type: '', raw: {}, resp });
       if (op.response === 'response_delete_range') s += this.del(wrap(op.response_delete_range as DeleteRange));
@@ -59,7 +59,7 @@ export class FieldsPrinter implements Printer {
       s += `"ID" : ${m.ID}\n"Name" : ${goQuote(m.name)}\n`;
       for (const u of m.peerURLs) s += `"PeerURL" : ${goQuote(u)}\n`;
       for (const u of m.clientURLs) s += `"ClientURL" : ${goQuote(u)}\n`;
-      s += `"IsLearner" : ${m.isLearner}\n\n`;
+      s += `"IsLearner" : ${m.isLearner === true}\n\n`;
     }
     return s;
   }
@@ -81,7 +81,7 @@ export class FieldsPrinter implements Printer {
         `"Version" : ${goQuote(x.version)}\n` +
         `"DBSize" : ${x.dbSize}\n` +
         `"Leader" : ${x.leader}\n` +
-        `"IsLearner" : ${x.isLearner}\n` +
+        `"IsLearner" : ${x.isLearner === true}\n` +
         `"RaftIndex" : ${x.raftIndex}\n` +
         `"RaftTerm" : ${x.raftTerm}\n` +
         `"RaftAppliedIndex" : ${x.raftAppliedIndex}\n` +

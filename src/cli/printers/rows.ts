@@ -37,7 +37,7 @@ export function endpointStatusRows(ss: EndpointStatus[]): string[][] {
     s.version,
     humanizeBytes(s.dbSize),
     String(s.leader === s.header.member_id),
-    String(s.isLearner),
+    String(s.isLearner === true),
     s.raftTerm.toString(),
     s.raftIndex.toString(),
     s.raftAppliedIndex.toString(),
