@@ -167,7 +167,7 @@ export async function main(argvIn: string[], out: Out = processOut, opts: MainOp
     if (cmd === helpCommand) {
       const target = find(rootCommand, args).cmd;
       if (args.length > 0 && target === rootCommand) {
-        out.stdout(`Unknown help topic [\`${args.join(' ')}\`]\n`);
+        out.stderr(`Unknown help topic [\`${args.join(' ')}\`]\n`);
         out.stdout(helpText(rootCommand));
       } else out.stdout(helpText(target));
       return ExitCode.Success;

@@ -8,6 +8,7 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
+  freePort,
   hasEtcd,
   hasEtcdctl,
   inCI,
@@ -216,11 +217,39 @@ describe.skipIf(missing)(
       await both(['endpoint', 'status', '-w', 'table'], undefined, { squash: true });
     }, 180_000);
 
+    it('fails over and times out like etcdctl when an endpoint is down', async () => {
+      const dead = `127.0.0.1:${await freePort()}`;
+      const live = (m: MemberProc): string => m.endpoint;
+      const pair = async (args: (ep: string) => string[]): Promise<void> => {
+        const [want, got] = await Promise.all([
+          run('etcdctl', args(live(forEtcdctl)), {}),
+          run(process.execPath, ['--import', 'tsx', `${repoRoot}/src/cli/main.ts`, ...args(live(forCtl))], {}),
+        ]);
+        const w = mask(want, forEtcdctl);
+        const g = mask(got, forCtl);
+        expect({ args: args('<live>'), ...g }).toEqual({ args: args('<live>'), ...w });
+      };
+      await pair(() => [`--endpoints=${dead}`, '--command-timeout=1s', 'get', 'tx1']);
+      await pair(() => [`--endpoints=${dead}`, '--command-timeout=1s', 'endpoint', 'health']);
+      await pair(() => [`--endpoints=${dead}`, '--command-timeout=1s', 'endpoint', 'health', '-w', 'json']);
+      await pair((ep) => [`--endpoints=${dead},${ep}`, '--command-timeout=1s', 'get', 'tx1']);
+      await pair((ep) => [`--endpoints=${ep},${dead}`, '--command-timeout=1s', 'endpoint', 'status']);
+      await pair((ep) => [`--endpoints=http://${ep}`, 'endpoint', 'status', '-w', 'json']);
+      await pair((ep) => [`--endpoints=${ep}`, '--user=root:pw', 'get', 'tx1']);
+    }, 180_000);
+
     it('reads ETCDCTL_* like etcdctl (used, unrecognized, shadowed by a flag)', async () => {
       await both(['get', 'tx1'], undefined, { env: { ETCDCTL_WRITE_OUT: 'json' } });
       await both(['get', 'tx1'], undefined, { env: { ETCDCTL_HEX: 'true' } });
       const warn = await both(['get', 'tx1'], undefined, { env: { ETCDCTL_BOGUS: '1' } });
       expect(warn.stderr).toMatch(/W \| pkg\/flags: unrecognized environment variable ETCDCTL_BOGUS=1/);
+      // set both ways: fatal
+      const [want, got] = await Promise.all([
+        etcdctlRun(forEtcdctl.endpoint, ['get', 'tx1'], undefined, { ETCDCTL_ENDPOINTS: forEtcdctl.endpoint }),
+        ctlRun(forCtl.endpoint, ['get', 'tx1'], undefined, { ETCDCTL_ENDPOINTS: forCtl.endpoint }),
+      ]);
+      expect(mask(got, forCtl)).toEqual(mask(want, forEtcdctl));
+      expect(got.code).toBe(1);
     }, 180_000);
   },
 );
