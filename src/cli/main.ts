@@ -4,6 +4,7 @@
  * prints what etcdctl prints, byte for byte, errors included (`Error: <msg>` on stderr, and the
  * clientv3 retry warning line before a failed request's error).
  */
+import { readFileSync } from 'node:fs';
 import { EtcdClient, type RetryWarning } from '../client/client.js';
 import { ClientError } from '../client/errors.js';
 import {
@@ -154,6 +155,9 @@ class StdinReader {
 export async function main(argvIn: string[], out: Out = processOut, opts: MainOptions = {}): Promise<number> {
   // Inside cli/ every string is binary (one char per byte): arguments become their UTF-8 bytes.
   const argv = argvIn.map(bin);
+  // Node's deprecation notices (e.g. DEP0123 when grpc-js sets an IP as TLS server name) would
+  // add lines etcdctl never prints.
+  process.noDeprecation = true;
   const env = opts.env ?? process.env;
   const clients: EtcdClient[] = [];
   let stdin: StdinReader | null = null;
@@ -221,8 +225,26 @@ export async function main(argvIn: string[], out: Out = processOut, opts: MainOp
       display = newPrinter(flags.str('write-out'), flags.bool('hex'));
       if (!display) throw new CliExit(ExitCode.BadFeature, 'unsupported output format');
     };
+    /** secureCfgFromCmd: TLS when a certificate flag is given or transport security is not disabled. */
+    const tls = (): { ca?: Buffer; cert?: Buffer; key?: Buffer } | undefined => {
+      const file = (name: string): Buffer | undefined => {
+        const path = flags.str(name);
+        if (path === '') return undefined;
+        try {
+          return readFileSync(Buffer.from(path, 'latin1').toString('utf8'));
+        } catch (e) {
+          throw new CliExit(ExitCode.BadConnection, bin(e instanceof Error ? e.message : String(e)));
+        }
+      };
+      const ca = file('cacert');
+      const cert = file('cert');
+      const key = file('key');
+      if (!ca && !cert && !key && flags.bool('insecure-transport')) return undefined;
+      return { ca, cert, key };
+    };
     const newClient = (endpoints: string[]): EtcdClient => {
       const c = new EtcdClient({
+        tls: tls(),
         endpoints,
         dialTimeoutMs: flags.ms('dial-timeout'),
         commandTimeoutMs: flags.ms('command-timeout'),

@@ -58,6 +58,11 @@ export interface ClientOptions {
   token?: string;
   /** Called for every failed attempt, with clientv3's log fields. */
   onRetryWarning?: (w: RetryWarning) => void;
+  /**
+   * TLS for every endpoint (etcdctl --cacert/--cert/--key, or --insecure-transport=false);
+   * without it only `https://` endpoints use TLS, with the system's roots.
+   */
+  tls?: { ca?: Buffer; cert?: Buffer; key?: Buffer };
 }
 
 export interface RetryWarning {
@@ -125,7 +130,11 @@ export class EtcdClient {
       endpoint,
       client: new grpc.Client(
         endpoint.hostPort,
-        endpoint.secure ? grpc.credentials.createSsl() : grpc.credentials.createInsecure(),
+        opts.tls
+          ? grpc.credentials.createSsl(opts.tls.ca ?? null, opts.tls.key ?? null, opts.tls.cert ?? null)
+          : endpoint.secure
+            ? grpc.credentials.createSsl()
+            : grpc.credentials.createInsecure(),
         channelOptions,
       ),
     }));
