@@ -698,7 +698,7 @@ export class Raft {
     // Thesis §3.10: stop accepting proposals, bring the target up to date, then tell it to campaign.
     this.electionElapsed = 0;
     this.leadTransferee = transferee;
-    if (pr.match === this.log.lastIndex()) this.send(message({ type: MessageType.TimeoutNow, to: transferee }));
+    if (pr.match === this.log.lastIndex()) this.sendTimeoutNow(transferee);
     else this.sendAppend(transferee);
   }
 
@@ -740,7 +740,7 @@ export class Raft {
       // loop bounded by the in-flight limit
     }
     if (m.from === this.leadTransferee && pr.match === this.log.lastIndex()) {
-      this.send(message({ type: MessageType.TimeoutNow, to: m.from }));
+      this.sendTimeoutNow(m.from);
     }
   }
 
@@ -994,6 +994,16 @@ export class Raft {
    * most up-to-date remaining voter (it campaigns once caught up; its higher term deposes us),
    * retrying every election timeout. We accept no proposals meanwhile.
    */
+  /**
+   * Tell a caught-up transferee to campaign now. A leader that was removed from the configuration
+   * steps down here: the hand-over is done, and the survivors no longer message us, so nothing
+   * else would ever depose us. As a follower we still answer the transferee's vote request.
+   */
+  private sendTimeoutNow(to: bigint): void {
+    this.send(message({ type: MessageType.TimeoutNow, to }));
+    if (!this.prs.has(this.id)) this.becomeFollower(this.term, None);
+  }
+
   private handOverAfterRemoval(): void {
     if (this.state !== StateRole.Leader || this.prs.has(this.id) || this.leadTransferee !== None) return;
     let best: bigint | undefined;
