@@ -12,7 +12,11 @@
  * application applies the committed entry and calls applyConfChange. Two safety guards make
  * apply-time changes sound: a new leader may propose a change only after it applied the empty
  * entry of its own term (the fix to the single-server change bug, Ongaro raft-dev 2015), and a
- * node with committed but unapplied conf changes does not campaign (etcd hup()).
+ * node with committed but unapplied conf changes does not campaign (etcd hup()). Known limit
+ * (shared with etcd): shrinking two voters to one can stall if the removed member applies its
+ * removal (and so stops campaigning) while the survivor has not yet learned that the removal
+ * committed — the survivor still needs the removed member's vote. A removed leader therefore
+ * hands leadership over before stepping down; operators should not remove from a 2-voter cluster.
  *
  * Invariants (asserted where they can break):
  * - term never decreases; vote is for the current term only (reset when term changes);

@@ -18,6 +18,7 @@ import { SeededRand } from '../../src/base/random.js';
 import { u64FromBytesBE, u64ToBytesBE, hex } from '../../src/base/int64.js';
 import { ErrProposalDropped } from '../../src/raft/errors.js';
 import { RawNode, type Ready } from '../../src/raft/raw-node.js';
+export type { Ready };
 import { MemoryStorage } from '../../src/raft/storage.js';
 import {
   type ConfChange,
@@ -259,11 +260,12 @@ export class SimCluster {
    * Handle one Ready of n per the contract. crashAt: 'persist' crashes after persisting
    * (before sending), 'send' after sending (before applying); undefined completes it.
    */
-  processReady(n: SimNode, crashAt?: 'persist' | 'send'): void {
+  processReady(n: SimNode, crashAt?: 'persist' | 'send', nemesis?: (n: SimNode, rd: Ready) => 'persist' | undefined): void {
     const raw = n.raw;
     if (raw === undefined || !raw.hasReady()) return;
     const rd = raw.ready();
     this.check();
+    if (crashAt === undefined && nemesis !== undefined) crashAt = nemesis(n, rd);
     // 1. persist
     const st = n.storage;
     if (rd.snapshot !== undefined) {
@@ -527,4 +529,3 @@ export function describe(m: Message, c: SimCluster): string {
   return s;
 }
 
-export type { Ready };

@@ -12,7 +12,7 @@
  */
 import { SeededRand } from '../../src/base/random.js';
 import { ConfChangeType, StateRole } from '../../src/raft/types.js';
-import { type NetConfig, SimCluster, type SimConfig, SimViolation, hexOf, type SimNode } from './cluster.js';
+import { type NetConfig, type Ready, SimCluster, type SimConfig, SimViolation, hexOf, type SimNode } from './cluster.js';
 
 export interface SeedResult {
   seed: number;
@@ -69,6 +69,10 @@ export function runSeed(seed: number, opts: RunOptions = {}): SeedResult {
     snapshot: r.next() < 0.5,
     slow: r.next() < 0.3,
   };
+  // A storm seed crashes and isolates leaders often, right after elections: the situations
+  // of the paper's Figure 8 (entries of old terms on a minority, competing leaders).
+  const storm = faults.crash && r.next() < 0.35;
+  const crashRate = storm ? 0.02 : 0.004;
   const chaosTicks = 60 + r.int(140);
   const c = new SimCluster(r, seed, cfg, chaosNet, opts.trace ?? false);
 
@@ -82,7 +86,7 @@ export function runSeed(seed: number, opts: RunOptions = {}): SeedResult {
   const summary =
     `voters=${voters0} learners=${learners0} preVote=${cfg.preVote} checkQuorum=${cfg.checkQuorum} hb=${cfg.heartbeatTick} ` +
     `maxMsg=${cfg.maxSizePerMsg} inflight=${cfg.maxInflightMsgs} loss=${chaosNet.lossRate} dup=${chaosNet.dupRate} ` +
-    `delay=${chaosNet.delayMaxRounds} faults=${Object.entries(faults).filter(([, v]) => v).map(([k]) => k).join(',')} chaosTicks=${chaosTicks}`;
+    `delay=${chaosNet.delayMaxRounds} storm=${storm} faults=${Object.entries(faults).filter(([, v]) => v).map(([k]) => k).join(',')} chaosTicks=${chaosTicks}`;
 
   let proposalSeq = 0;
   const proposal = (): Uint8Array => {
@@ -94,6 +98,17 @@ export function runSeed(seed: number, opts: RunOptions = {}): SeedResult {
     return d;
   };
   const crashedAt = new Map<bigint, number>();
+  // Crash a leader right after it persisted a new commit index, before its messages go out: the
+  // followers do not know the commit (the instant of the paper's Figure 8, steps c–d).
+  const leaderCommitNemesis = (n: SimNode, rd: Ready): 'persist' | undefined => {
+    const hs = rd.hardState;
+    if (hs === undefined || n.raw?.raft.state !== StateRole.Leader || hs.commit <= n.storage.initialState().hardState.commit) return undefined;
+    if (r.next() >= 0.2) return undefined;
+    crashedAt.set(n.id, c.round);
+    return 'persist';
+  };
+  let stormTerm = -1n;
+  let stormAt = -1;
   let livenessTicks = 0;
 
   const step = (chaos: boolean): void => {
@@ -103,10 +118,35 @@ export function runSeed(seed: number, opts: RunOptions = {}): SeedResult {
     if (chaos) {
       if (live.length > 0 && r.next() < 0.25) c.propose(pick(r, live), proposal());
       if (live.length > 0 && r.next() < 0.08) c.read(pick(r, live));
-      if (faults.crash && live.length > 0 && r.next() < 0.004) {
-        const n = pick(r, live);
+      if (faults.crash && live.length > 0 && r.next() < crashRate) {
+        const l = c.leader();
+        const n = l !== undefined && l.live && r.next() < 0.5 ? l : pick(r, live);
         c.crash(n);
         crashedAt.set(n.id, c.round);
+      }
+      if (storm) {
+        // Short-lived leaders: soon after a new leader appears, crash or isolate it, so that
+        // entries of many terms end up on different minorities.
+        const l = c.leader();
+        const term = l?.raw?.raft.term ?? 0n;
+        if (l !== undefined && term !== stormTerm) {
+          stormTerm = term;
+          stormAt = r.next() < 0.6 ? c.round + 1 + r.int(12) : -1;
+        }
+        if (l !== undefined && c.round === stormAt) {
+          if (r.next() < 0.5) {
+            c.crash(l);
+            crashedAt.set(l.id, c.round);
+          } else {
+            c.heal();
+            for (const o of all) {
+              if (o.id === l.id) continue;
+              c.block(l.id, o.id);
+              c.block(o.id, l.id);
+            }
+            c.log(() => `ISOLATE leader ${c.name(l.id)}`);
+          }
+        }
       }
       if (faults.partition && r.next() < 0.004) partition(c, r, all);
       if (faults.partition && r.next() < 0.006) {
@@ -133,7 +173,7 @@ export function runSeed(seed: number, opts: RunOptions = {}): SeedResult {
     for (const n of all) {
       if (n.live || n.retired) continue;
       const since = crashedAt.get(n.id) ?? 0;
-      if (!chaos || (c.round - since > 8 && r.next() < 0.04)) c.start(n);
+      if (!chaos || (c.round - since > (storm ? 2 : 8) && r.next() < (storm ? 0.1 : 0.04))) c.start(n);
     }
     c.deliver();
     if (c.round % roundsPerTick === 0) {
@@ -142,11 +182,11 @@ export function runSeed(seed: number, opts: RunOptions = {}): SeedResult {
     for (const n of shuffled(r, c.liveNodes())) {
       if (n.slow && r.next() < 0.7) continue;
       let crashAt: 'persist' | 'send' | undefined;
-      if (chaos && faults.crash && r.next() < 0.0015) {
+      if (chaos && faults.crash && r.next() < (storm ? 0.006 : 0.0015)) {
         crashAt = r.next() < 0.5 ? 'persist' : 'send';
         crashedAt.set(n.id, c.round);
       }
-      c.processReady(n, crashAt);
+      c.processReady(n, crashAt, chaos && storm ? leaderCommitNemesis : undefined);
     }
   };
 
@@ -287,7 +327,10 @@ function changeMembership(c: SimCluster, r: SeededRand, nextId: number): number 
         return nextId + 1;
       }
     }
-  } else if (choice === 2 && cs.voters.length > 1) {
+  } else if (choice === 2 && cs.voters.length > 2) {
+    // Not 2 → 1: with apply-time single-step changes (etcd's), a removed member that knows it is
+    // removed no longer campaigns, and the survivor that has not yet learned the removal committed
+    // still needs its vote — the cluster can stall (a limitation etcd shares; see raft.ts).
     c.proposeConfChange(l, { type: ConfChangeType.RemoveNode, nodeId: pick(r, cs.voters), context: new Uint8Array(0) });
   } else if (choice === 3 && cs.learners.length > 0) {
     c.proposeConfChange(l, { type: ConfChangeType.RemoveNode, nodeId: pick(r, cs.learners), context: new Uint8Array(0) });
