@@ -991,14 +991,6 @@ export class Raft {
   }
 
   /**
-   * A removed leader steps down by handing over (thesis §4.2.2: it keeps managing the cluster,
-   * no longer counting itself, until the new configuration can go on without it). Stepping down
-   * at once could strand the others: in a two-voter cluster the survivor may not know the
-   * removal committed and would wait forever for our vote. So we transfer leadership to the
-   * most up-to-date remaining voter (it campaigns once caught up; its higher term deposes us),
-   * retrying every election timeout. We accept no proposals meanwhile.
-   */
-  /**
    * Tell a caught-up transferee to campaign now. A leader that was removed from the configuration
    * steps down here: the hand-over is done, and the survivors no longer message us, so nothing
    * else would ever depose us. As a follower we still answer the transferee's vote request.
@@ -1008,6 +1000,14 @@ export class Raft {
     if (!this.prs.has(this.id)) this.becomeFollower(this.term, None);
   }
 
+  /**
+   * A removed leader steps down by handing over (thesis §4.2.2: it keeps managing the cluster,
+   * no longer counting itself, until the new configuration can go on without it). Stepping down
+   * at once could strand the others: in a two-voter cluster the survivor may not know the
+   * removal committed and would wait forever for our vote. So we transfer leadership to the
+   * most up-to-date remaining voter and step down once we told it to campaign (sendTimeoutNow),
+   * retrying every election timeout. We accept no proposals meanwhile.
+   */
   private handOverAfterRemoval(): void {
     if (this.state !== StateRole.Leader || this.prs.has(this.id) || this.leadTransferee !== None) return;
     let best: bigint | undefined;

@@ -16,6 +16,10 @@
  *      once the applied index reaches each read state's index;
  *   4. advance(ready).
  *
+ * The transport must call reportSnapshot(to, ok) for every Snap message once it knows whether
+ * the snapshot arrived (the leader sends nothing more to that follower until then), and may
+ * call reportUnreachable(to) when a peer cannot be reached.
+ *
  * Anything in memory and not yet handed out (or handed out and not yet persisted) may be lost
  * by a crash: that is safe, because nothing that depends on it has been sent. Step, tick and
  * the request methods may be called any time between Readys (not during one).
