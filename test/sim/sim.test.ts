@@ -23,6 +23,14 @@ describe('raft cluster simulator', () => {
     });
   }
 
+  // Seeds that caught the injected bugs (test/sim/README.md): kept so each bug stays caught here.
+  it('catches-bug seeds stay green on the correct core: 20339 (old-term commit), 7 (no up-to-date check), 1417 (vote not persisted), 2 (truncating stale append)', () => {
+    for (const s of [20339, 7, 1417, 2]) {
+      const res = runSeed(s);
+      expect(res.error, `seed ${s}`).toBeUndefined();
+    }
+  });
+
   it('replays a seed identically (one seed decides the whole run)', () => {
     const a = runSeed(4242);
     const b = runSeed(4242);
