@@ -106,37 +106,16 @@ export function hexEscape(b: Uint8Array): string {
  * U+2028/U+2029 escaped. Input is bytes (or a JS string, taken as its UTF-8); output binary.
  */
 export function goJsonString(input: Uint8Array | string): string {
-  const b = typeof input === 'string' ? Buffer.from(input, 'utf8') : input;
-  let out = '"';
-  for (let i = 0; i < b.length; ) {
-    const c = b[i] as number;
-    if (c < 0x80) {
-      i++;
-      if (c === 0x22) out += '\\"';
-      else if (c === 0x5c) out += '\\\\';
-      else if (c === 0x0a) out += '\\n';
-      else if (c === 0x0d) out += '\\r';
-      else if (c === 0x09) out += '\\t';
-      else if (c < 0x20 || c === 0x3c || c === 0x3e || c === 0x26) out += '\\u00' + hex2(c);
-      else out += String.fromCharCode(c);
-      continue;
-    }
-    const [r, w] = decodeRune(b, i);
-    if (r < 0) {
-      out += '\\ufffd';
-      i += 1;
-      continue;
-    }
-    if (r === 0x2028 || r === 0x2029) out += '\\u' + r.toString(16);
-    else out += binBytes(b.subarray(i, i + w));
-    i += w;
-  }
-  return out + '"';
+  return jsonString(typeof input === 'string' ? Buffer.from(input, 'utf8') : input, true);
 }
 
-/** A JSON string as zap's JSON encoder writes it (no HTML escaping). */
+/** A JSON string as zap's JSON encoder writes it (no HTML escaping, U+2028/9 kept). */
 export function zapJsonString(input: string): string {
-  const b = Buffer.from(input, 'utf8');
+  return jsonString(Buffer.from(input, 'utf8'), false);
+}
+
+/** The escaping both share; `goHtmlSafe` adds encoding/json's <, >, & and U+2028/U+2029 escapes. */
+function jsonString(b: Uint8Array, goHtmlSafe: boolean): string {
   let out = '"';
   for (let i = 0; i < b.length; ) {
     const c = b[i] as number;
@@ -147,7 +126,7 @@ export function zapJsonString(input: string): string {
       else if (c === 0x0a) out += '\\n';
       else if (c === 0x0d) out += '\\r';
       else if (c === 0x09) out += '\\t';
-      else if (c < 0x20) out += '\\u00' + hex2(c);
+      else if (c < 0x20 || (goHtmlSafe && (c === 0x3c || c === 0x3e || c === 0x26))) out += '\\u00' + hex2(c);
       else out += String.fromCharCode(c);
       continue;
     }
@@ -157,7 +136,8 @@ export function zapJsonString(input: string): string {
       i += 1;
       continue;
     }
-    out += binBytes(b.subarray(i, i + w));
+    if (goHtmlSafe && (r === 0x2028 || r === 0x2029)) out += '\\u' + r.toString(16);
+    else out += binBytes(b.subarray(i, i + w));
     i += w;
   }
   return out + '"';

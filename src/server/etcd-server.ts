@@ -224,7 +224,6 @@ export class EtcdServer {
     if (last) batch.put(metaKey.consistentIndex, Backend.u64(last.index));
     await this.backend.commit(batch);
     if (last) this.appliedIndex = last.index;
-    this.kv.startPhysicalCompaction();
     for (const [id, res] of results) this.waits.trigger(id, res);
   }
 

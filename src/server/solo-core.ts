@@ -14,29 +14,11 @@
  *   issued, and are released only after every entry up to that index is in a Ready.
  */
 import { assert } from '../base/assert.js';
+import { EntryType, type Entry, type HardState, type ReadState } from '../raft/types.js';
 
-export const enum EntryType {
-  Normal = 0,
-  ConfChange = 1,
-}
-
-export interface Entry {
-  term: bigint;
-  index: bigint;
-  type: EntryType;
-  data: Uint8Array;
-}
-
-export interface HardState {
-  term: bigint;
-  vote: bigint;
-  commit: bigint;
-}
-
-export interface ReadState {
-  index: bigint;
-  ctx: Uint8Array;
-}
+// The entry, hard state and read state shapes are the Raft core's own (src/raft/types.ts), so
+// swapping SoloCore for RawNode changes no persistence or apply code.
+export { EntryType, type Entry, type HardState, type ReadState } from '../raft/types.js';
 
 export interface CoreReady {
   hardState?: HardState;
