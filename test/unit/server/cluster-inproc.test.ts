@@ -140,7 +140,7 @@ describe('three members in one process', () => {
     hub.heal(victim.memberId);
     await until(async () => (await get(victim, 's199', true)) === 'v199', 20_000);
     expect(victim.kv.rev()).toBe(leader.kv.rev());
-    expect(logs.get(victim.opts.dataDir)?.some((l) => l.includes('applied incoming snapshot'))).toBe(true);
+    await until(() => logs.get(victim.opts.dataDir)?.some((l) => l.includes('applied incoming snapshot')) === true);
     expect(logs.get(leader.opts.dataDir)?.some((l) => l.includes('saved snapshot'))).toBe(true);
     expect(victim.header().member_id).toBe(victim.memberId);
     expect(await get(victim, 's0', true)).toBe('v0');
