@@ -134,6 +134,8 @@ export class EtcdServer {
   private publishTimer: NodeJS.Timeout | null = null;
   private published = false;
   private leaderId: bigint = None;
+  /** When the current leader was elected (ms since epoch; 0 before any). */
+  private leaderElectedAt = 0;
   private role: StateRole = StateRole.Follower;
   private snapshotIndex: bigint;
   /** The consistent index when the Ready in flight started (crash points only count new entries). */
@@ -444,6 +446,7 @@ export class EtcdServer {
         for (const w of round.waiters) w.reject(new EtcdError(Errors.LeaderChanged));
       }
       if (s.leader !== None) {
+        this.leaderElectedAt = Date.now();
         const pending = this.pendingProposals;
         this.pendingProposals = [];
         // Queued behind this Ready, so they reach the core after advance().
@@ -506,7 +509,8 @@ export class EtcdServer {
     if (data.length > this.opts.maxRequestBytes) throw new EtcdError(Errors.RequestTooLarge);
     const wait = this.waits.register(id);
     this.node.input(() => this.submit(id, data));
-    const timer = setTimeout(() => this.waits.fail(id, new EtcdError(Errors.Timeout)), this.requestTimeoutMs);
+    const start = Date.now();
+    const timer = setTimeout(() => this.waits.fail(id, this.timeoutError(start)), this.requestTimeoutMs);
     try {
       const res = await wait;
       if (!res.ok) throw res.err;
@@ -514,6 +518,18 @@ export class EtcdServer {
     } finally {
       clearTimeout(timer);
     }
+  }
+
+  /**
+   * etcd's parseProposeCtxErr: a proposal made shortly before the current leader was elected
+   * (within two election timeouts) most likely died with the previous leader.
+   */
+  private timeoutError(start: number): EtcdError {
+    const elected = this.leaderElectedAt;
+    if (elected !== 0 && start >= elected - 2 * this.opts.electionTimeoutMs && start <= elected) {
+      return new EtcdError(Errors.TimeoutDueToLeaderFail);
+    }
+    return new EtcdError(Errors.Timeout);
   }
 
   put(req: PutRequest): Promise<PutResponse> {
