@@ -488,7 +488,7 @@ export function decodeSnapshotFrame(buf: Uint8Array): SnapshotFrame {
       default: r.skip(wt);
     }
   }
-  if (frame === undefined) r.fail('empty snapshot frame');
+  if (frame === undefined) return r.fail('empty snapshot frame');
   return frame;
 }
 
@@ -531,7 +531,7 @@ export function encodeReply(body: Uint8Array): Buffer {
 
 export function decodeReply(buf: Uint8Array): Uint8Array {
   const r = new Reader(buf);
-  let body = new Uint8Array(0);
+  let body: Uint8Array = new Uint8Array(0);
   while (r.pos < r.end) {
     const key = r.varint32();
     if (key >>> 3 === 1) {

@@ -21,6 +21,7 @@ import {
 } from '../../../src/peer/codec.js';
 import { EntryType, MessageType, message, type Message } from '../../../src/raft/types.js';
 import { repoRoot } from '../../helpers/procs.js';
+import { fullMessage } from './harness.js';
 
 const root = new protobuf.Root().loadSync(path.join(repoRoot, 'proto/etcdtspb/peer.proto'), { keepCase: true });
 const PbBatch = root.lookupType('etcdtspb.MessageBatch');
@@ -28,30 +29,6 @@ const PbMessage = root.lookupType('etcdtspb.Message');
 
 const big = 0xfedcba9876543210n;
 const bytes = (...b: number[]): Uint8Array => new Uint8Array(b);
-
-export function fullMessage(): Message {
-  return message({
-    type: MessageType.App,
-    from: big,
-    to: 0xffffffffffffffffn,
-    term: 7n,
-    logTerm: 6n,
-    index: (1n << 53n) + 1n,
-    entries: [
-      { term: 6n, index: (1n << 53n) + 2n, type: EntryType.Normal, data: bytes(1, 2, 3) },
-      { term: 7n, index: (1n << 53n) + 3n, type: EntryType.ConfChange, data: new Uint8Array(0) },
-      { term: 0x80000000n, index: 0x100000000n, type: EntryType.Normal, data: new Uint8Array(300).fill(9) },
-    ],
-    commit: 0x7fffffffn,
-    reject: true,
-    rejectHint: 0x123456789n,
-    snapshot: {
-      metadata: { index: 99n, term: 5n, confState: { voters: [1n, big, 3n], learners: [0xffffffffffffffffn] } },
-      data: bytes(4, 5),
-    },
-    context: bytes(0, 255, 128),
-  });
-}
 
 function toPlain(m: Message): Record<string, unknown> {
   return JSON.parse(JSON.stringify(m, (_k, v: unknown) => (typeof v === 'bigint' ? `n${v}` : v instanceof Uint8Array ? [...v] : v))) as Record<string, unknown>;
