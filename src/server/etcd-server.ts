@@ -48,7 +48,7 @@ import { Backend, WriteBatch } from '../storage/backend.js';
 import { metaKey } from '../storage/schema.js';
 import { KvStore } from '../mvcc/kv-store.js';
 import { type Member, MemberStore, encodeMembers } from '../membership/member-store.js';
-import type { PeerHandler, Transport } from '../peer/transport.js';
+import { createGrpcTransport, type PeerHandler, type Transport } from '../peer/transport.js';
 import { applyCompaction, applyDeleteRange, applyPut, applyRange, applyTxn } from './apply-kv.js';
 import { decodeInternal, encodeInternal, RequestKind, type InternalRequest } from './internal-request.js';
 import { RaftNode, type CrashPoint } from './raft-node.js';
@@ -79,7 +79,10 @@ export interface ServerOptions {
   snapshotCatchupEntries: number;
   preVote: boolean;
   logger: Logger;
-  /** Builds the peer transport for this member; none ⇒ a member that talks to nobody (tests). */
+  /** Where to serve peer traffic (--listen-peer-urls): the gRPC peer transport listens there. */
+  listenPeerUrls?: string[];
+  /** Builds the peer transport instead (tests: an in-memory network). Neither this nor
+   *  listenPeerUrls ⇒ a member that talks to nobody. */
   transport?: (args: { memberId: bigint; clusterId: bigint; handler: PeerHandler }) => Transport;
   /** Test hook: exit the process at this point of the loop (integration crash tests). */
   crashAt?: CrashPoint;
@@ -203,7 +206,11 @@ export class EtcdServer {
       receiveSnapshot: (m, data) => this.receiveSnapshot(m, data),
       onRequest: (from, kind) => Promise.reject(new Error(`unknown peer request ${kind} from ${hex(from)}`)),
     };
-    this.transport = opts.transport ? opts.transport({ memberId: this.memberId, clusterId: this.clusterId, handler }) : null;
+    const ids2 = { memberId: this.memberId, clusterId: this.clusterId };
+    if (opts.transport) this.transport = opts.transport({ ...ids2, handler });
+    else if (opts.listenPeerUrls && opts.listenPeerUrls.length > 0) {
+      this.transport = createGrpcTransport({ ...ids2, listenPeerUrls: opts.listenPeerUrls, logger: opts.logger, handler });
+    } else this.transport = null;
   }
 
   static async start(opts: ServerOptions): Promise<EtcdServer> {
