@@ -102,6 +102,8 @@ export const clusterVersion = '3.5.0';
 export const readIndexRetryMs = 500;
 /** Proposals held while no leader is known (each also has its own timeout). */
 export const pendingProposalsMax = 10_000;
+/** Apply batches written to classic-level but not yet landed (their records sit in memory). */
+export const applyBatchesInFlightMax = 8;
 /** How often a member retries publishing its attributes until it succeeds. */
 export const publishRetryMs = 2_000;
 
@@ -131,6 +133,7 @@ export class EtcdServer {
   /** Read states confirmed but not yet reached by apply (a follower behind the leader's commit). */
   private readsAwaitingApply: { index: bigint; waiters: ReadWaiter[] }[] = [];
   private pendingProposals: { id: bigint; data: Uint8Array }[] = [];
+  private applyInFlight: Promise<void>[] = [];
   private stopped = false;
   private fatal: unknown = null;
   private ticker: NodeJS.Timeout | null = null;
@@ -404,7 +407,18 @@ export class EtcdServer {
     }
     if (last !== undefined) {
       batch.put(metaKey.consistentIndex, Backend.u64(last));
-      await this.backend.commit(batch);
+      // The raft log is the durable record, so apply answers as soon as the effects are in the
+      // store's memory (its overlay serves reads until the batch lands), without waiting for
+      // classic-level — etcd likewise answers before its backend batch commits. The writes
+      // land in order; at most applyBatchesInFlightMax wait, bounding the overlay's memory.
+      const landed = this.backend.commit(batch);
+      landed.catch((e: unknown) => this.onFatal(e));
+      this.applyInFlight.push(landed);
+      if (this.applyInFlight.length >= applyBatchesInFlightMax) await this.applyInFlight.shift();
+      void landed.then(() => {
+        const k = this.applyInFlight.indexOf(landed);
+        if (k >= 0) this.applyInFlight.splice(k, 1);
+      });
       this.consistentIndex = last;
     }
     this.appliedIndex = (entries[entries.length - 1] as Entry).index;
