@@ -18,10 +18,10 @@
 import net from 'node:net';
 import * as grpc from '@grpc/grpc-js';
 import { idField, type Logger } from '../base/logger.js';
-import { MessageType, isLocalMessage, type Message } from '../raft/types.js';
+import { MessageType, type Message } from '../raft/types.js';
 import { decodeBatch, decodeRequest, decodeSnapshotFrame, encodeReply } from './codec.js';
 import { PeerListenError } from './errors.js';
-import { checkIdentity, mdRequestError, readIdentity, type LocalIdentity } from './identity.js';
+import { belongsOnStream, checkIdentity, mdRequestError, readIdentity, type LocalIdentity } from './identity.js';
 import { grpcOptions, peerService } from './service.js';
 import type { PeerHandler, TransportLimits } from './transport.js';
 
@@ -149,7 +149,7 @@ export class PeerServer {
 
   /** Whether a message from the sender `from` may reach process(). */
   private acceptable(from: bigint, m: Message): boolean {
-    const ok = m.to === this.ctx.memberId && m.from === from && !isLocalMessage(m.type) && m.type !== MessageType.Snap;
+    const ok = belongsOnStream(this.ctx.memberId, from, m);
     if (!ok) {
       const key = `${idField(from)}/${m.type}`;
       if (!this.droppedLogged.has(key)) {

@@ -184,6 +184,11 @@ describe('gRPC peer transport', () => {
         await new Promise((r) => setImmediate(r));
       }
       await until('overflow reported', () => a.handler.unreachable.includes(2n));
+      // The stall holds: HTTP/2 flow control stops the writes, nothing more leaves the queue.
+      const sentBefore = ta.stats(2n).messagesSent;
+      for (let i = 0; i < 300; i++) await new Promise((r) => setImmediate(r));
+      expect(ta.stats(2n).messagesSent).toBe(sentBefore);
+      expect(ta.stats(2n).messagesSent).toBeLessThan(sent);
       expect(ta.queuedMessages(2n)).toBeLessThanOrEqual(50);
       // Heartbeats do not pile up: still bounded.
       for (let i = 0; i < 500; i++) ta.send([heartbeat(1n, 2n, BigInt(i))]);
