@@ -165,8 +165,8 @@ export class MemoryTransport implements Transport {
   }
 
   /** The receiving side's check, with its once-per-streak log. */
-  private refusalFor(clusterId: bigint, from: bigint): Refusal | undefined {
-    const r = checkIdentity({ clusterId, from, to: this.memberId }, { memberId: this.memberId, clusterId: this.clusterId, isKnown: (id) => this.links.has(id), isRemoved: (id) => this.removed.has(id) });
+  private refusalFor(clusterId: bigint, from: bigint, to: bigint): Refusal | undefined {
+    const r = checkIdentity({ clusterId, from, to }, { memberId: this.memberId, clusterId: this.clusterId, isKnown: (id) => this.links.has(id), isRemoved: (id) => this.removed.has(id) });
     const key = `${idField(from)}/${r?.reason}`;
     if (r === undefined) {
       for (const k of this.refusalsLogged) if (k.startsWith(`${idField(from)}/`)) this.refusalsLogged.delete(k);
@@ -181,10 +181,10 @@ export class MemoryTransport implements Transport {
   private connect(id: bigint, l: Link): MemoryTransport | undefined {
     const target = this.hub.lookup(l.urls);
     let why: string | undefined;
-    if (target === undefined || !target.running || target.memberId !== id) why = 'connection refused';
+    if (target === undefined || !target.running) why = 'connection refused';
     else if (this.hub.isBlocked(this.memberId, id) || this.hub.isBlocked(id, this.memberId)) why = 'network blocked';
     else {
-      const r = target.refusalFor(this.clusterId, this.memberId);
+      const r = target.refusalFor(this.clusterId, this.memberId, id);
       if (r !== undefined) {
         if (!l.refusalLogged) {
           l.refusalLogged = true;
@@ -332,7 +332,7 @@ export class MemoryTransport implements Transport {
         if (target === undefined) {
           clearTimeout(timer);
           const target2 = this.hub.lookup(l.urls);
-          const r = target2?.running === true ? target2.refusalFor(this.clusterId, this.memberId) : undefined;
+          const r = target2?.running === true ? target2.refusalFor(this.clusterId, this.memberId, to) : undefined;
           return reject(new PeerUnavailableError(`peer ${idField(to)}: ${r?.message ?? 'unreachable'}`, r !== undefined));
         }
         target.requestFrom(this.memberId, kind, new Uint8Array(body)).then(

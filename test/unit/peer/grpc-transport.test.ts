@@ -165,6 +165,20 @@ describe('gRPC peer transport', () => {
     expect(b.log.lines.some((l) => l.includes('the member has been permanently removed from the cluster'))).toBe(true);
   });
 
+  it('refuses a call addressed to another member (a peer URL that leads elsewhere)', async () => {
+    const a = testMember(1n);
+    const b = testMember(2n);
+    const [pa, pb] = [await freePort(), await freePort()];
+    const ta = await node(a, pa);
+    const tb = await node(b, pb);
+    tb.addPeer(1n, url(pa));
+    ta.addPeer(3n, url(pb)); // member 3's URL is wrong: b answers there
+    ta.send([heartbeat(1n, 3n, 1n)]);
+    await until('refused', () => b.log.lines.some((l) => l.includes('to field mismatch')) && a.rand.calls >= 2);
+    expect(b.handler.received).toEqual([]);
+    expect(ta.activeSince(3n)).toBeUndefined();
+  });
+
   it('bounds the queue under a stalled peer: drops new messages, reports unreachable, then recovers', async () => {
     const a = testMember(1n);
     const b = testMember(2n);
@@ -201,6 +215,30 @@ describe('gRPC peer transport', () => {
       // What arrives is in send order, a prefix of what was sent (new messages were dropped).
       expect(got).toEqual(Array.from({ length: got.length }, (_, i) => i + 1));
       expect(got.length).toBeLessThan(sent);
+    } finally {
+      await proxy.close();
+    }
+  });
+
+  it('notices a hung peer through keepalive, reports it unreachable, and recovers when it answers again', async () => {
+    const a = testMember(1n);
+    const b = testMember(2n);
+    const [pa, pb] = [await freePort(), await freePort()];
+    const limits: TransportLimits = { keepaliveMs: 300, keepaliveTimeoutMs: 300 };
+    const ta = await node(a, pa, limits);
+    const tb = await node(b, pb, limits);
+    tb.addPeer(1n, url(pa));
+    const proxy = await stallingProxy(pb);
+    try {
+      ta.addPeer(2n, url(proxy.port));
+      await until('active', () => ta.activeSince(2n) !== undefined);
+      proxy.stall(); // no traffic at all: only keepalive can tell
+      await until('unreachable reported', () => a.handler.unreachable.includes(2n));
+      expect(ta.activeSince(2n)).toBeUndefined();
+      proxy.resume();
+      await until('active again', () => ta.activeSince(2n) !== undefined);
+      ta.send([heartbeat(1n, 2n, 9n)]);
+      await until('delivered', () => b.handler.received.some((m) => m.commit === 9n));
     } finally {
       await proxy.close();
     }

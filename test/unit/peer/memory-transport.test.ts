@@ -124,6 +124,16 @@ describe('memory transport', () => {
     expect(c.log.lines.join()).toContain('the member has been permanently removed from the cluster');
   });
 
+  it('refuses a message addressed to another member (a URL that leads elsewhere)', async () => {
+    const [a, b, ta] = await pair();
+    ta.addPeer(3n, url(2n));
+    ta.send([heartbeat(1n, 3n, 1n)]);
+    await until('flushed', () => ta.queuedMessages(3n) === 0);
+    expect(b.handler.received).toEqual([]);
+    expect(b.log.lines.join()).toContain('to field mismatch');
+    expect(logged(a, 'peer refused our stream')).toBe(1);
+  });
+
   it('bounds the queue: the newest messages are dropped and the peer reported unreachable', async () => {
     const [a, b, ta] = await pair({ queueMessagesMax: 10 });
     ta.send(Array.from({ length: 25 }, (_, i) => heartbeat(1n, 2n, BigInt(i + 1))));
