@@ -117,6 +117,36 @@ describe('gRPC peer transport', () => {
     expect(logged(a, 'peer became inactive (message send to peer failed)')).toBe(1);
   });
 
+  it('reports a peer that cannot be dialled only while messages wait for it, logging the failure once', async () => {
+    const a = testMember(1n);
+    const ta = await node(a, await freePort());
+    ta.addPeer(3n, url(await freePort())); // nobody listens there
+    await until('several failed dials', () => a.rand.calls >= 3);
+    expect(a.handler.unreachable).toEqual([]); // nothing waited: no report
+    ta.send([heartbeat(1n, 3n, 1n), heartbeat(1n, 3n, 2n)]);
+    await until('reported', () => a.handler.unreachable.includes(3n));
+    await until('queue dropped', () => ta.queuedMessages(3n) === 0);
+    expect(a.handler.unreachable).toEqual([3n]); // once for the two messages
+    expect(logged(a, 'failed to reach peer')).toBe(1);
+    expect(ta.activeSince(3n)).toBeUndefined();
+  });
+
+  it('drops a single message larger than the frame limit and reports the peer', async () => {
+    const a = testMember(1n);
+    const b = testMember(2n);
+    const [pa, pb] = [await freePort(), await freePort()];
+    const limits: TransportLimits = { frameBytesMax: 64 * 1024, batchBytesMax: 32 * 1024, snapshotChunkBytes: 16 * 1024 };
+    const ta = await node(a, pa, limits);
+    const tb = await node(b, pb, limits);
+    ta.addPeer(2n, url(pb));
+    tb.addPeer(1n, url(pa));
+    ta.send([app(1n, 2n, 1n, 100), app(1n, 2n, 2n, 100 * 1024), app(1n, 2n, 3n, 40 * 1024)]);
+    await until('two delivered', () => b.handler.received.length === 2);
+    expect(b.handler.received.map((m) => m.entries[0]?.index)).toEqual([1n, 3n]);
+    await until('reported', () => a.handler.unreachable.includes(2n));
+    expect(logged(a, 'dropped a Raft message larger than the peer frame limit')).toBe(1);
+  });
+
   it('refuses a member of another cluster: nothing delivered, refusal logged once per streak', async () => {
     const a = testMember(1n);
     const b = testMember(2n);
