@@ -129,6 +129,7 @@ export const Errors = {
   Corrupt: spec(C.DataLoss, 'etcdserver: corrupt cluster'),
   NotSupportedForLearner: spec(C.Unavailable, 'etcdserver: rpc not supported for learner'),
   BadLeaderTransferee: spec(C.FailedPrecondition, 'etcdserver: bad leader transferee'),
+  TimeoutLeaderTransfer: spec(C.Unavailable, 'etcdserver: request timed out, leader transfer took too long'),
   RequestCanceled: spec(C.Canceled, 'etcdserver: request canceled'),
   DeadlineExceeded: spec(C.DeadlineExceeded, 'context deadline exceeded'),
 } as const;

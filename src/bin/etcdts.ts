@@ -1,8 +1,11 @@
 /** The etcdts server: etcd's flags and ETCD_* variables in, one member serving out. */
+import { existsSync } from 'node:fs';
+import path from 'node:path';
 import { createLogger } from '../base/logger.js';
 import { ConfigError, bootstrapMembers, parseConfig, usage } from '../config/flags.js';
 import { EtcdServer, serverVersion } from '../server/etcd-server.js';
 import type { CrashPoint } from '../server/raft-node.js';
+import { fetchExistingCluster } from '../server/join-existing.js';
 import { startClientServer } from '../rpc/client-server.js';
 
 async function main(): Promise<void> {
@@ -37,14 +40,35 @@ async function main(): Promise<void> {
     }
     throw e;
   }
+  // --initial-cluster-state existing on a new data dir: ids and members come from the peers.
+  const join = cfg.initialClusterState === 'existing' && !existsSync(path.join(cfg.dataDir, 'member'));
+  let joined;
+  if (join) {
+    try {
+      joined = await fetchExistingCluster({ name: cfg.name, initialCluster: cfg.initialCluster, logger });
+    } catch (e) {
+      logger.error('failed to start etcdts', { error: e instanceof Error ? e.message : String(e) });
+      process.exit(1);
+    }
+  }
   let server: EtcdServer;
+  let clients: Awaited<ReturnType<typeof startClientServer>> | undefined;
   try {
     server = await EtcdServer.start({
       name: cfg.name,
       dataDir: cfg.dataDir,
-      memberId: boot.memberId,
-      clusterId: boot.clusterId,
-      members: boot.members.map((m) => ({
+      memberId: joined?.memberId ?? boot.memberId,
+      clusterId: joined?.clusterId ?? boot.clusterId,
+      join,
+      strictReconfigCheck: cfg.strictReconfigCheck,
+      onRemoved: () => {
+        // etcd exits with status 0 once the member was removed.
+        void (async () => {
+          await clients?.close();
+          process.exit(0);
+        })();
+      },
+      members: joined?.members ?? boot.members.map((m) => ({
         id: m.id,
         // etcd: a member's name and client URLs are known once it publishes them through Raft.
         name: '',
@@ -69,7 +93,7 @@ async function main(): Promise<void> {
     logger.error('failed to start etcdts', { error: e instanceof Error ? e.message : String(e) });
     process.exit(1);
   }
-  const clients = await startClientServer(server, cfg.listenClientUrls, logger);
+  clients = await startClientServer(server, cfg.listenClientUrls, logger);
   logger.info('ready to serve client requests', { name: cfg.name, 'data-dir': cfg.dataDir });
   let stopping = false;
   const shutdown = (signal: string): void => {
@@ -77,7 +101,7 @@ async function main(): Promise<void> {
     stopping = true;
     logger.info('received signal; shutting down', { signal });
     void (async () => {
-      await clients.close();
+      await clients?.close();
       await server.stop();
       process.exit(0);
     })();

@@ -34,7 +34,10 @@ import type {
   CompactionRequest,
   DeleteRange,
   DeleteRangeRequest,
+  MemberAdd,
+  MemberChange,
   MemberList,
+  MoveLeader,
   Put,
   PutRequest,
   Range,
@@ -182,6 +185,43 @@ export class EtcdClient {
     return this.call(
       { service: ClusterClient, method: 'MemberList', requestType: 'MemberListRequest', responseType: 'MemberListResponse', readOnly: true },
       {},
+    );
+  }
+
+  memberAdd(peerURLs: string[], isLearner: boolean): Promise<CallResult<MemberAdd>> {
+    return this.call(
+      { service: ClusterClient, method: 'MemberAdd', requestType: 'MemberAddRequest', responseType: 'MemberAddResponse', readOnly: false },
+      { peerURLs, isLearner },
+    );
+  }
+
+  memberRemove(id: bigint): Promise<CallResult<MemberChange>> {
+    return this.call(
+      { service: ClusterClient, method: 'MemberRemove', requestType: 'MemberRemoveRequest', responseType: 'MemberRemoveResponse', readOnly: false },
+      { ID: id },
+    );
+  }
+
+  memberUpdate(id: bigint, peerURLs: string[]): Promise<CallResult<MemberChange>> {
+    return this.call(
+      { service: ClusterClient, method: 'MemberUpdate', requestType: 'MemberUpdateRequest', responseType: 'MemberUpdateResponse', readOnly: false },
+      { ID: id, peerURLs },
+    );
+  }
+
+  memberPromote(id: bigint): Promise<CallResult<MemberChange>> {
+    return this.call(
+      { service: ClusterClient, method: 'MemberPromote', requestType: 'MemberPromoteRequest', responseType: 'MemberPromoteResponse', readOnly: false },
+      { ID: id },
+    );
+  }
+
+  /** Maintenance.MoveLeader, sent to one endpoint (the leader's) as etcdctl does. */
+  moveLeader(targetID: bigint, endpointIndex = 0): Promise<CallResult<MoveLeader>> {
+    return this.call(
+      { service: MaintenanceClient, method: 'MoveLeader', requestType: 'MoveLeaderRequest', responseType: 'MoveLeaderResponse', readOnly: false },
+      { targetID },
+      endpointIndex,
     );
   }
 

@@ -56,6 +56,22 @@ export interface MemberList {
   members: Member[];
 }
 
+export interface MemberAdd {
+  header: ResponseHeader;
+  member: Member | null;
+  members: Member[];
+}
+
+/** MemberRemove, MemberUpdate and MemberPromote answer the member list after the change. */
+export interface MemberChange {
+  header: ResponseHeader;
+  members: Member[];
+}
+
+export interface MoveLeader {
+  header: ResponseHeader | null;
+}
+
 export interface Status {
   header: ResponseHeader;
   version: string;

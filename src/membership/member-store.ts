@@ -7,11 +7,14 @@
  * the same applied index.
  *
  * Stored as one record (metaKey.members, JSON with ids in decimal) written in the same batch as
- * the apply that changed it. Invariants: ids are unique; a removed member never reappears.
+ * the apply that changed it. Removed ids are kept for ever, one record each under
+ * prefix.removedMember (etcd's removed set: peers refuse them, a removed member stops).
+ * Invariants: ids are unique; a removed member never reappears (add of a removed id is refused
+ * by the caller and asserted here); a member is either listed or removed, never both.
  */
 import { assert } from '../base/assert.js';
 import type { Backend, WriteBatch } from '../storage/backend.js';
-import { metaKey } from '../storage/schema.js';
+import { idOfKey, metaKey, prefix, prefixUpper, removedMemberKey } from '../storage/schema.js';
 
 export interface Member {
   id: bigint;
@@ -42,14 +45,59 @@ export function decodeMembers(raw: Buffer | undefined): Member[] {
 
 export class MemberStore {
   private list: Member[];
+  private readonly removed: Set<bigint>;
 
-  constructor(members: Member[]) {
+  constructor(members: Member[], removed: Iterable<bigint> = []) {
     assert(new Set(members.map((m) => m.id)).size === members.length, 'duplicate member id');
     this.list = members.map((m) => ({ ...m }));
+    this.removed = new Set(removed);
+    for (const m of this.list) assert(!this.removed.has(m.id), `member ${m.id} is both listed and removed`);
   }
 
-  static load(backend: Backend): MemberStore {
-    return new MemberStore(decodeMembers(backend.getSync(metaKey.members)));
+  static async load(backend: Backend): Promise<MemberStore> {
+    const removed: bigint[] = [];
+    for await (const [k] of backend.scan(prefix.removedMember, prefixUpper(prefix.removedMember))) removed.push(idOfKey(k));
+    return new MemberStore(decodeMembers(backend.getSync(metaKey.members)), removed);
+  }
+
+  isRemoved(id: bigint): boolean {
+    return this.removed.has(id);
+  }
+
+  removedIds(): bigint[] {
+    return [...this.removed];
+  }
+
+  /** Add a member (etcd AddMember) or, if already listed, keep the listed one (a member that
+   *  joined with the list fetched from its peers replays the log entry that added it). */
+  add(m: Member, batch: WriteBatch): void {
+    assert(!this.removed.has(m.id), `re-adding removed member ${m.id}`);
+    if (this.get(m.id) !== undefined) return;
+    this.list.push({ ...m, peerURLs: [...m.peerURLs], clientURLs: [...m.clientURLs] });
+    batch.put(metaKey.members, encodeMembers(this.list));
+  }
+
+  /** Remove a member for ever (etcd RemoveMember). */
+  remove(id: bigint, batch: WriteBatch): void {
+    this.list = this.list.filter((m) => m.id !== id);
+    this.removed.add(id);
+    batch.put(metaKey.members, encodeMembers(this.list));
+    batch.put(removedMemberKey(id), Buffer.alloc(0));
+  }
+
+  promote(id: bigint, batch: WriteBatch): void {
+    const m = this.list.find((x) => x.id === id);
+    if (!m) return;
+    m.isLearner = false;
+    batch.put(metaKey.members, encodeMembers(this.list));
+  }
+
+  /** etcd UpdateRaftAttributes: new peer URLs; the learner flag is kept. */
+  updatePeerURLs(id: bigint, peerURLs: string[], batch: WriteBatch): void {
+    const m = this.list.find((x) => x.id === id);
+    if (!m) return;
+    m.peerURLs = [...peerURLs];
+    batch.put(metaKey.members, encodeMembers(this.list));
   }
 
   /** Sorted by id, as etcd's RaftCluster.Members (MemberList shows this order). */

@@ -57,6 +57,7 @@ export class PeerServer {
       Stream: (call: grpc.ServerReadableStream<Buffer, Buffer>, cb: grpc.sendUnaryData<Buffer>) => this.onStream(call, cb),
       Snapshot: (call: grpc.ServerReadableStream<Buffer, Buffer>, cb: grpc.sendUnaryData<Buffer>) => void this.onSnapshot(call, cb),
       Request: (call: grpc.ServerUnaryCall<Buffer, Buffer>, cb: grpc.sendUnaryData<Buffer>) => this.onRequest(call, cb),
+      Members: (_call: grpc.ServerUnaryCall<Buffer, Buffer>, cb: grpc.sendUnaryData<Buffer>) => this.onMembers(cb),
     });
   }
 
@@ -238,6 +239,20 @@ export class PeerServer {
       const why = e instanceof Error ? e.message : String(e);
       this.ctx.logger.warn('failed to receive database snapshot', { 'remote-peer-id': idField(from), index: msg?.snapshot?.metadata.index, error: why });
       cb({ code: grpc.status.ABORTED, details: `snapshot not taken: ${why}` });
+    }
+  }
+
+  /** Unauthenticated on purpose (see PeerHandler.clusterInfo): it only reads the member list. */
+  private onMembers(cb: grpc.sendUnaryData<Buffer>): void {
+    const info = this.ctx.handler.clusterInfo;
+    if (info === undefined || !this.ctx.live()) {
+      cb({ code: grpc.status.UNIMPLEMENTED, details: 'member list not served here' });
+      return;
+    }
+    try {
+      cb(null, encodeReply(info.call(this.ctx.handler)));
+    } catch (e) {
+      cb({ code: grpc.status.UNAVAILABLE, details: e instanceof Error ? e.message : String(e) });
     }
   }
 

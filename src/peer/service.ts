@@ -24,11 +24,13 @@ export const peerService = {
   Stream: method('Stream', true),
   Snapshot: method('Snapshot', true),
   Request: method('Request', false),
+  Members: method('Members', false),
 } satisfies grpc.ServiceDefinition;
 
 export const streamPath = peerService.Stream.path;
 export const snapshotPath = peerService.Snapshot.path;
 export const requestPath = peerService.Request.path;
+export const membersPath = peerService.Members.path;
 export const serialize = raw;
 export const deserialize = raw;
 

@@ -37,6 +37,10 @@ export interface PeerHandler {
    *  and similar): `kind` names it; resolve with the answer bytes, reject with an Error whose
    *  message is sent back. */
   onRequest(from: bigint, kind: string, body: Uint8Array): Promise<Uint8Array>;
+  /** The cluster's member list for the Members call (etcd's peer /members): answered to any
+   *  caller, known or not — a member joining an existing cluster learns its own id and the
+   *  cluster id from it. Absent ⇒ the call is refused (UNIMPLEMENTED). */
+  clusterInfo?(): Uint8Array;
 }
 
 /** Named limits; every one has a default (transportDefaults in options.ts). */
@@ -99,4 +103,5 @@ export function createGrpcTransport(opts: TransportOptions): Transport {
   return new GrpcTransport(opts);
 }
 
+export { fetchClusterInfo } from './cluster-info.js';
 export { PeerListenError, PeerRequestError, PeerUnavailableError } from './errors.js';

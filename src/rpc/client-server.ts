@@ -22,6 +22,7 @@ import { clusterVersion, serverVersion, type EtcdServer } from '../server/etcd-s
 import { listenClient, type ClientListener } from './client-listener.js';
 import { kvHandlers } from './kv-service.js';
 import { clusterHandlers, healthHandlers, maintenanceHandlers } from './maintenance-service.js';
+import { memberHandlers, moveLeaderHandler } from './cluster-service.js';
 
 export interface ClientServer {
   listeners: ClientListener[];
@@ -35,8 +36,8 @@ export async function startClientServer(server: EtcdServer, urls: URL[], logger:
     'grpc.max_send_message_length': 2 ** 31 - 1,
   });
   g.addService(kvService, kvHandlers(server, onUnknown) as grpc.UntypedServiceImplementation);
-  g.addService(maintenanceService, maintenanceHandlers(server, onUnknown) as grpc.UntypedServiceImplementation);
-  g.addService(clusterService, clusterHandlers(server, onUnknown) as grpc.UntypedServiceImplementation);
+  g.addService(maintenanceService, { ...maintenanceHandlers(server, onUnknown), MoveLeader: moveLeaderHandler(server, onUnknown) } as grpc.UntypedServiceImplementation);
+  g.addService(clusterService, { ...clusterHandlers(server, onUnknown), ...memberHandlers(server, onUnknown) } as grpc.UntypedServiceImplementation);
   g.addService(healthService, healthHandlers());
   for (const svc of [watchService, leaseService, authService, electionService, lockService]) g.addService(svc, {});
 

@@ -43,7 +43,7 @@ import type {
 } from '../api/kv-types.js';
 import { ErrProposalDropped } from '../raft/errors.js';
 import { RawNode, type Ready } from '../raft/raw-node.js';
-import { decodeConfChange, type Entry, EntryType, type Message, MessageType, None, type ReadState, type Snapshot, type SoftState, StateRole } from '../raft/types.js';
+import { type Entry, EntryType, type Message, MessageType, None, type ReadState, type Snapshot, type SoftState, StateRole } from '../raft/types.js';
 import { Backend, WriteBatch } from '../storage/backend.js';
 import { metaKey } from '../storage/schema.js';
 import { KvStore } from '../mvcc/kv-store.js';
@@ -52,10 +52,11 @@ import { createGrpcTransport, type PeerHandler, type Transport } from '../peer/t
 import { applyCompaction, applyDeleteRange, applyPut, applyRange, applyTxn } from './apply-kv.js';
 import { decodeInternal, encodeInternal, RequestKind, type InternalRequest } from './internal-request.js';
 import { RaftNode, type CrashPoint } from './raft-node.js';
-import { DurableRaftStorage, encodeConfState } from './raft-storage.js';
+import { DurableRaftStorage } from './raft-storage.js';
 import { RequestIdGenerator } from './request-id.js';
 import { dumpState, installOps, parseStateFile, storeStateFile } from './state-snapshot.js';
 import { WaitRegistry } from './wait.js';
+import { ClusterOps, type MemberAddResult } from './cluster-ops.js';
 
 export type MemberInfo = Member;
 
@@ -86,6 +87,13 @@ export interface ServerOptions {
   transport?: (args: { memberId: bigint; clusterId: bigint; handler: PeerHandler }) => Transport;
   /** Test hook: exit the process at this point of the loop (integration crash tests). */
   crashAt?: CrashPoint;
+  /** --strict-reconfig-check (default true). */
+  strictReconfigCheck?: boolean;
+  /** Joining an existing cluster (--initial-cluster-state existing): `members` is the list
+   *  fetched from its peers, and the Raft core waits for the leader instead of bootstrapping. */
+  join?: boolean;
+  /** Called once this member was removed from the cluster and has stopped serving. */
+  onRemoved?: (reason: string) => void;
 }
 
 export interface ResponseHeaderFields {
@@ -151,6 +159,8 @@ export class EtcdServer {
   readonly requestTimeoutMs: number;
   readonly transport: Transport | null;
   private readonly node: RaftNode;
+  /** Runtime membership and MoveLeader (cluster-ops.ts). */
+  private readonly cluster: ClusterOps;
 
   private constructor(
     readonly opts: ServerOptions,
@@ -207,13 +217,43 @@ export class EtcdServer {
       reportUnreachable: (id) => this.node.input(() => this.node.core.reportUnreachable(id)),
       reportSnapshot: (id, ok) => this.node.input(() => this.node.core.reportSnapshot(id, ok)),
       receiveSnapshot: (m, data) => this.receiveSnapshot(m, data),
-      onRequest: (from, kind) => Promise.reject(new Error(`unknown peer request ${kind} from ${hex(from)}`)),
+      onRequest: (from, kind, body) => this.cluster.onPeerRequest(kind, body) ?? Promise.reject(new Error(`unknown peer request ${kind} from ${hex(from)}`)),
+      clusterInfo: () => this.cluster.clusterInfo(),
     };
     const ids2 = { memberId: this.memberId, clusterId: this.clusterId };
     if (opts.transport) this.transport = opts.transport({ ...ids2, handler });
     else if (opts.listenPeerUrls && opts.listenPeerUrls.length > 0) {
       this.transport = createGrpcTransport({ ...ids2, listenPeerUrls: opts.listenPeerUrls, logger: opts.logger, handler });
     } else this.transport = null;
+    this.cluster = new ClusterOps({
+      memberId: this.memberId,
+      clusterId: this.clusterId,
+      logger: opts.logger,
+      strictReconfigCheck: opts.strictReconfigCheck ?? true,
+      requestTimeoutMs: this.requestTimeoutMs,
+      electionTimeoutMs: opts.electionTimeoutMs,
+      heartbeatIntervalMs: opts.heartbeatIntervalMs,
+      transport: this.transport,
+      members: () => this.memberStore,
+      leader: () => this.leaderId,
+      nextRequestId: () => this.ids.next(),
+      withCore: (fn) =>
+        new Promise((resolve, reject) => {
+          if (this.stopped || this.fatal !== null) return reject(new EtcdError(Errors.Stopped));
+          this.node.input(() => {
+            try {
+              resolve(fn(this.node.core));
+            } catch (e) {
+              reject(e);
+            }
+          });
+        }),
+      register: (id) => this.waits.register(id),
+      fail: (id, err) => void this.waits.fail(id, err),
+      propose: (make) => this.propose(make),
+      stopRemoved: (reason) => void this.stop().then(() => opts.onRemoved?.(reason)),
+      stopped: () => this.stopped || this.fatal !== null,
+    });
   }
 
   static async start(opts: ServerOptions): Promise<EtcdServer> {
@@ -228,9 +268,14 @@ export class EtcdServer {
       b.put(metaKey.memberId, Backend.u64(memberId));
       b.put(metaKey.clusterId, Backend.u64(clusterId));
       if (backend.getSync(metaKey.members) === undefined) b.put(metaKey.members, encodeMembers(opts.members));
+      if (opts.join) b.put(metaKey.joinExisting, Buffer.alloc(0));
       await backend.commit(b, true);
     }
-    const members = MemberStore.load(backend);
+    const members = await MemberStore.load(backend);
+    if (members.isRemoved(memberId)) {
+      await backend.close();
+      throw new Error(`data dir ${opts.dataDir}: member ${hex(memberId)}: the member has been permanently removed from the cluster; the data-dir used by this member must be removed`);
+    }
     if (members.get(memberId) === undefined) {
       await backend.close();
       throw new Error(`data dir ${opts.dataDir}: member ${hex(memberId)} is not in its own member list`);
@@ -240,7 +285,8 @@ export class EtcdServer {
     // A data dir with no Raft state at all (new, or made by `snapshot restore`) bootstraps the
     // cluster from its member list, as etcd's startNode does from --initial-cluster.
     const fresh = storage.lastIndex() === 0n && hs.term === 0n && storage.snapshot().metadata.index === 0n;
-    const voters = fresh ? members.all().filter((m) => !m.isLearner).map((m) => m.id) : [];
+    const joined = backend.getSync(metaKey.joinExisting) !== undefined;
+    const voters = fresh && !joined ? members.all().filter((m) => !m.isLearner).map((m) => m.id) : [];
     const kv = await KvStore.open(backend);
     const s = new EtcdServer(opts, backend, storage, kv, { memberId, clusterId, members }, voters);
     opts.logger.info('starting etcdts member', {
@@ -255,6 +301,7 @@ export class EtcdServer {
     });
     if (s.transport) {
       for (const m of members.all()) if (m.id !== memberId) s.transport.addPeer(m.id, m.peerURLs);
+      s.cluster.syncTransport();
       try {
         await s.transport.start();
       } catch (e) {
@@ -264,6 +311,7 @@ export class EtcdServer {
     }
     s.ticker = setInterval(() => s.node.input(() => s.node.core.tick()), opts.heartbeatIntervalMs);
     s.ticker.unref?.();
+    s.cluster.startRemovedCheck();
     s.node.kick();
     return s;
   }
@@ -358,8 +406,10 @@ export class EtcdServer {
     const index = snap.metadata.index;
     this.kv = await KvStore.open(this.backend);
     const before = this.memberStore.all();
-    this.memberStore = MemberStore.load(this.backend);
+    this.memberStore = await MemberStore.load(this.backend);
     this.syncPeers(before);
+    this.cluster.syncTransport();
+    this.cluster.afterApply();
     this.consistentIndex = this.backend.getU64(metaKey.consistentIndex) ?? 0n;
     assert(this.consistentIndex >= index, `installed state at ${this.consistentIndex} is older than snapshot ${index}`);
     this.appliedIndex = this.consistentIndex;
@@ -396,8 +446,8 @@ export class EtcdServer {
         // The core's configuration is not in the store: give it every conf change, even one
         // whose store effects the consistent index says are already there (after a snapshot
         // install the core's configuration is the snapshot's, older than the installed store).
-        const cs = this.node.core.applyConfChange(decodeConfChange(e.data));
-        if (e.index > this.consistentIndex) batch.put(metaKey.confState, encodeConfState(cs));
+        const res = this.cluster.applyConfChange(this.node.core, e, e.index > this.consistentIndex ? batch : null);
+        if (res && e.index > this.consistentIndex) results.push(res);
       }
       if (e.index <= this.consistentIndex) continue;
       last = e.index;
@@ -425,6 +475,7 @@ export class EtcdServer {
     if (this.appliedIndex < this.consistentIndex) this.appliedIndex = this.consistentIndex;
     for (const [id, res] of results) this.waits.trigger(id, res);
     this.releaseReads();
+    this.cluster.afterApply();
   }
 
   private applyOne(r: InternalRequest, batch: WriteBatch): ApplyResult {
@@ -440,6 +491,8 @@ export class EtcdServer {
           return { ok: true, value: applyCompaction(this.kv, batch, r.req) };
         case RequestKind.MemberPublish:
           return { ok: true, value: this.memberStore.setAttributes(r.req.memberId, r.req.name, r.req.clientURLs, batch) };
+        case RequestKind.MemberUpdate:
+          return { ok: true, value: this.cluster.applyUpdate(r.req, batch) };
       }
     } catch (err) {
       // Operating errors (compacted, lease not found...) are results; anything else is a bug
@@ -699,6 +752,33 @@ export class EtcdServer {
     this.readsAwaitingApply = [];
   }
 
+  // ---- membership (cluster-ops.ts) ----
+
+  memberAdd(peerURLs: string[], isLearner: boolean): Promise<MemberAddResult> {
+    this.checkServing();
+    return this.cluster.memberAdd(peerURLs, isLearner);
+  }
+
+  memberRemove(id: bigint): Promise<MemberInfo[]> {
+    this.checkServing();
+    return this.cluster.memberRemove(id);
+  }
+
+  memberUpdate(id: bigint, peerURLs: string[]): Promise<MemberInfo[]> {
+    this.checkServing();
+    return this.cluster.memberUpdate(id, peerURLs);
+  }
+
+  memberPromote(id: bigint): Promise<MemberInfo[]> {
+    this.checkServing();
+    return this.cluster.memberPromote(id);
+  }
+
+  moveLeader(target: bigint): Promise<void> {
+    this.checkServing();
+    return this.cluster.moveLeader(target);
+  }
+
   // ---- status ----
 
   dbSize(): number {
@@ -710,6 +790,7 @@ export class EtcdServer {
     this.stopped = true;
     if (this.ticker) clearInterval(this.ticker);
     if (this.publishTimer) clearTimeout(this.publishTimer);
+    this.cluster.stop();
     this.node.stop();
     this.waits.failAll(new EtcdError(Errors.Stopped));
     this.failReads(new EtcdError(Errors.Stopped));

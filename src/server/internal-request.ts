@@ -17,6 +17,8 @@ export const RequestKind = {
   Compaction: 5,
   /** A member publishes its name and client URLs (etcd's publish; JSON body, rare). */
   MemberPublish: 30,
+  /** MemberUpdate: a member's new peer URLs (JSON body, rare). */
+  MemberUpdate: 31,
 } as const;
 
 export interface MemberPublish {
@@ -25,12 +27,18 @@ export interface MemberPublish {
   clientURLs: string[];
 }
 
+export interface MemberUpdate {
+  memberId: bigint;
+  peerURLs: string[];
+}
+
 export type InternalRequest =
   | { kind: typeof RequestKind.Put; id: bigint; req: PutRequest }
   | { kind: typeof RequestKind.DeleteRange; id: bigint; req: DeleteRangeRequest }
   | { kind: typeof RequestKind.Txn; id: bigint; req: TxnRequest }
   | { kind: typeof RequestKind.Compaction; id: bigint; req: CompactionRequest }
-  | { kind: typeof RequestKind.MemberPublish; id: bigint; req: MemberPublish };
+  | { kind: typeof RequestKind.MemberPublish; id: bigint; req: MemberPublish }
+  | { kind: typeof RequestKind.MemberUpdate; id: bigint; req: MemberUpdate };
 
 const typeNames: Record<number, string> = {
   [RequestKind.Put]: 'etcdserverpb.PutRequest',
@@ -54,6 +62,9 @@ export function encodeInternal(r: InternalRequest): Uint8Array {
     const { memberId, name, clientURLs } = r.req;
     return frame(r.kind, r.id, Buffer.from(JSON.stringify({ memberId: memberId.toString(), name, clientURLs })));
   }
+  if (r.kind === RequestKind.MemberUpdate) {
+    return frame(r.kind, r.id, Buffer.from(JSON.stringify({ memberId: r.req.memberId.toString(), peerURLs: r.req.peerURLs })));
+  }
   const name = typeNames[r.kind] as string;
   const type = protoRoot.lookupType(name);
   const body = type.encode(type.fromObject(toWire(name, r.req))).finish();
@@ -65,6 +76,10 @@ export function decodeInternal(data: Uint8Array): InternalRequest {
   if (kind === RequestKind.MemberPublish) {
     const j = JSON.parse(Buffer.from(data.subarray(headerBytes)).toString()) as { memberId: string; name: string; clientURLs: string[] };
     return { kind, id: u64FromBytesBE(data, 1), req: { memberId: BigInt(j.memberId), name: j.name, clientURLs: j.clientURLs } };
+  }
+  if (kind === RequestKind.MemberUpdate) {
+    const j = JSON.parse(Buffer.from(data.subarray(headerBytes)).toString()) as { memberId: string; peerURLs: string[] };
+    return { kind, id: u64FromBytesBE(data, 1), req: { memberId: BigInt(j.memberId), peerURLs: j.peerURLs } };
   }
   const name = typeNames[kind];
   assert(name !== undefined, `unknown internal request kind ${kind}`);

@@ -27,7 +27,7 @@ export const snapshotChunkBytes = 1024 * 1024;
 export function isMemberLocalKey(k: Buffer): boolean {
   const p = k[0];
   if (p === prefix.raftEntry[0] || p === prefix.hardState[0] || p === prefix.raftSnapshot[0]) return true;
-  return k.equals(metaKey.memberId);
+  return k.equals(metaKey.memberId) || k.equals(metaKey.joinExisting);
 }
 
 const allKeysLo = Buffer.alloc(0);

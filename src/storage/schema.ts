@@ -68,6 +68,9 @@ export const metaKey = {
   confState: metaName('conf_state'),
   /** Term of the consistent index (etcd 3.5 term key). */
   consistentTerm: metaName('consistent_term'),
+  /** Present when this member joined an existing cluster (--initial-cluster-state existing):
+   *  its Raft core starts with no configuration instead of bootstrapping one. Member-local. */
+  joinExisting: metaName('join_existing'),
 } as const;
 
 /** The first key after every key that starts with p. */

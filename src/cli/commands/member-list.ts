@@ -1,5 +1,6 @@
 /** `member list`. */
 import type { Command } from '../command.js';
+import { memberAddCommand, memberPromoteCommand, memberRemoveCommand, memberUpdateCommand } from './member.js';
 
 export const memberListCommand: Command = {
   name: 'list',
@@ -19,5 +20,5 @@ export const memberCommand: Command = {
   name: 'member',
   use: '<subcommand>',
   short: 'Membership related commands',
-  children: [memberListCommand],
+  children: [memberAddCommand, memberListCommand, memberPromoteCommand, memberRemoveCommand, memberUpdateCommand],
 };
