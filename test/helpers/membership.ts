@@ -52,10 +52,10 @@ export async function addAndStart(
   run: Ctl,
   endpoint: string,
   name: string,
-  opts: { learner?: boolean; args?: string[]; token?: string } = {},
+  opts: { learner?: boolean; args?: string[]; token?: string; ports?: { client: number; peer: number } } = {},
 ): Promise<AddedMember> {
-  const clientPort = await freePort();
-  const peerPort = await freePort();
+  const clientPort = opts.ports?.client ?? (await freePort());
+  const peerPort = opts.ports?.peer ?? (await freePort());
   const peerUrl = `http://127.0.0.1:${peerPort}`;
   const add = await ctlRetry(run, endpoint, ['member', 'add', name, `--peer-urls=${peerUrl}`, ...(opts.learner ? ['--learner'] : [])], notYetHealthy);
   const { id, env } = parseAddOutput(add.stdout);
