@@ -27,4 +27,9 @@ describe('internal requests (Raft entry payloads)', () => {
     expect(t.success[0]?.request).toBe('request_put');
     expect(t.success[0]?.request_put?.prev_kv).toBe(true);
   });
+
+  it('round-trips a MemberUpdate (member id over 2^63, new peer URLs)', () => {
+    const back = decodeInternal(encodeInternal({ kind: RequestKind.MemberUpdate, id: 9n, req: { memberId: 0xfedcba9876543210n, peerURLs: ['http://a:1', 'http://b:2'] } }));
+    expect(back).toEqual({ kind: RequestKind.MemberUpdate, id: 9n, req: { memberId: 0xfedcba9876543210n, peerURLs: ['http://a:1', 'http://b:2'] } });
+  });
 });
