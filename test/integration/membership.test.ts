@@ -160,4 +160,32 @@ describe('runtime membership of an etcdts cluster', () => {
     await waitFor('a write after the old leader died', async () => (await kv2.put('after', 'x').then(() => true).catch(() => false)), 30_000);
     kv2.close();
   }, 240_000);
+
+  it('a member removed while it was paused learns it from its peers, stops, and is refused after a restart', async () => {
+    cluster = await startCluster('etcdts', { size: 3, args: timing });
+    const c = cluster;
+    const lead = await c.leader();
+    const paused = [0, 1, 2].find((i) => i !== lead) as number;
+    const pid = await idOf(c.endpoint(paused));
+    const proc = c.members[paused] as MemberProc;
+    proc.proc.kill('SIGSTOP');
+    try {
+      const r = await ctlRetry(ctl, c.endpoint(lead), ['member', 'remove', pid], notYetHealthy);
+      expect(r.code).toBe(0);
+      expect((await ctl(c.endpoint(lead), ['put', 'after-removal', 'x'])).code).toBe(0);
+    } finally {
+      proc.proc.kill('SIGCONT');
+    }
+    // It never applies its removal (the leader no longer replicates to it): it asks a peer.
+    expect(await proc.exited).toBe(0);
+    expect(proc.logs.join('')).toContain('the member has been permanently removed from the cluster');
+    if (process.env.DUMP_LOGS) (await import('node:fs')).writeFileSync(process.env.DUMP_LOGS, proc.logs.join(''));
+    c.members[paused] = null;
+    const again = await c.restart(paused).catch((e: unknown) => e);
+    // Either refused at start (it knows) or stopped soon after (its peers tell it again).
+    if (again instanceof Error) expect(again.message).toContain('permanently removed');
+    else expect(await (again as MemberProc).exited).toBe(0);
+    c.members[paused] = null;
+    expect(await memberLines(c.endpoint(lead))).toHaveLength(2);
+  }, 180_000);
 });
