@@ -23,6 +23,7 @@ import { listenClient, type ClientListener } from './client-listener.js';
 import { kvHandlers } from './kv-service.js';
 import { clusterHandlers, healthHandlers, maintenanceHandlers } from './maintenance-service.js';
 import { memberHandlers, moveLeaderHandler } from './cluster-service.js';
+import { guardLearner } from './learner-guard.js';
 
 export interface ClientServer {
   listeners: ClientListener[];
@@ -35,9 +36,9 @@ export async function startClientServer(server: EtcdServer, urls: URL[], logger:
     'grpc.max_receive_message_length': server.opts.maxRequestBytes + grpcOverheadBytes,
     'grpc.max_send_message_length': 2 ** 31 - 1,
   });
-  g.addService(kvService, kvHandlers(server, onUnknown) as grpc.UntypedServiceImplementation);
-  g.addService(maintenanceService, { ...maintenanceHandlers(server, onUnknown), MoveLeader: moveLeaderHandler(server, onUnknown) } as grpc.UntypedServiceImplementation);
-  g.addService(clusterService, { ...clusterHandlers(server, onUnknown), ...memberHandlers(server, onUnknown) } as grpc.UntypedServiceImplementation);
+  g.addService(kvService, guardLearner(server, kvHandlers(server, onUnknown)) as grpc.UntypedServiceImplementation);
+  g.addService(maintenanceService, guardLearner(server, { ...maintenanceHandlers(server, onUnknown), MoveLeader: moveLeaderHandler(server, onUnknown) }) as grpc.UntypedServiceImplementation);
+  g.addService(clusterService, guardLearner(server, { ...clusterHandlers(server, onUnknown), ...memberHandlers(server, onUnknown) }) as grpc.UntypedServiceImplementation);
   g.addService(healthService, healthHandlers());
   for (const svc of [watchService, leaseService, authService, electionService, lockService]) g.addService(svc, {});
 

@@ -23,7 +23,7 @@ export function maintenanceHandlers(server: EtcdServer, onUnknown: (e: unknown) 
         raftAppliedIndex: server.applied(),
         errors: [],
         dbSizeInUse: size,
-        isLearner: false,
+        isLearner: server.isLearner(),
         storageVersion: '',
         dbSizeQuota: BigInt(server.opts.quotaBackendBytes),
       });

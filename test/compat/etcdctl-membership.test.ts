@@ -85,6 +85,11 @@ async function scenario(c: Cluster, f: Fixed): Promise<{ out: RunResult[]; remov
   await waitFor('new1 published', async () => (await etcdctl(c.endpoint(1), ['member', 'list'])).stdout.includes(', started, new1,'), 30_000);
   await at(1, ['member', 'list'], true);
   await at(2, ['member', 'list', '-w', 'json']);
+  // A learner serves only Status and serializable reads.
+  for (const args of [['put', 'k', 'v'], ['get', 'k'], ['get', 'k', '--consistency=s'], ['member', 'list']]) {
+    const r = await etcdctl(m.proc.endpoint, args);
+    out.push(mask(r));
+  }
   const p = await promote(etcdctl, c.endpoint(1), m.id);
   out.push(mask(p));
   await at(0, ['member', 'list'], true);
