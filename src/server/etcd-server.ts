@@ -235,8 +235,8 @@ export class EtcdServer {
       await backend.close();
       throw new Error(`data dir ${opts.dataDir}: member ${hex(memberId)} is not in its own member list`);
     }
-    const storage = await DurableRaftStorage.open(backend);
-    const hs = storage.log.hardState();
+    const storage = await DurableRaftStorage.open(backend, path.join(opts.dataDir, 'member', 'wal'));
+    const hs = storage.diskHardState();
     // A data dir with no Raft state at all (new, or made by `snapshot restore`) bootstraps the
     // cluster from its member list, as etcd's startNode does from --initial-cluster.
     const fresh = storage.lastIndex() === 0n && hs.term === 0n && storage.snapshot().metadata.index === 0n;
@@ -710,17 +710,18 @@ export class EtcdServer {
     this.stopped = true;
     if (this.ticker) clearInterval(this.ticker);
     if (this.publishTimer) clearTimeout(this.publishTimer);
-    this.node.stop();
+    await this.node.stop();
     this.waits.failAll(new EtcdError(Errors.Stopped));
     this.failReads(new EtcdError(Errors.Stopped));
     if (this.transport) await this.transport.stop();
+    await this.storage.close();
     await this.backend.close();
   }
 }
 
 function restartApplied(storage: DurableRaftStorage, consistentIndex: bigint): bigint | undefined {
   const snap = storage.snapshot().metadata.index;
-  const commit = storage.log.hardState().commit;
+  const commit = storage.diskHardState().commit;
   const applied = consistentIndex < commit ? consistentIndex : commit;
   return applied > snap ? applied : undefined;
 }
