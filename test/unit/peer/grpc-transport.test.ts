@@ -187,6 +187,7 @@ describe('gRPC peer transport', () => {
     await until('delivered', () => b.handler.received.length === 1);
     tb.removePeer(1n);
     await until('stream closed by removal', () => ta.activeSince(2n) === undefined);
+    await until('broken stream reported', () => a.handler.unreachable.includes(2n));
     const calls = a.rand.calls;
     await until('refused again', () => a.rand.calls >= calls + 2);
     ta.send([heartbeat(1n, 2n, 3n)]);
