@@ -319,8 +319,9 @@ export class EtcdServer {
       const file = this.incomingSnapshots.get(rd.snapshot.metadata.index);
       assert(file !== undefined, `snapshot ${rd.snapshot.metadata.index} handed out without its data`);
       const records = await parseStateFile(await readFile(file));
-      const ops = await installOps(this.backend, records);
+      // Apply batches still landing must land before the scan that lists what to delete.
       await this.backend.drain();
+      const ops = await installOps(this.backend, records);
       await this.storage.saveWithSnapshot(rd.snapshot, ops, rd.hardState, rd.entries);
     } else {
       await this.storage.save(rd.hardState, rd.entries, rd.mustSync);
