@@ -66,6 +66,8 @@ export interface ServerOptions {
   clusterId: bigint;
   /** The bootstrap member list (used only when the data dir is new). */
   members: MemberInfo[];
+  /** --initial-cluster-state: with 'new', a data dir of another cluster is refused. */
+  initialClusterState?: 'new' | 'existing';
   /** This member's client URLs, published to the cluster once it runs. */
   advertiseClientUrls: string[];
   maxTxnOps: number;
@@ -229,6 +231,15 @@ export class EtcdServer {
       b.put(metaKey.clusterId, Backend.u64(clusterId));
       if (backend.getSync(metaKey.members) === undefined) b.put(metaKey.members, encodeMembers(opts.members));
       await backend.commit(b, true);
+    } else if (opts.initialClusterState !== 'existing' && clusterId !== opts.clusterId) {
+      // etcd silently ignores the --initial-* flags here; a data dir made for another cluster
+      // (a copy-paste of --data-dir, another token) is far more often a mistake than intended.
+      await backend.close();
+      throw new Error(
+        `data dir ${opts.dataDir} belongs to member ${hex(memberId)} of cluster ${hex(clusterId)}, but --initial-cluster ` +
+          `and --initial-cluster-token describe cluster ${hex(opts.clusterId)}; start it with the flags it was created ` +
+          `with, or give this member a new --data-dir`,
+      );
     }
     const members = MemberStore.load(backend);
     if (members.get(memberId) === undefined) {
