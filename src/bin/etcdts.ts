@@ -76,6 +76,7 @@ async function main(): Promise<void> {
         clientURLs: [],
         isLearner: false,
       })),
+      initialClusterState: cfg.initialClusterState,
       advertiseClientUrls: cfg.advertiseClientUrls,
       maxTxnOps: cfg.maxTxnOps,
       maxRequestBytes: cfg.maxRequestBytes,

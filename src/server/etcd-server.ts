@@ -67,6 +67,8 @@ export interface ServerOptions {
   clusterId: bigint;
   /** The bootstrap member list (used only when the data dir is new). */
   members: MemberInfo[];
+  /** --initial-cluster-state: with 'new', a data dir of another cluster is refused. */
+  initialClusterState?: 'new' | 'existing';
   /** This member's client URLs, published to the cluster once it runs. */
   advertiseClientUrls: string[];
   maxTxnOps: number;
@@ -270,6 +272,15 @@ export class EtcdServer {
       if (backend.getSync(metaKey.members) === undefined) b.put(metaKey.members, encodeMembers(opts.members));
       if (opts.join) b.put(metaKey.joinExisting, Buffer.alloc(0));
       await backend.commit(b, true);
+    } else if (opts.initialClusterState !== 'existing' && clusterId !== opts.clusterId) {
+      // etcd silently ignores the --initial-* flags here; a data dir made for another cluster
+      // (a copy-paste of --data-dir, another token) is far more often a mistake than intended.
+      await backend.close();
+      throw new Error(
+        `data dir ${opts.dataDir} belongs to member ${hex(memberId)} of cluster ${hex(clusterId)}, but --initial-cluster ` +
+          `and --initial-cluster-token describe cluster ${hex(opts.clusterId)}; start it with the flags it was created ` +
+          `with, or give this member a new --data-dir`,
+      );
     }
     const members = await MemberStore.load(backend);
     if (members.isRemoved(memberId)) {
@@ -280,8 +291,8 @@ export class EtcdServer {
       await backend.close();
       throw new Error(`data dir ${opts.dataDir}: member ${hex(memberId)} is not in its own member list`);
     }
-    const storage = await DurableRaftStorage.open(backend);
-    const hs = storage.log.hardState();
+    const storage = await DurableRaftStorage.open(backend, path.join(opts.dataDir, 'member', 'wal'));
+    const hs = storage.diskHardState();
     // A data dir with no Raft state at all (new, or made by `snapshot restore`) bootstraps the
     // cluster from its member list, as etcd's startNode does from --initial-cluster.
     const fresh = storage.lastIndex() === 0n && hs.term === 0n && storage.snapshot().metadata.index === 0n;
@@ -292,7 +303,7 @@ export class EtcdServer {
     opts.logger.info('starting etcdts member', {
       'local-member-id': hex(memberId),
       'cluster-id': hex(clusterId),
-      'bootstrapping-new-cluster': fresh,
+      'bootstrapping-new-cluster': fresh && !joined,
       'consistent-index': s.consistentIndex.toString(),
       'snapshot-index': s.snapshotIndex.toString(),
       'last-index': storage.lastIndex().toString(),
@@ -367,8 +378,9 @@ export class EtcdServer {
       const file = this.incomingSnapshots.get(rd.snapshot.metadata.index);
       assert(file !== undefined, `snapshot ${rd.snapshot.metadata.index} handed out without its data`);
       const records = await parseStateFile(await readFile(file));
-      const ops = await installOps(this.backend, records);
+      // Apply batches still landing must land before the scan that lists what to delete.
       await this.backend.drain();
+      const ops = await installOps(this.backend, records);
       await this.storage.saveWithSnapshot(rd.snapshot, ops, rd.hardState, rd.entries);
     } else {
       await this.storage.save(rd.hardState, rd.entries, rd.mustSync);
@@ -791,17 +803,18 @@ export class EtcdServer {
     if (this.ticker) clearInterval(this.ticker);
     if (this.publishTimer) clearTimeout(this.publishTimer);
     this.cluster.stop();
-    this.node.stop();
+    await this.node.stop();
     this.waits.failAll(new EtcdError(Errors.Stopped));
     this.failReads(new EtcdError(Errors.Stopped));
     if (this.transport) await this.transport.stop();
+    await this.storage.close();
     await this.backend.close();
   }
 }
 
 function restartApplied(storage: DurableRaftStorage, consistentIndex: bigint): bigint | undefined {
   const snap = storage.snapshot().metadata.index;
-  const commit = storage.log.hardState().commit;
+  const commit = storage.diskHardState().commit;
   const applied = consistentIndex < commit ? consistentIndex : commit;
   return applied > snap ? applied : undefined;
 }

@@ -189,6 +189,8 @@ export function run(cmd: string, args: string[], opts: { input?: string; env?: R
       clearTimeout(t);
       resolve({ stdout, stderr, code });
     });
+    // A child that exits before reading its stdin must not fail the test run with EPIPE.
+    p.stdin.on('error', () => undefined);
     p.stdin.end(opts.input ?? '');
   });
 }

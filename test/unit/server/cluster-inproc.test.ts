@@ -158,6 +158,8 @@ describe('three members in one process', () => {
     await (ms[0] as EtcdServer).put(putReq('p', '2')).catch(async () => {
       await (ms[1] as EtcdServer).put(putReq('p', '2'));
     });
+    // The data dir with flags that describe another cluster is refused, saying why.
+    await expect(EtcdServer.start(options(hub, dir, 2, { clusterId: 0xdeadn }))).rejects.toThrow(/belongs to member 3003 of cluster c1.*describe cluster dead/);
     const again = await EtcdServer.start(options(hub, dir, 2, { memberId: 0x9999n }));
     servers.push(again);
     expect(again.memberId).toBe(ids[2]);
