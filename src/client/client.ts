@@ -216,8 +216,8 @@ export class EtcdClient {
     );
   }
 
-  /** Maintenance.MoveLeader, sent to one endpoint (the leader's) as etcdctl does. */
-  moveLeader(targetID: bigint, endpointIndex = 0): Promise<CallResult<MoveLeader>> {
+  /** Maintenance.MoveLeader (etcdctl sends it through a client of the leader's endpoint alone). */
+  moveLeader(targetID: bigint, endpointIndex?: number): Promise<CallResult<MoveLeader>> {
     return this.call(
       { service: MaintenanceClient, method: 'MoveLeader', requestType: 'MoveLeaderRequest', responseType: 'MoveLeaderResponse', readOnly: false },
       { targetID },
