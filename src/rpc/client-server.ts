@@ -21,6 +21,7 @@ import {
 import { clusterVersion, serverVersion, type EtcdServer } from '../server/etcd-server.js';
 import { listenClient, type ClientListener } from './client-listener.js';
 import { kvHandlers } from './kv-service.js';
+import { leaseHandlers } from './lease-service.js';
 import { clusterHandlers, healthHandlers, maintenanceHandlers } from './maintenance-service.js';
 
 export interface ClientServer {
@@ -38,7 +39,8 @@ export async function startClientServer(server: EtcdServer, urls: URL[], logger:
   g.addService(maintenanceService, maintenanceHandlers(server, onUnknown) as grpc.UntypedServiceImplementation);
   g.addService(clusterService, clusterHandlers(server, onUnknown) as grpc.UntypedServiceImplementation);
   g.addService(healthService, healthHandlers());
-  for (const svc of [watchService, leaseService, authService, electionService, lockService]) g.addService(svc, {});
+  g.addService(leaseService, leaseHandlers(server, onUnknown));
+  for (const svc of [watchService, authService, electionService, lockService]) g.addService(svc, {});
 
   const h = http.createServer((req, res) => void handleHttp(server, req, res));
   const listeners: ClientListener[] = [];

@@ -34,6 +34,8 @@ import { RaftLog } from '../storage/raft-log.js';
 import { metaKey, prefix } from '../storage/schema.js';
 import { KvStore } from '../mvcc/kv-store.js';
 import { applyCompaction, applyDeleteRange, applyPut, applyRange, applyTxn } from './apply-kv.js';
+import { applyLease } from './apply-lease.js';
+import { LeaseServer } from './lease-server.js';
 import { decodeInternal, encodeInternal, RequestKind, type InternalRequest } from './internal-request.js';
 import { RaftNode, type CrashPoint } from './raft-node.js';
 import { RequestIdGenerator } from './request-id.js';
@@ -131,6 +133,8 @@ export class EtcdServer {
   }
 
   private readonly node: RaftNode;
+  /** The Lease service (lease-server.ts); bound to this member in start(). */
+  leases!: LeaseServer;
 
   static async start(opts: ServerOptions): Promise<EtcdServer> {
     const backend = await Backend.open(path.join(opts.dataDir, 'member', 'db'));
@@ -153,7 +157,8 @@ export class EtcdServer {
       members = parsed.map((m) => ({ ...m, id: BigInt(m.id) }));
     }
     const log = await RaftLog.open(backend.db, prefix.raftEntry, prefix.hardState);
-    const kv = await KvStore.open(backend);
+    const leases = await LeaseServer.open(backend, { ...opts, requestTimeoutMs: 5000 + 2 * opts.electionTimeoutMs });
+    const kv = await KvStore.open(backend, { leases: leases.lessor });
     const applied = backend.getU64(metaKey.consistentIndex) ?? 0n;
     const hardState = log.hardState();
     const lastIndex = log.lastIndex();
@@ -169,6 +174,13 @@ export class EtcdServer {
       toApply,
     });
     const s = new EtcdServer(opts, backend, log, kv, core, applied, { memberId, clusterId, members });
+    s.leases = leases;
+    leases.bind({
+      isLeader: () => s.leader() === s.memberId,
+      propose: (make) => s.propose(make),
+      nextId: () => s.ids.next(),
+      revision: () => s.kv.rev(),
+    });
     opts.logger.info('starting etcdts member', {
       'local-member-id': hex(memberId),
       'cluster-id': hex(clusterId),
@@ -216,7 +228,10 @@ export class EtcdServer {
     const batch = new WriteBatch();
     const results: [bigint, ApplyResult][] = [];
     for (const e of entries) {
-      if (e.data.length === 0) continue;
+      if (e.data.length === 0) {
+        this.leases.onTermStartApplied();
+        continue;
+      }
       const r = decodeInternal(e.data);
       results.push([r.id, this.applyOne(r, batch)]);
     }
@@ -238,6 +253,10 @@ export class EtcdServer {
           return { ok: true, value: applyTxn(this.kv, batch, r.req).resp };
         case RequestKind.Compaction:
           return { ok: true, value: applyCompaction(this.kv, batch, r.req) };
+        case RequestKind.LeaseGrant:
+        case RequestKind.LeaseRevoke:
+        case RequestKind.LeaseCheckpoint:
+          return { ok: true, value: applyLease(this.leases.lessor, this.kv, batch, r).resp };
       }
     } catch (err) {
       // Operating errors (compacted, lease not found...) are results; anything else is a bug
@@ -359,6 +378,7 @@ export class EtcdServer {
     if (this.stopped) return;
     this.stopped = true;
     this.node.stop();
+    this.leases.stop();
     this.waits.failAll(new EtcdError(Errors.Stopped));
     await this.backend.close();
   }

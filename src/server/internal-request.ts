@@ -8,6 +8,7 @@ import { assert } from '../base/assert.js';
 import { u64FromBytesBE, u64ToBytesBE } from '../base/int64.js';
 import { toDomain, toWire } from '../api/convert.js';
 import type { CompactionRequest, DeleteRangeRequest, PutRequest, TxnRequest } from '../api/kv-types.js';
+import type { LeaseCheckpointRequest, LeaseGrantRequest, LeaseRevokeRequest } from '../api/lease-types.js';
 import { protoRoot } from '../api/proto.js';
 
 export const RequestKind = {
@@ -15,19 +16,29 @@ export const RequestKind = {
   DeleteRange: 3,
   Txn: 4,
   Compaction: 5,
+  // Lease service (apply-lease.ts); numbered apart so other kinds can be added below.
+  LeaseGrant: 20,
+  LeaseRevoke: 21,
+  LeaseCheckpoint: 22,
 } as const;
 
 export type InternalRequest =
   | { kind: typeof RequestKind.Put; id: bigint; req: PutRequest }
   | { kind: typeof RequestKind.DeleteRange; id: bigint; req: DeleteRangeRequest }
   | { kind: typeof RequestKind.Txn; id: bigint; req: TxnRequest }
-  | { kind: typeof RequestKind.Compaction; id: bigint; req: CompactionRequest };
+  | { kind: typeof RequestKind.Compaction; id: bigint; req: CompactionRequest }
+  | { kind: typeof RequestKind.LeaseGrant; id: bigint; req: LeaseGrantRequest }
+  | { kind: typeof RequestKind.LeaseRevoke; id: bigint; req: LeaseRevokeRequest }
+  | { kind: typeof RequestKind.LeaseCheckpoint; id: bigint; req: LeaseCheckpointRequest };
 
 const typeNames: Record<number, string> = {
   [RequestKind.Put]: 'etcdserverpb.PutRequest',
   [RequestKind.DeleteRange]: 'etcdserverpb.DeleteRangeRequest',
   [RequestKind.Txn]: 'etcdserverpb.TxnRequest',
   [RequestKind.Compaction]: 'etcdserverpb.CompactionRequest',
+  [RequestKind.LeaseGrant]: 'etcdserverpb.LeaseGrantRequest',
+  [RequestKind.LeaseRevoke]: 'etcdserverpb.LeaseRevokeRequest',
+  [RequestKind.LeaseCheckpoint]: 'etcdserverpb.LeaseCheckpointRequest',
 };
 
 const headerBytes = 9;
