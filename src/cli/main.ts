@@ -22,6 +22,7 @@ import { compactionCommand } from './commands/compaction.js';
 import { delCommand } from './commands/del.js';
 import { endpointCommand, SilentExit } from './commands/endpoint-status.js';
 import { getCommand } from './commands/get.js';
+import { leaseCommand } from './commands/lease.js';
 import { memberCommand } from './commands/member-list.js';
 import { putCommand } from './commands/put.js';
 import { txnCommand } from './commands/txn.js';
@@ -38,7 +39,7 @@ export const rootCommand: Command = link({
   name: programName,
   short: 'A simple command line client for etcd3.',
   persistentFlags: globalFlags,
-  children: [getCommand, putCommand, delCommand, txnCommand, compactionCommand, memberCommand, endpointCommand, versionCommand, helpCommand],
+  children: [getCommand, putCommand, delCommand, txnCommand, compactionCommand, leaseCommand, memberCommand, endpointCommand, versionCommand, helpCommand],
 });
 
 export interface MainOptions {

@@ -21,6 +21,7 @@ import {
   AuthClient,
   ClusterClient,
   KVClient,
+  LeaseClient,
   MaintenanceClient,
 } from '../api/proto.js';
 import { parseEndpoint, type Endpoint } from './endpoints.js';
@@ -34,6 +35,10 @@ import type {
   CompactionRequest,
   DeleteRange,
   DeleteRangeRequest,
+  LeaseGrant,
+  LeaseLeases,
+  LeaseRevoke,
+  LeaseTimeToLive,
   MemberList,
   Put,
   PutRequest,
@@ -176,6 +181,46 @@ export class EtcdClient {
     return this.call(kv('Compact', 'CompactionRequest', 'CompactionResponse', false), req);
   }
 
+  // ---- Lease (the keepalive stream: lease-keepalive.ts) ----
+
+  /** LeaseGrant; ID 0 lets the server choose. */
+  leaseGrant(TTL: bigint, ID = 0n): Promise<CallResult<LeaseGrant>> {
+    return this.call(lease('LeaseGrant', 'LeaseGrantRequest', 'LeaseGrantResponse', false), { TTL, ID });
+  }
+
+  leaseRevoke(ID: bigint): Promise<CallResult<LeaseRevoke>> {
+    return this.call(lease('LeaseRevoke', 'LeaseRevokeRequest', 'LeaseRevokeResponse', false), { ID });
+  }
+
+  leaseTimeToLive(ID: bigint, keys = false): Promise<CallResult<LeaseTimeToLive>> {
+    return this.call(lease('LeaseTimeToLive', 'LeaseTimeToLiveRequest', 'LeaseTimeToLiveResponse', true), { ID, keys });
+  }
+
+  leaseLeases(): Promise<CallResult<LeaseLeases>> {
+    return this.call(lease('LeaseLeases', 'LeaseLeasesRequest', 'LeaseLeasesResponse', true), {});
+  }
+
+  /**
+   * Opens a LeaseKeepAlive stream on a connected endpoint (waiting up to the command timeout
+   * for one). Messages are wire objects (int64 as decimal strings).
+   */
+  async leaseKeepAliveStream(): Promise<grpc.ClientDuplexStream<WireMessage, WireMessage>> {
+    const deadline = Date.now() + this.commandTimeoutMs;
+    const idx = await this.pick(deadline);
+    if (idx === null) throw ClientError.deadline(goStatusText(4, noConnectionText));
+    const def = LeaseClient.service['LeaseKeepAlive'];
+    if (!def) throw new Error('no method LeaseKeepAlive');
+    const md = new grpc.Metadata();
+    if (this.token !== undefined) md.set('token', this.token);
+    return (this.conns[idx] as Conn).client.makeBidiStreamRequest(
+      def.path,
+      def.requestSerialize as (v: WireMessage) => Buffer,
+      def.responseDeserialize as (b: Buffer) => WireMessage,
+      md,
+      {},
+    );
+  }
+
   // ---- Cluster, Maintenance, Auth ----
 
   memberList(): Promise<CallResult<MemberList>> {
@@ -314,6 +359,10 @@ export class EtcdClient {
 
 function kv(method: string, requestType: string, responseType: string, readOnly: boolean): CallSpec {
   return { service: KVClient, method, requestType, responseType, readOnly };
+}
+
+function lease(method: string, requestType: string, responseType: string, readOnly: boolean): CallSpec {
+  return { service: LeaseClient, method, requestType, responseType, readOnly };
 }
 
 function isReadOnlyTxn(req: TxnRequest): boolean {

@@ -43,6 +43,36 @@ export interface Compaction {
   header: ResponseHeader;
 }
 
+export interface LeaseGrant {
+  header: ResponseHeader;
+  ID: bigint;
+  TTL: bigint;
+  error: string;
+}
+
+export interface LeaseRevoke {
+  header: ResponseHeader;
+}
+
+export interface LeaseKeepAlive {
+  header: ResponseHeader;
+  ID: bigint;
+  TTL: bigint;
+}
+
+export interface LeaseTimeToLive {
+  header: ResponseHeader;
+  ID: bigint;
+  TTL: bigint;
+  grantedTTL: bigint;
+  keys: Buffer[];
+}
+
+export interface LeaseLeases {
+  header: ResponseHeader;
+  leases: { ID: bigint }[];
+}
+
 export interface Member {
   ID: bigint;
   name: string;
