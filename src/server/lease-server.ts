@@ -133,6 +133,15 @@ export class LeaseServer implements LessorHost {
     if (this.cluster?.isLeader() && !this.stopped) this.lessor.promote(this.opts.electionTimeoutMs);
   }
 
+  /**
+   * Called on every Raft role change: a member that stops leading demotes its lessor at once
+   * (etcd updateLeadership), so a deposed leader proposes no revoke for a lease that clients keep
+   * alive through the new leader. (Promotion waits for the term's first entry to apply.)
+   */
+  onRoleChange(leader: boolean): void {
+    if (!leader && this.lessor.isPrimary()) this.lessor.demote();
+  }
+
   private tick(): void {
     if (this.lessor.isPrimary() && !this.member.isLeader()) this.lessor.demote();
     this.lessor.tick();
@@ -141,6 +150,7 @@ export class LeaseServer implements LessorHost {
   // ---- LessorHost: the primary's proposals ----
 
   proposeRevoke(id: bigint): void {
+    if (!this.member.isLeader()) return; // the next tick demotes
     this.member
       .propose((rid) => ({ kind: RequestKind.LeaseRevoke, id: rid, req: { ID: id } }))
       .catch((err: unknown) => {
@@ -151,6 +161,7 @@ export class LeaseServer implements LessorHost {
   }
 
   proposeCheckpoints(cps: LeaseCheckpoint[]): void {
+    if (!this.member.isLeader()) return;
     const checkpoints = cps.map((c) => ({ ID: c.id, remaining_TTL: c.remaining }));
     this.member
       .propose((rid) => ({ kind: RequestKind.LeaseCheckpoint, id: rid, req: { checkpoints } }))
