@@ -72,9 +72,17 @@ function maskCommon(s: string, port: string): string {
     .replace(/"TTL" : \d+\n"GrantedTTL"/g, '"TTL" : <n>\n"GrantedTTL"');
 }
 
+/** etcd lists a lease's keys in Go map order (random): compare them sorted. */
+function sortKeys(s: string): string {
+  return s
+    .replace(/attached keys\(\[([^\]\n]*)\]\)/g, (_m, ks: string) => `attached keys([${ks.split(' ').sort().join(' ')}])`)
+    .replace(/"keys":\[([^\]]*)\]/g, (_m, ks: string) => `"keys":[${ks.split(',').sort().join(',')}]`)
+    .replace(/(?:"Key" : .*\n)+/g, (block) => block.split('\n').filter((l) => l !== '').sort().map((l) => l + '\n').join(''));
+}
+
 function masked(r: RunResult, ids: Ids, m: MemberProc): RunResult {
   const port = m.endpoint.split(':')[1] as string;
-  const f = (s: string): string => ids.mask(maskCommon(s, port));
+  const f = (s: string): string => sortKeys(ids.mask(maskCommon(s, port)));
   return { stdout: f(r.stdout), stderr: f(r.stderr), code: r.code };
 }
 
