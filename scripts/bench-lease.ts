@@ -1,0 +1,214 @@
+/**
+ * scripts/bench-lease: leases on etcdts beside a real etcd (when installed), one member each on
+ * this machine, the same load, runs alternating, printing each figure and the etcdts/etcd ratio.
+ *
+ *   npm run build && node --import tsx scripts/bench-lease.ts [--leases 10000] [--seconds 10] [--streams 10] [--inflight 100] [--rounds 2]
+ *
+ * Loads:
+ * - grant: `--leases` LeaseGrant calls (TTL 600 s) with `--inflight` in flight on one connection;
+ * - keepalive: ONE client (one connection) keeps all those leases alive as fast as it can:
+ *   `--streams` LeaseKeepAlive streams, each with `--inflight` requests outstanding, cycling
+ *   through the leases; keepalives/s counted from the answers (every answer must carry the TTL);
+ * - revoke: every lease revoked, `--inflight` in flight.
+ * The machine has 2 shared cores, so server and driver share them — the same for both servers,
+ * which is why only the ratios mean much.
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import net from 'node:net';
+import os from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import * as grpc from '@grpc/grpc-js';
+
+const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
+// Built wire contract (npm run build first), as scripts/bench-load.mjs does.
+const { LeaseClient } = (await import(path.join(root, 'dist', 'api', 'proto.js'))) as typeof import('../src/api/proto.js');
+
+type Unary = (req: unknown, md: grpc.Metadata, opts: grpc.CallOptions, cb: (e: grpc.ServiceError | null, r: Record<string, string>) => void) => void;
+type LeaseStub = grpc.Client & { LeaseGrant: Unary; LeaseRevoke: Unary; LeaseKeepAlive: () => grpc.ClientDuplexStream<unknown, Record<string, string>> };
+
+async function freePort(): Promise<number> {
+  return new Promise((resolve) => {
+    const s = net.createServer();
+    s.listen(0, '127.0.0.1', () => {
+      const a = s.address();
+      s.close(() => resolve(typeof a === 'object' && a ? a.port : 0));
+    });
+  });
+}
+
+interface Server {
+  name: string;
+  endpoint: string;
+  proc: ChildProcess;
+  dir: string;
+}
+
+async function startServer(kind: 'etcdts' | 'etcd'): Promise<Server> {
+  const dir = mkdtempSync(path.join(os.tmpdir(), `bench-lease-${kind}-`));
+  const c = await freePort();
+  const p = await freePort();
+  const args = [
+    '--name', 'default',
+    '--data-dir', path.join(dir, 'data'),
+    '--listen-client-urls', `http://127.0.0.1:${c}`,
+    '--advertise-client-urls', `http://127.0.0.1:${c}`,
+    '--listen-peer-urls', `http://127.0.0.1:${p}`,
+    '--initial-advertise-peer-urls', `http://127.0.0.1:${p}`,
+    '--initial-cluster', `default=http://127.0.0.1:${p}`,
+    '--log-level', 'error',
+  ];
+  const proc =
+    kind === 'etcd'
+      ? spawn('etcd', args, { stdio: 'ignore' })
+      : spawn(process.execPath, [path.join(root, 'bin', 'etcdts.js'), ...args], { stdio: 'ignore' });
+  const endpoint = `127.0.0.1:${c}`;
+  let ok = false;
+  for (let i = 0; i < 400 && !ok; i++) {
+    try {
+      ok = (await fetch(`http://${endpoint}/health`)).status === 200;
+    } catch {
+      /* not yet */
+    }
+    if (!ok) await new Promise((r) => setTimeout(r, 50));
+  }
+  if (!ok) throw new Error(`${kind} did not become healthy`);
+  return { name: kind, endpoint, proc, dir };
+}
+
+async function stopServer(s: Server): Promise<void> {
+  s.proc.kill('SIGKILL');
+  await new Promise((r) => setTimeout(r, 300));
+  rmSync(s.dir, { recursive: true, force: true });
+}
+
+function call(c: LeaseStub, method: 'LeaseGrant' | 'LeaseRevoke', req: unknown): Promise<Record<string, string>> {
+  return new Promise((resolve, reject) =>
+    c[method](req, new grpc.Metadata(), { deadline: Date.now() + 30_000 }, (e, r) => (e ? reject(e) : resolve(r))),
+  );
+}
+
+/** Runs `n` calls with `inflight` outstanding; returns calls per second. */
+async function paced(n: number, inflight: number, one: (i: number) => Promise<void>): Promise<number> {
+  const t0 = performance.now();
+  let next = 0;
+  await Promise.all(
+    Array.from({ length: Math.min(inflight, n) }, async () => {
+      while (next < n) await one(next++);
+    }),
+  );
+  return n / ((performance.now() - t0) / 1000);
+}
+
+interface Figures {
+  grantsPerSec: number;
+  keepalivesPerSec: number;
+  keepaliveErrors: number;
+  revokesPerSec: number;
+}
+
+async function runOn(s: Server, leases: number, seconds: number, streams: number, inflight: number): Promise<Figures> {
+  const c = new LeaseClient(s.endpoint, grpc.credentials.createInsecure()) as unknown as LeaseStub;
+  const ids: string[] = new Array<string>(leases);
+  const grantsPerSec = await paced(leases, inflight, async (i) => {
+    ids[i] = (await call(c, 'LeaseGrant', { TTL: '600' })).ID as string;
+  });
+  let answers = 0;
+  let errors = 0;
+  const until = performance.now() + seconds * 1000;
+  const t0 = performance.now();
+  await Promise.all(
+    Array.from({ length: streams }, (_, si) => {
+      return new Promise<void>((resolve) => {
+        const st = c.LeaseKeepAlive();
+        let cursor = si;
+        let outstanding = 0;
+        let closing = false;
+        const send = (): void => {
+          st.write({ ID: ids[cursor % leases] });
+          cursor += streams;
+          outstanding++;
+        };
+        st.on('data', (r: Record<string, string>) => {
+          outstanding--;
+          if (r.TTL === '600') answers++;
+          else errors++;
+          if (performance.now() < until) send();
+          else if (!closing) {
+            closing = true;
+            st.end();
+          }
+          if (closing && outstanding === 0) resolve();
+        });
+        st.on('error', () => {
+          errors++;
+          resolve();
+        });
+        st.on('end', () => resolve());
+        for (let k = 0; k < inflight; k++) send();
+      });
+    }),
+  );
+  const keepalivesPerSec = answers / ((performance.now() - t0) / 1000);
+  const revokesPerSec = await paced(leases, inflight, async (i) => {
+    await call(c, 'LeaseRevoke', { ID: ids[i] });
+  });
+  c.close();
+  return { grantsPerSec, keepalivesPerSec, keepaliveErrors: errors, revokesPerSec };
+}
+
+function arg(name: string, def: number): number {
+  const i = process.argv.indexOf(`--${name}`);
+  return i >= 0 ? Number(process.argv[i + 1]) : def;
+}
+
+async function hasEtcd(): Promise<boolean> {
+  return new Promise((resolve) => {
+    const p = spawn('sh', ['-c', 'command -v etcd'], { stdio: 'ignore' });
+    p.once('exit', (code) => resolve(code === 0));
+  });
+}
+
+async function main(): Promise<void> {
+  const leases = arg('leases', 10_000);
+  const seconds = arg('seconds', 10);
+  const streams = arg('streams', 10);
+  const inflight = arg('inflight', 100);
+  const rounds = arg('rounds', 2);
+  const kinds: ('etcdts' | 'etcd')[] = (await hasEtcd()) ? ['etcdts', 'etcd'] : ['etcdts'];
+  if (kinds.length === 1) console.log('etcd not installed: etcdts figures only');
+  console.log(`leases=${leases} seconds=${seconds} streams=${streams} inflight=${inflight} rounds=${rounds} (one client connection)`);
+  const best: Record<string, Figures> = {};
+  for (let r = 0; r < rounds; r++) {
+    for (const kind of kinds) {
+      const s = await startServer(kind);
+      try {
+        const f = await runOn(s, leases, seconds, streams, inflight);
+        console.log(
+          `round ${r + 1} ${kind.padEnd(6)} grant ${f.grantsPerSec.toFixed(0)}/s  keepalive ${f.keepalivesPerSec.toFixed(0)}/s (errors ${f.keepaliveErrors})  revoke ${f.revokesPerSec.toFixed(0)}/s`,
+        );
+        const b = best[kind];
+        best[kind] = b
+          ? {
+              grantsPerSec: Math.max(b.grantsPerSec, f.grantsPerSec),
+              keepalivesPerSec: Math.max(b.keepalivesPerSec, f.keepalivesPerSec),
+              keepaliveErrors: b.keepaliveErrors + f.keepaliveErrors,
+              revokesPerSec: Math.max(b.revokesPerSec, f.revokesPerSec),
+            }
+          : f;
+      } finally {
+        await stopServer(s);
+      }
+    }
+  }
+  const ours = best.etcdts as Figures;
+  const theirs = best.etcd;
+  console.log('\nbest of rounds:');
+  for (const k of ['grantsPerSec', 'keepalivesPerSec', 'revokesPerSec'] as const) {
+    const line = `  ${k.padEnd(17)} etcdts ${ours[k].toFixed(0).padStart(8)}`;
+    console.log(theirs ? `${line}   etcd ${theirs[k].toFixed(0).padStart(8)}   ratio ${(ours[k] / theirs[k]).toFixed(2)}` : line);
+  }
+}
+
+await main();
