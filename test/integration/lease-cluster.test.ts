@@ -21,7 +21,7 @@ const ids = [0x1001n, 0x2002n, 0x3003n];
 const electionTimeoutMs = 500;
 const enc = (s: string): Buffer => Buffer.from(s);
 
-function options(hub: MemHub, dir: string, i: number): ServerOptions {
+function options(hub: MemHub, dir: string, i: number, extra: Partial<ServerOptions> = {}): ServerOptions {
   return {
     name: `m${i}`,
     dataDir: path.join(dir, `m${i}`),
@@ -39,6 +39,7 @@ function options(hub: MemHub, dir: string, i: number): ServerOptions {
     preVote: true,
     logger: createTestLogger('warn').logger,
     transport: ({ memberId, handler }) => hub.transport(memberId, handler),
+    ...extra,
   };
 }
 
@@ -62,11 +63,11 @@ afterEach(async () => {
   dirs = [];
 });
 
-async function cluster(): Promise<{ hub: MemHub; ms: EtcdServer[] }> {
+async function cluster(extra: Partial<ServerOptions> = {}): Promise<{ hub: MemHub; ms: EtcdServer[] }> {
   const hub = new MemHub();
   const dir = mkdtempSync(path.join(tmpdir(), 'etcdts-lease-'));
   dirs.push(dir);
-  const ms = await Promise.all([0, 1, 2].map((i) => EtcdServer.start(options(hub, dir, i))));
+  const ms = await Promise.all([0, 1, 2].map((i) => EtcdServer.start(options(hub, dir, i, extra))));
   servers.push(...ms);
   await until('a leader', () => ms.some((m) => m.isLeader()) && ms.every((m) => m.leader() !== 0n));
   // the leader's lessor is promoted once its term's first entry applied
@@ -171,5 +172,24 @@ describe('leases on three members', () => {
     expect(goneAt).toBeLessThan(killedAt + electionTimeoutMs + 10_000);
     expect(goneAt).toBeLessThan(16_000);
     for (const m of alive) await until('revoke applied', () => !m.leases.lessor.exists(g.ID));
+  }, 60_000);
+
+  it('a member that catches up by snapshot gets the leases, their checkpoints and attachments, and can take over expiry', async () => {
+    const { hub, ms } = await cluster({ snapshotCount: 50, snapshotCatchupEntries: 10 });
+    const victim = ms.find((m) => !m.isLeader()) as EtcdServer;
+    hub.cut(victim.memberId);
+    const leader = ms.find((m) => m.isLeader()) as EtcdServer;
+    const long = await leader.leases.grant({ ID: 0n, TTL: 600n });
+    const short = await leader.leases.grant({ ID: 77n, TTL: 6n });
+    for (let i = 0; i < 120; i++) await leader.put(putReq(`s${i}`, i % 2 === 0 ? long.ID : short.ID));
+    hub.heal(victim.memberId);
+    await until('snapshot installed', () => victim.kv.rev() === leader.kv.rev(), 30_000);
+    for (const id of [long.ID, short.ID]) expect(victim.leases.lessor.state(id)).toEqual(leader.leases.lessor.state(id));
+    expect(victim.leases.lessor.keysOf(short.ID)).toHaveLength(60);
+    // The leader dies; whoever leads now (the snapshot-installed member included) expires the short lease.
+    await killLeader(hub, ms);
+    await until('short lease revoked on the survivors', () => ms.filter((m) => m !== leader).every((m) => !m.leases.lessor.exists(short.ID)), 20_000);
+    expect(await has(victim, 's1')).toBe(false);
+    expect(await has(victim, 's0')).toBe(true);
   }, 60_000);
 });
