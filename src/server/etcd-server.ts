@@ -247,6 +247,7 @@ export class EtcdServer {
       propose: (make) => s.propose(make),
       nextId: () => s.ids.next(),
       revision: () => s.kv.rev(),
+      waitApplied: () => s.linearizableRead(),
       forwardToLeader: s.transport
         ? (kind, body, timeoutMs) => (s.leaderId === None ? Promise.reject(new EtcdError(Errors.NoLeader)) : (s.transport as Transport).request(s.leaderId, kind, body, timeoutMs))
         : undefined,
