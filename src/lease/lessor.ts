@@ -15,10 +15,13 @@
  *   log as a revoke (`LessorHost.proposeRevoke`), so apply stays deterministic.
  *
  * Remaining-TTL checkpoints (etcd #9888: an election must not renew every lease): the primary
- * periodically proposes each lease's remaining TTL (rounded up, so it never under-states it);
+ * looks at each lease every checkpoint interval and proposes its remaining TTL (rounded up, so
+ * it never under-states it) when the replicated value over-states it by an interval or more;
  * a renewal proposes a checkpoint of 0 ("the whole TTL remains") if a non-zero one may have
  * been replicated, so the replicated value never says less than what truly remains. A new
  * primary (`promote`) starts each lease from its checkpoint (or its whole TTL) plus `extend`.
+ * So an idle lease is checkpointed every interval, and one kept alive more often than that
+ * costs no checkpoint at all.
  * Unlike etcd's 5-minute interval for leases longer than that, the interval here scales with the
  * TTL (a quarter of it, between `checkpointIntervalMinMs` and `checkpointIntervalMaxMs`), so a
  * short lease is not renewed by an election either. On by default, as the issue asks.
@@ -115,8 +118,12 @@ interface Lease {
   checkpointAtMs: number;
   /** When the proposed revoke is to be proposed again; NaN when none was proposed. */
   revokeRetryAtMs: number;
-  /** A non-zero checkpoint was proposed since the last clear (it may be replicated by now). */
-  checkpointProposed: boolean;
+  /**
+   * The remaining TTL the replicated state says or will say once this primary's proposals
+   * apply (seconds, 0 = whole TTL): the over-estimate a checkpoint would correct is measured
+   * against it, and a renewal clears it only when it is not already 0.
+   */
+  assumedRemaining: bigint;
   waiters: ((revoked: boolean) => void)[];
 }
 
@@ -269,9 +276,9 @@ export class Lessor {
     if (l.expiryMs <= now) {
       return { kind: 'expired', revoked: new Promise<boolean>((resolve) => l.waiters.push(resolve)) };
     }
-    if (this.checkpoints && (l.remaining > 0n || l.checkpointProposed)) {
+    if (this.checkpoints && l.assumedRemaining > 0n) {
       this.pendingClears.add(id);
-      l.checkpointProposed = false;
+      l.assumedRemaining = 0n;
     }
     this.arm(l, now + Number(l.ttl) * 1000);
     if (!(l.checkpointAtMs > now && Number.isFinite(l.checkpointAtMs))) this.scheduleCheckpoint(l, now);
@@ -297,7 +304,7 @@ export class Lessor {
       l.expiryMs = now + extendMs + Number(secs) * 1000;
       l.revokeRetryAtMs = Number.NaN;
       l.checkpointAtMs = Number.POSITIVE_INFINITY;
-      l.checkpointProposed = false;
+      l.assumedRemaining = l.remaining;
     }
     if (all.length >= this.revokeRate) {
       // No pile-up of expiries right after an election: space them at least gapMs apart.
@@ -325,7 +332,7 @@ export class Lessor {
       l.expiryMs = Number.POSITIVE_INFINITY;
       l.checkpointAtMs = Number.POSITIVE_INFINITY;
       l.revokeRetryAtMs = Number.NaN;
-      l.checkpointProposed = false;
+      l.assumedRemaining = l.remaining;
       for (const w of l.waiters.splice(0)) w(false);
     }
   }
@@ -404,10 +411,13 @@ export class Lessor {
       l.checkpointAtMs = Number.POSITIVE_INFINITY;
       const leftMs = l.expiryMs - now;
       if (leftMs <= 0) continue; // expiring: the revoke decides
+      // Only when the replicated value over-states what remains by an interval or more: an idle
+      // lease is checkpointed every interval, one renewed more often than that never is.
+      const assumedMs = Number(l.assumedRemaining > 0n ? l.assumedRemaining : l.ttl) * 1000;
       const remaining = BigInt(Math.ceil(leftMs / 1000));
-      if (remaining < l.ttl) {
+      if (assumedMs - leftMs >= this.checkpointIntervalMs(l) && remaining < l.ttl) {
         cps.set(l.id, remaining);
-        l.checkpointProposed = true;
+        l.assumedRemaining = remaining;
       }
       this.scheduleCheckpoint(l, now);
     }
@@ -440,7 +450,7 @@ function newLease(id: bigint, ttl: bigint, remaining: bigint): Lease {
     expiryMs: Number.POSITIVE_INFINITY,
     checkpointAtMs: Number.POSITIVE_INFINITY,
     revokeRetryAtMs: Number.NaN,
-    checkpointProposed: false,
+    assumedRemaining: remaining,
     waiters: [],
   };
 }

@@ -199,6 +199,20 @@ describe('remaining-TTL checkpoints', () => {
     expect(checkpoints.flat().map((c) => c.remaining)).toEqual([15n, 10n, 5n]);
   });
 
+  it('costs no checkpoint for a lease renewed more often than the interval; checkpoints it once it goes idle', () => {
+    const { lessor, checkpoints, run } = setup();
+    lessor.promote(0);
+    lessor.grant(1n, 20n, new WriteBatch());
+    for (let i = 0; i < 15; i++) {
+      run(4000);
+      lessor.renew(1n);
+    }
+    expect(checkpoints).toEqual([]);
+    run(10_000); // idle: the check after ≥ 5 s without renewal proposes the remaining TTL
+    expect(checkpoints.flat().length).toBeGreaterThanOrEqual(1);
+    expect(checkpoints.flat()[0]?.remaining).toBeLessThanOrEqual(15n);
+  });
+
   it('a renewal after a checkpoint proposes a clear (0), so the replicated value never under-states', () => {
     const { lessor, checkpoints, run } = setup();
     lessor.promote(0);
