@@ -48,7 +48,7 @@ import { Backend, WriteBatch } from '../storage/backend.js';
 import { metaKey } from '../storage/schema.js';
 import { KvStore } from '../mvcc/kv-store.js';
 import { type Member, MemberStore, encodeMembers } from '../membership/member-store.js';
-import type { PeerHandler, Transport } from '../peer/transport.js';
+import { createGrpcTransport, type PeerHandler, type Transport } from '../peer/transport.js';
 import { applyCompaction, applyDeleteRange, applyPut, applyRange, applyTxn } from './apply-kv.js';
 import { applyLease } from './apply-lease.js';
 import { LeaseServer } from './lease-server.js';
@@ -81,7 +81,10 @@ export interface ServerOptions {
   snapshotCatchupEntries: number;
   preVote: boolean;
   logger: Logger;
-  /** Builds the peer transport for this member; none ⇒ a member that talks to nobody (tests). */
+  /** Where to serve peer traffic (--listen-peer-urls): the gRPC peer transport listens there. */
+  listenPeerUrls?: string[];
+  /** Builds the peer transport instead (tests: an in-memory network). Neither this nor
+   *  listenPeerUrls ⇒ a member that talks to nobody. */
   transport?: (args: { memberId: bigint; clusterId: bigint; handler: PeerHandler }) => Transport;
   /** Test hook: exit the process at this point of the loop (integration crash tests). */
   crashAt?: CrashPoint;
@@ -101,6 +104,8 @@ export const clusterVersion = '3.5.0';
 export const readIndexRetryMs = 500;
 /** Proposals held while no leader is known (each also has its own timeout). */
 export const pendingProposalsMax = 10_000;
+/** Apply batches written to classic-level but not yet landed (their records sit in memory). */
+export const applyBatchesInFlightMax = 8;
 /** How often a member retries publishing its attributes until it succeeds. */
 export const publishRetryMs = 2_000;
 
@@ -130,12 +135,15 @@ export class EtcdServer {
   /** Read states confirmed but not yet reached by apply (a follower behind the leader's commit). */
   private readsAwaitingApply: { index: bigint; waiters: ReadWaiter[] }[] = [];
   private pendingProposals: { id: bigint; data: Uint8Array }[] = [];
+  private applyInFlight: Promise<void>[] = [];
   private stopped = false;
   private fatal: unknown = null;
   private ticker: NodeJS.Timeout | null = null;
   private publishTimer: NodeJS.Timeout | null = null;
   private published = false;
   private leaderId: bigint = None;
+  /** When the current leader was elected (ms since epoch; 0 before any). */
+  private leaderElectedAt = 0;
   private role: StateRole = StateRole.Follower;
   private snapshotIndex: bigint;
   /** The consistent index when the Ready in flight started (crash points only count new entries). */
@@ -207,7 +215,11 @@ export class EtcdServer {
         return answer;
       },
     };
-    this.transport = opts.transport ? opts.transport({ memberId: this.memberId, clusterId: this.clusterId, handler }) : null;
+    const ids2 = { memberId: this.memberId, clusterId: this.clusterId };
+    if (opts.transport) this.transport = opts.transport({ ...ids2, handler });
+    else if (opts.listenPeerUrls && opts.listenPeerUrls.length > 0) {
+      this.transport = createGrpcTransport({ ...ids2, listenPeerUrls: opts.listenPeerUrls, logger: opts.logger, handler });
+    } else this.transport = null;
   }
 
   /** The Lease service (lease-server.ts); bound to this member in start(). */
@@ -419,7 +431,18 @@ export class EtcdServer {
     }
     if (last !== undefined) {
       batch.put(metaKey.consistentIndex, Backend.u64(last));
-      await this.backend.commit(batch);
+      // The raft log is the durable record, so apply answers as soon as the effects are in the
+      // store's memory (its overlay serves reads until the batch lands), without waiting for
+      // classic-level — etcd likewise answers before its backend batch commits. The writes
+      // land in order; at most applyBatchesInFlightMax wait, bounding the overlay's memory.
+      const landed = this.backend.commit(batch);
+      landed.catch((e: unknown) => this.onFatal(e));
+      this.applyInFlight.push(landed);
+      if (this.applyInFlight.length >= applyBatchesInFlightMax) await this.applyInFlight.shift();
+      void landed.then(() => {
+        const k = this.applyInFlight.indexOf(landed);
+        if (k >= 0) this.applyInFlight.splice(k, 1);
+      });
       this.consistentIndex = last;
     }
     this.appliedIndex = (entries[entries.length - 1] as Entry).index;
@@ -473,6 +496,7 @@ export class EtcdServer {
         for (const w of round.waiters) w.reject(new EtcdError(Errors.LeaderChanged));
       }
       if (s.leader !== None) {
+        this.leaderElectedAt = Date.now();
         const pending = this.pendingProposals;
         this.pendingProposals = [];
         // Queued behind this Ready, so they reach the core after advance().
@@ -535,7 +559,8 @@ export class EtcdServer {
     if (data.length > this.opts.maxRequestBytes) throw new EtcdError(Errors.RequestTooLarge);
     const wait = this.waits.register(id);
     this.node.input(() => this.submit(id, data));
-    const timer = setTimeout(() => this.waits.fail(id, new EtcdError(Errors.Timeout)), this.requestTimeoutMs);
+    const start = Date.now();
+    const timer = setTimeout(() => this.waits.fail(id, this.timeoutError(start)), this.requestTimeoutMs);
     try {
       const res = await wait;
       if (!res.ok) throw res.err;
@@ -543,6 +568,18 @@ export class EtcdServer {
     } finally {
       clearTimeout(timer);
     }
+  }
+
+  /**
+   * etcd's parseProposeCtxErr: a proposal made shortly before the current leader was elected
+   * (within two election timeouts) most likely died with the previous leader.
+   */
+  private timeoutError(start: number): EtcdError {
+    const elected = this.leaderElectedAt;
+    if (elected !== 0 && start >= elected - 2 * this.opts.electionTimeoutMs && start <= elected) {
+      return new EtcdError(Errors.TimeoutDueToLeaderFail);
+    }
+    return new EtcdError(Errors.Timeout);
   }
 
   put(req: PutRequest): Promise<PutResponse> {

@@ -109,6 +109,14 @@ export class DurableRaftStorage implements RaftStorage {
   /** Step 1 of a Ready without a snapshot: hard state and entries, fsynced when `sync`. */
   async save(hs: HardState | undefined, entries: Entry[], sync: boolean): Promise<void> {
     if (hs === undefined && entries.length === 0) return;
+    if (entries.length === 0 && !sync && hs !== undefined) {
+      // Only the commit index moved (a term or vote change always comes with sync). The commit
+      // index need not be durable — a restarted member learns it again from the leader, and
+      // the store's consistent index says what was applied — so it waits for the next write
+      // with entries instead of costing a write of its own (one fewer write per round).
+      this.mem.setHardState(hs);
+      return;
+    }
     await this.log.save(hs, entries, sync);
     if (entries.length > 0) this.mem.append(entries);
     if (hs !== undefined) this.mem.setHardState(hs);

@@ -100,6 +100,8 @@ export interface MemberSpec {
   env?: Record<string, string>;
   /** --initial-cluster (default: this member alone). */
   initialCluster?: string;
+  /** Extra node flags for an etcdts member (e.g. --cpu-prof). */
+  nodeArgs?: string[];
   /** Wait until /health answers 200 (default true). */
   waitHealthy?: boolean;
 }
@@ -122,7 +124,7 @@ export async function startMember(spec: MemberSpec): Promise<MemberProc> {
     ...(spec.args ?? []),
   ];
   const cmd = spec.kind === 'etcd' ? 'etcd' : process.execPath;
-  const fullArgs = spec.kind === 'etcd' ? args : [etcdtsBin, ...args];
+  const fullArgs = spec.kind === 'etcd' ? args : [...(spec.nodeArgs ?? []), etcdtsBin, ...args];
   const proc = spawn(cmd, fullArgs, {
     stdio: ['ignore', 'pipe', 'pipe'],
     env: { ...process.env, ...spec.env },
