@@ -14,7 +14,10 @@
  *   answers them in `onPeerRequest`.
  * - Leadership: the lessor is promoted when the member, as leader, applies the empty entry that
  *   opens its term (`onTermStartApplied`, etcd applyEntryNormal), extended by one election
- *   timeout; it is demoted as soon as a tick sees the member is no longer leader.
+ *   timeout; it is demoted on the role change that ends the leadership (`onRoleChange`), and at
+ *   the latest by the next tick that sees the member is no longer leader.
+ * - Forwarded requests are answered by the leader alone (`onPeerRequest` never forwards again,
+ *   so there is no forwarding loop); a follower retries, every 50 ms, until the request timeout.
  *
  * Invariants: only a leader's lessor is primary (checked every tick); every renew/time-to-live
  * call settles within the request timeout; the expiry timer runs only between bind and stop.
@@ -192,7 +195,7 @@ export class LeaseServer implements LessorHost {
    * LeaseRenew: the TTL granted again, or 0 when the lease does not exist (etcd's keepalive
    * answers an unknown lease with TTL 0). Forwarded to the leader from a follower.
    */
-  async renew(id: bigint): Promise<bigint> {
+  async renew(id: bigint, forward = true): Promise<bigint> {
     const until = Date.now() + this.opts.requestTimeoutMs;
     let waitedApply = false;
     while (Date.now() < until && !this.stopped) {
@@ -214,6 +217,8 @@ export class LeaseServer implements LessorHost {
           case 'not-primary':
             break; // elected, term's first entry not applied yet
         }
+      } else if (!forward) {
+        throw new EtcdError(Errors.NotLeader);
       } else if (this.member.forwardToLeader) {
         try {
           const body = encode('etcdserverpb.LeaseKeepAliveRequest', { ID: id });
@@ -229,7 +234,7 @@ export class LeaseServer implements LessorHost {
   }
 
   /** LeaseTimeToLive: TTL −1 for an unknown lease (etcd v3rpc); forwarded from a follower. */
-  async timeToLive(req: LeaseTimeToLiveRequest): Promise<LeaseTimeToLiveResponse> {
+  async timeToLive(req: LeaseTimeToLiveRequest, forward = true): Promise<LeaseTimeToLiveResponse> {
     const until = Date.now() + this.opts.requestTimeoutMs;
     let waitedApply = false;
     while (Date.now() < until && !this.stopped) {
@@ -245,6 +250,7 @@ export class LeaseServer implements LessorHost {
         // etcd: int64(Remaining().Seconds()), i.e. truncated toward zero.
         return { header, ID: req.ID, TTL: BigInt(Math.trunc(l.remainingMs / 1000)), grantedTTL: l.ttl, keys: req.keys ? l.keys : [] };
       }
+      if (!this.member.isLeader() && !forward) throw new EtcdError(Errors.NotLeader);
       if (!this.member.isLeader() && this.member.forwardToLeader) {
         try {
           const body = encode('etcdserverpb.LeaseTimeToLiveRequest', req);
@@ -269,11 +275,11 @@ export class LeaseServer implements LessorHost {
     if (!this.member.isLeader()) throw new EtcdError(Errors.NotLeader);
     if (kind === leaseKindKeepAlive) {
       const { ID } = decode<{ ID: bigint }>('etcdserverpb.LeaseKeepAliveRequest', body);
-      const TTL = await this.renew(ID);
+      const TTL = await this.renew(ID, false);
       return encode('etcdserverpb.LeaseKeepAliveResponse', { header: null, ID, TTL });
     }
     const req = decode<LeaseTimeToLiveRequest>('etcdserverpb.LeaseTimeToLiveRequest', body);
-    const r = await this.timeToLive(req);
+    const r = await this.timeToLive(req, false);
     return encode('etcdserverpb.LeaseTimeToLiveResponse', { ...r, header: null });
   }
 }
