@@ -357,6 +357,36 @@ export class Lessor {
     return { expiries: this.expiries.size, checkpoints: this.checkpointQueue.size, pendingClears: this.pendingClears.size };
   }
 
+  /** Asserts the invariants of the file header (tests call it after every step). */
+  checkInvariants(): void {
+    const owner = new Map<string, bigint>();
+    const live = new Set<bigint>();
+    if (this.primary) {
+      // every lease has a live item in the expiry queue (the heap is walked by popping a copy)
+      const copy = new TimeHeap();
+      for (let it = this.expiries.pop(); it; it = this.expiries.pop()) copy.push(it);
+      for (let it = copy.pop(); it; it = copy.pop()) {
+        this.expiries.push(it);
+        const l = this.leases.get(it.id);
+        if (l && (it.at === l.expiryMs || it.at === l.revokeRetryAtMs)) live.add(it.id);
+      }
+      this.expiries.check();
+      this.checkpointQueue.check();
+    } else {
+      assert(this.expiries.size === 0 && this.checkpointQueue.size === 0 && this.pendingClears.size === 0, 'demoted lessor with queued work');
+    }
+    for (const l of this.leases.values()) {
+      assert(l.ttl > 0n && l.ttl <= leaseTtlMaxSeconds, `lease ${l.id} ttl ${l.ttl}`);
+      assert(l.remaining >= 0n && l.remaining <= l.ttl, `lease ${l.id} remaining ${l.remaining}`);
+      for (const k of l.keys.keys()) {
+        assert(!owner.has(k), `key attached to leases ${owner.get(k)} and ${l.id}`);
+        owner.set(k, l.id);
+      }
+      if (this.primary) assert(live.has(l.id), `lease ${l.id} has no live expiry item`);
+      else assert(l.expiryMs === Number.POSITIVE_INFINITY, `demoted lease ${l.id} has an expiry`);
+    }
+  }
+
   // ---- internals ----
 
   private arm(l: Lease, at: number): void {

@@ -351,3 +351,114 @@ describe('time heap', () => {
 });
 
 void EtcdError;
+
+describe('lessor against a model (seeded random operations)', () => {
+  it('keeps the replicated state equal to the model, and proposes each revoke neither early nor late', () => {
+    let renewals = 0;
+    for (let seed = 1; seed <= 30; seed++) {
+      let x = seed;
+      const rnd = (n: number): number => {
+        x = (x * 1103515245 + 12345) % 2 ** 31;
+        return Math.floor(x / 65536) % n; // the high bits: an LCG's low bits cycle fast
+      };
+      const clock = new ManualClock(0);
+      const proposed: { id: bigint; at: number }[] = [];
+      const lessor = new Lessor({
+        clock,
+        minTtl: 2n,
+        host: { proposeRevoke: (id) => proposed.push({ id, at: clock.nowMs() }), proposeCheckpoints: () => undefined },
+      });
+      const model = new Map<bigint, { ttl: bigint; keys: Set<string>; expiry: number }>();
+      const owner = new Map<string, bigint>();
+      let primary = true;
+      lessor.promote(0);
+      const extendMs = 500;
+      const applyRevoke = (id: bigint): void => {
+        const m = model.get(id);
+        if (!m) return;
+        for (const k of m.keys) {
+          lessor.detach(id, Buffer.from(k));
+          owner.delete(k);
+        }
+        lessor.revoke(id, new WriteBatch());
+        model.delete(id);
+      };
+      for (let step = 0; step < 400; step++) {
+        const op = rnd(10);
+        const id = BigInt(1 + rnd(12));
+        if (op === 0) {
+          const ttl = BigInt(rnd(12));
+          const e = err(() => lessor.grant(id, ttl, new WriteBatch()));
+          if (model.has(id)) expect((e as EtcdError).spec).toBe(Errors.LeaseExist);
+          else {
+            expect(e).toBeNull();
+            const eff = ttl < 2n ? 2n : ttl;
+            model.set(id, { ttl: eff, keys: new Set(), expiry: primary ? clock.nowMs() + Number(eff) * 1000 : Infinity });
+          }
+        } else if (op === 1 && model.has(id)) {
+          const k = `k${rnd(6)}`;
+          const prev = owner.get(k);
+          if (prev !== undefined) {
+            lessor.detach(prev, Buffer.from(k));
+            model.get(prev)?.keys.delete(k);
+          }
+          lessor.attach(id, Buffer.from(k));
+          model.get(id)?.keys.add(k);
+          owner.set(k, id);
+        } else if (op === 2 && model.has(id) && rnd(3) === 0) {
+          applyRevoke(id);
+        } else if (op === 3 && primary) {
+          const r = lessor.renew(id);
+          const m = model.get(id);
+          if (!m) expect(r.kind).toBe('not-found');
+          else if (m.expiry <= clock.nowMs()) expect(r.kind).toBe('expired');
+          else {
+            expect(r).toEqual({ kind: 'ok', ttl: m.ttl });
+            m.expiry = clock.nowMs() + Number(m.ttl) * 1000;
+            renewals++;
+          }
+        } else if (op === 4 && rnd(20) === 0) {
+          if (primary) lessor.demote();
+          else {
+            lessor.promote(extendMs);
+            for (const [lid, m] of model) {
+              const rem = lessor.state(lid)?.remaining ?? 0n;
+              m.expiry = clock.nowMs() + extendMs + Number(rem > 0n ? rem : m.ttl) * 1000;
+            }
+          }
+          primary = !primary;
+          if (!primary) for (const m of model.values()) m.expiry = Infinity;
+        } else if (op === 5 && model.has(id)) {
+          // a checkpoint as the primary would propose it: never below what truly remains
+          const m = model.get(id) as { ttl: bigint; expiry: number };
+          const left = Number.isFinite(m.expiry) ? Math.max(0, Math.ceil((m.expiry - clock.nowMs()) / 1000)) : Number(m.ttl);
+          lessor.checkpoint(id, BigInt(Math.min(left, Number(m.ttl))), new WriteBatch());
+        } else {
+          clock.advance(100 * (1 + rnd(5)));
+          const before = proposed.length;
+          lessor.tick();
+          for (const p of proposed.slice(before)) {
+            const m = model.get(p.id);
+            expect(m).toBeDefined();
+            expect(p.at).toBeGreaterThanOrEqual(m?.expiry as number); // never early
+            if (rnd(2) === 0) applyRevoke(p.id); // else: lost, proposed again later
+          }
+        }
+        // never late: every lease expired by more than a tick's step has been proposed
+        if (primary) {
+          for (const [lid, m] of model) {
+            if (m.expiry <= clock.nowMs()) expect(proposed.some((p) => p.id === lid && p.at >= m.expiry)).toBe(true);
+          }
+        }
+        lessor.checkInvariants();
+        expect(new Set(lessor.ids())).toEqual(new Set(model.keys()));
+        for (const [lid, m] of model) {
+          const st = lessor.state(lid);
+          expect(st?.ttl).toBe(m.ttl);
+          expect(new Set(st?.keys.map(String))).toEqual(m.keys);
+        }
+      }
+    }
+    expect(renewals).toBeGreaterThan(100);
+  });
+});
