@@ -169,8 +169,7 @@ describe.skipIf(missing)(`etcdctl lease commands against etcdts and etcd${missin
   it('raises a TTL below 1.5 × election timeout to the minimum (1 s here), then expires the key with a DELETE revision', async () => {
     const t0 = Date.now();
     await grantBoth('0'); // L3, raised to 1 s
-    const [g1, g2] = [L(3)(oursIds), L(3)(theirsIds)];
-    expect(g1).not.toBe('');
+    // (grantBoth compared the two outputs: both say "granted with TTL(1s)")
     await same(['put', (ids) => `--lease=${L(3)(ids)}`, 'exp', 'v']);
     const revAt = async (m: MemberProc): Promise<number> => JSON.parse((await etcdctl(m.endpoint, ['get', 'exp', '-w', 'json'])).stdout).header.revision;
     const [r1, r2] = await Promise.all([revAt(ours), revAt(theirs)]);
