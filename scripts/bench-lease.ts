@@ -2,7 +2,7 @@
  * scripts/bench-lease: leases on etcdts beside a real etcd (when installed), one member each on
  * this machine, the same load, runs alternating, printing each figure and the etcdts/etcd ratio.
  *
- *   npm run build && node --import tsx scripts/bench-lease.ts [--leases 10000] [--ttl 600] [--seconds 10] [--streams 10] [--inflight 100] [--rounds 2]
+ *   npm run build && node --import tsx scripts/bench-lease.ts [--leases 10000] [--ttl 600] [--seconds 10] [--streams 10] [--inflight 100] [--rounds 2] [--members 1]
  *
  * Loads:
  * - grant: `--leases` LeaseGrant calls (TTL `--ttl` s) with `--inflight` in flight on one connection;
@@ -11,6 +11,9 @@
  *   through the leases; keepalives/s counted from the answers (every answer must carry the TTL —
  *   one that does not, e.g. 0 for a lease that expired meanwhile, counts as an error);
  * - revoke: every lease revoked, `--inflight` in flight.
+ * With `--members 3` each server is a 3-member cluster and the client talks to a FOLLOWER, so
+ * every keepalive is forwarded to the leader (etcd: over its peer HTTP; etcdts: the peer
+ * transport's generic request) and grants/revokes are proposals forwarded to the leader.
  * The machine has 2 shared cores, so server and driver share them — the same for both servers,
  * which is why only the ratios mean much.
  */
@@ -24,7 +27,7 @@ import * as grpc from '@grpc/grpc-js';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 // Built wire contract (npm run build first), as scripts/bench-load.mjs does.
-const { LeaseClient } = (await import(path.join(root, 'dist', 'api', 'proto.js'))) as typeof import('../src/api/proto.js');
+const { LeaseClient, MaintenanceClient } = (await import(path.join(root, 'dist', 'api', 'proto.js'))) as typeof import('../src/api/proto.js');
 
 type Unary = (req: unknown, md: grpc.Metadata, opts: grpc.CallOptions, cb: (e: grpc.ServiceError | null, r: Record<string, string>) => void) => void;
 type LeaseStub = grpc.Client & { LeaseGrant: Unary; LeaseRevoke: Unary; LeaseKeepAlive: () => grpc.ClientDuplexStream<unknown, Record<string, string>> };
@@ -41,45 +44,78 @@ async function freePort(): Promise<number> {
 
 interface Server {
   name: string;
+  /** The endpoint the client uses: a follower when there are several members. */
   endpoint: string;
-  proc: ChildProcess;
+  procs: ChildProcess[];
   dir: string;
 }
 
-async function startServer(kind: 'etcdts' | 'etcd'): Promise<Server> {
-  const dir = mkdtempSync(path.join(os.tmpdir(), `bench-lease-${kind}-`));
-  const c = await freePort();
-  const p = await freePort();
-  const args = [
-    '--name', 'default',
-    '--data-dir', path.join(dir, 'data'),
-    '--listen-client-urls', `http://127.0.0.1:${c}`,
-    '--advertise-client-urls', `http://127.0.0.1:${c}`,
-    '--listen-peer-urls', `http://127.0.0.1:${p}`,
-    '--initial-advertise-peer-urls', `http://127.0.0.1:${p}`,
-    '--initial-cluster', `default=http://127.0.0.1:${p}`,
-    '--log-level', 'error',
-  ];
-  const proc =
-    kind === 'etcd'
-      ? spawn('etcd', args, { stdio: 'ignore' })
-      : spawn(process.execPath, [path.join(root, 'bin', 'etcdts.js'), ...args], { stdio: 'ignore' });
-  const endpoint = `127.0.0.1:${c}`;
-  let ok = false;
-  for (let i = 0; i < 400 && !ok; i++) {
+async function healthy(endpoint: string, kind: string): Promise<void> {
+  for (let i = 0; i < 400; i++) {
     try {
-      ok = (await fetch(`http://${endpoint}/health`)).status === 200;
+      if ((await fetch(`http://${endpoint}/health`)).status === 200) return;
     } catch {
       /* not yet */
     }
-    if (!ok) await new Promise((r) => setTimeout(r, 50));
+    await new Promise((r) => setTimeout(r, 50));
   }
-  if (!ok) throw new Error(`${kind} did not become healthy`);
-  return { name: kind, endpoint, proc, dir };
+  throw new Error(`${kind} member ${endpoint} did not become healthy`);
+}
+
+/** Maintenance.Status: the member's own id and the leader's id, as decimal strings. */
+function status(endpoint: string): Promise<{ member: string; leader: string }> {
+  const c = new MaintenanceClient(endpoint, grpc.credentials.createInsecure()) as unknown as grpc.Client & { Status: Unary };
+  return new Promise((resolve, reject) =>
+    c.Status({}, new grpc.Metadata(), { deadline: Date.now() + 5000 }, (e, r) => {
+      c.close();
+      if (e) reject(e);
+      else resolve({ member: (r.header as unknown as { member_id: string }).member_id, leader: r.leader as string });
+    }),
+  );
+}
+
+async function startServer(kind: 'etcdts' | 'etcd', members: number): Promise<Server> {
+  const dir = mkdtempSync(path.join(os.tmpdir(), `bench-lease-${kind}-`));
+  const ports: { c: number; p: number }[] = [];
+  for (let i = 0; i < members; i++) ports.push({ c: await freePort(), p: await freePort() });
+  const names = ports.map((_, i) => (members === 1 ? 'default' : `m${i + 1}`));
+  const cluster = ports.map((pt, i) => `${names[i]}=http://127.0.0.1:${pt.p}`).join(',');
+  const procs = ports.map((pt, i) => {
+    const args = [
+      '--name', names[i] as string,
+      '--data-dir', path.join(dir, `data${i}`),
+      '--listen-client-urls', `http://127.0.0.1:${pt.c}`,
+      '--advertise-client-urls', `http://127.0.0.1:${pt.c}`,
+      '--listen-peer-urls', `http://127.0.0.1:${pt.p}`,
+      '--initial-advertise-peer-urls', `http://127.0.0.1:${pt.p}`,
+      '--initial-cluster', cluster,
+      '--initial-cluster-token', 'bench-lease',
+      '--log-level', 'error',
+    ];
+    return kind === 'etcd'
+      ? spawn('etcd', args, { stdio: 'ignore' })
+      : spawn(process.execPath, [path.join(root, 'bin', 'etcdts.js'), ...args], { stdio: 'ignore' });
+  });
+  const endpoints = ports.map((pt) => `127.0.0.1:${pt.c}`);
+  for (const e of endpoints) await healthy(e, kind);
+  let endpoint = endpoints[0] as string;
+  if (members > 1) {
+    for (let tries = 0; tries < 100; tries++) {
+      const st = await Promise.all(endpoints.map(status));
+      const leaders = new Set(st.map((x) => x.leader));
+      const leader = [...leaders][0];
+      if (leaders.size === 1 && leader !== '0') {
+        endpoint = endpoints[st.findIndex((x) => x.member !== leader)] as string;
+        break;
+      }
+      await new Promise((r) => setTimeout(r, 100));
+    }
+  }
+  return { name: kind, endpoint, procs, dir };
 }
 
 async function stopServer(s: Server): Promise<void> {
-  s.proc.kill('SIGKILL');
+  for (const p of s.procs) p.kill('SIGKILL');
   await new Promise((r) => setTimeout(r, 300));
   rmSync(s.dir, { recursive: true, force: true });
 }
@@ -181,13 +217,14 @@ async function main(): Promise<void> {
   const streams = arg('streams', 10);
   const inflight = arg('inflight', 100);
   const rounds = arg('rounds', 2);
+  const members = arg('members', 1);
   const kinds: ('etcdts' | 'etcd')[] = (await hasEtcd()) ? ['etcdts', 'etcd'] : ['etcdts'];
   if (kinds.length === 1) console.log('etcd not installed: etcdts figures only');
-  console.log(`leases=${leases} ttl=${ttl}s seconds=${seconds} streams=${streams} inflight=${inflight} rounds=${rounds} (one client connection)`);
+  console.log(`leases=${leases} ttl=${ttl}s seconds=${seconds} streams=${streams} inflight=${inflight} rounds=${rounds} members=${members} (one client connection${members > 1 ? ', to a follower' : ''})`);
   const best: Record<string, Figures> = {};
   for (let r = 0; r < rounds; r++) {
     for (const kind of kinds) {
-      const s = await startServer(kind);
+      const s = await startServer(kind, members);
       try {
         const f = await runOn(s, leases, ttl, seconds, streams, inflight);
         console.log(

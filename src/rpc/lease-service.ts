@@ -43,42 +43,50 @@ export function leaseHandlers(server: LeaseServiceServer, onUnknown: (e: unknown
 }
 
 /**
- * One stream: requests are answered strictly in order (a later renew waits for the earlier);
- * an error other than "not found" ends the stream with that error, as etcd's loop returns it.
+ * One stream: every request is answered, strictly in request order, but renewals run
+ * concurrently (a follower's forwarded renewals of one turn travel together to the leader;
+ * lease-forward.ts). The first error other than "not found" (which answers TTL 0) ends the
+ * stream with that error, as etcd's loop returns it. At most keepAliveQueueMax requests are
+ * outstanding; beyond that the stream stops reading until answers drain.
  */
 function keepAlive(server: LeaseServiceServer, call: grpc.ServerDuplexStream<unknown, unknown>, onUnknown: (e: unknown) => void): void {
-  const queue: bigint[] = [];
-  let busy = false;
+  const outstanding: { id: bigint; ttl: Promise<bigint> }[] = [];
+  let writing = false;
   let ended = false;
   let failed = false;
-  const pump = async (): Promise<void> => {
-    if (busy) return;
-    busy = true;
+  const drain = async (): Promise<void> => {
+    if (writing) return;
+    writing = true;
     try {
-      while (queue.length > 0 && !failed && !call.cancelled) {
-        const id = queue.shift() as bigint;
-        if (queue.length < keepAliveQueueMax / 2 && call.isPaused()) call.resume();
-        const TTL = await server.leases.renew(id);
-        const ok = call.write(toWire('etcdserverpb.LeaseKeepAliveResponse', { header: server.header(), ID: id, TTL }));
+      while (outstanding.length > 0 && !failed && !call.cancelled) {
+        const head = outstanding[0] as { id: bigint; ttl: Promise<bigint> };
+        const TTL = await head.ttl;
+        outstanding.shift();
+        if (outstanding.length < keepAliveQueueMax / 2 && call.isPaused()) call.resume();
+        const ok = call.write(toWire('etcdserverpb.LeaseKeepAliveResponse', { header: server.header(), ID: head.id, TTL }));
         if (!ok) await new Promise<void>((r) => call.once('drain', () => r()));
       }
-      if (ended && !failed && !call.cancelled) call.end();
+      if (ended && outstanding.length === 0 && !failed && !call.cancelled) call.end();
     } catch (err) {
       failed = true;
       const st = toGrpcStatus(err, onUnknown);
       call.emit('error', { code: st.code, details: st.details, message: st.details, name: 'Error' });
     } finally {
-      busy = false;
+      writing = false;
     }
   };
   call.on('data', (wire: { ID?: string }) => {
-    queue.push(BigInt(wire.ID ?? '0'));
-    if (queue.length >= keepAliveQueueMax) call.pause();
-    void pump();
+    if (failed) return;
+    const id = BigInt(wire.ID ?? '0');
+    const ttl = server.leases.renew(id);
+    ttl.catch(() => undefined); // settled through drain(); never an unhandled rejection
+    outstanding.push({ id, ttl });
+    if (outstanding.length >= keepAliveQueueMax) call.pause();
+    void drain();
   });
   call.on('end', () => {
     ended = true;
-    void pump();
+    void drain();
   });
   call.on('error', () => {
     failed = true;

@@ -10,8 +10,9 @@
  * - Grant/revoke are proposals; expiry is a revoke the leader's lessor proposes (LessorHost).
  * - Keepalive and time-to-live are answered by the leader's lessor only (it alone knows expiry
  *   times); a follower forwards them to the leader (`forwardToLeader`, the peer transport's
- *   generic request with the kinds `leaseKindKeepAlive` / `leaseKindTimeToLive`), and the leader
- *   answers them in `onPeerRequest`.
+ *   generic request with the kinds `leaseKindKeepAliveBatch` (lease-forward.ts: the renewals of
+ *   one event-loop turn in one request) / `leaseKindTimeToLive`), and the leader answers them in
+ *   `onPeerRequest`.
  * - Leadership: the lessor is promoted when the member, as leader, applies the empty entry that
  *   opens its term (`onTermStartApplied`, etcd applyEntryNormal), extended by one election
  *   timeout; it is demoted on the role change that ends the leadership (`onRoleChange`), and at
@@ -30,7 +31,6 @@ import { EtcdError, Errors } from '../api/errors.js';
 import type {
   LeaseGrantRequest,
   LeaseGrantResponse,
-  LeaseKeepAliveResponse,
   LeaseRevokeRequest,
   LeaseRevokeResponse,
   LeaseTimeToLiveRequest,
@@ -40,10 +40,11 @@ import { protoRoot } from '../api/proto.js';
 import { Lessor, minLeaseTtlSeconds, type LeaseCheckpoint, type LessorHost } from '../lease/lessor.js';
 import type { Backend } from '../storage/backend.js';
 import { RequestKind, type InternalRequest } from './internal-request.js';
+import { decodeI64s, encodeI64s, KeepAliveBatcher, leaseKindKeepAliveBatch } from './lease-forward.js';
 
 /** Peer request kinds (the transport's generic request) for forwarding to the leader. */
-export const leaseKindKeepAlive = 'lease-keepalive';
 export const leaseKindTimeToLive = 'lease-timetolive';
+export { leaseKindKeepAliveBatch };
 
 /** How often the leader's lessor looks for expired leases and due checkpoints. */
 export const leaseTickMs = 100;
@@ -90,6 +91,7 @@ const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms
 export class LeaseServer implements LessorHost {
   readonly lessor: Lessor;
   private cluster: LeaseCluster | null = null;
+  private batcher: KeepAliveBatcher | null = null;
   private timer: NodeJS.Timeout | null = null;
   private stopped = false;
 
@@ -113,6 +115,8 @@ export class LeaseServer implements LessorHost {
   bind(cluster: LeaseCluster): void {
     assert(this.cluster === null, 'lease server bound twice');
     this.cluster = cluster;
+    const forward = cluster.forwardToLeader;
+    if (forward) this.batcher = new KeepAliveBatcher((body, timeoutMs) => forward(leaseKindKeepAliveBatch, body, timeoutMs));
     this.timer = setInterval(() => this.tick(), leaseTickMs);
     this.timer.unref();
   }
@@ -219,11 +223,9 @@ export class LeaseServer implements LessorHost {
         }
       } else if (!forward) {
         throw new EtcdError(Errors.NotLeader);
-      } else if (this.member.forwardToLeader) {
+      } else if (this.batcher) {
         try {
-          const body = encode('etcdserverpb.LeaseKeepAliveRequest', { ID: id });
-          const answer = await this.member.forwardToLeader(leaseKindKeepAlive, body, Math.max(1, until - Date.now()));
-          return decode<LeaseKeepAliveResponse>('etcdserverpb.LeaseKeepAliveResponse', answer).TTL;
+          return await this.batcher.renew(id, Math.max(1, until - Date.now()));
         } catch {
           /* leader changed or unreachable: try again */
         }
@@ -271,12 +273,11 @@ export class LeaseServer implements LessorHost {
    * as leader (never forwards again, so no loop); the caller retries elsewhere on an error.
    */
   async onPeerRequest(kind: string, body: Uint8Array): Promise<Uint8Array | undefined> {
-    if (kind !== leaseKindKeepAlive && kind !== leaseKindTimeToLive) return undefined;
+    if (kind !== leaseKindKeepAliveBatch && kind !== leaseKindTimeToLive) return undefined;
     if (!this.member.isLeader()) throw new EtcdError(Errors.NotLeader);
-    if (kind === leaseKindKeepAlive) {
-      const { ID } = decode<{ ID: bigint }>('etcdserverpb.LeaseKeepAliveRequest', body);
-      const TTL = await this.renew(ID, false);
-      return encode('etcdserverpb.LeaseKeepAliveResponse', { header: null, ID, TTL });
+    if (kind === leaseKindKeepAliveBatch) {
+      const ttls = await Promise.all(decodeI64s(body).map((id) => this.renew(id, false)));
+      return encodeI64s(ttls);
     }
     const req = decode<LeaseTimeToLiveRequest>('etcdserverpb.LeaseTimeToLiveRequest', body);
     const r = await this.timeToLive(req, false);
