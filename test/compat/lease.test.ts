@@ -9,6 +9,7 @@
  * 2. ctl against etcdctl, each against its own real etcd (same ids): ctl must print what
  *    etcdctl prints in every output format, errors included.
  */
+import { spawn } from 'node:child_process';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   etcdctl,
@@ -189,20 +190,22 @@ describe.skipIf(missing)(`etcdctl lease commands against etcdts and etcd${missin
   }, 120_000);
 
   it('keep-alive keeps a lease alive past its TTL, then ends with "expired or revoked." once revoked', async () => {
-    await grantBoth('2'); // L4
-    const start = (m: MemberProc, ids: Ids): Promise<RunResult> =>
-      run('etcdctl', [`--endpoints=${m.endpoint}`, 'lease', 'keep-alive', (ids.list[3] as bigint).toString(16)], { timeoutMs: 30_000 });
-    const pa = start(ours, oursIds);
-    const pb = start(theirs, theirsIds);
-    await new Promise((r) => setTimeout(r, 4000));
+    // TTL 5 (not less): etcdctl must get its first keepalive in before the lease expires, even
+    // on a loaded machine; then 4 keepalives (every TTL/3) carry the lease past its TTL.
+    await grantBoth('5'); // L4
+    const start = (m: MemberProc, ids: Ids): ReturnType<typeof watched> =>
+      watched('etcdctl', [`--endpoints=${m.endpoint}`, 'lease', 'keep-alive', (ids.list[3] as bigint).toString(16)]);
+    const ka = start(ours, oursIds);
+    const kb = start(theirs, theirsIds);
+    await waitFor('4 keepalives each', async () => ka.lines() >= 4 && kb.lines() >= 4, 30_000, 100);
     await same(['lease', 'timetolive', L(4)]);
     await same(['lease', 'revoke', L(4)]);
-    const [a, b] = await Promise.all([pa, pb]);
+    const [a, b] = await Promise.all([ka.done, kb.done]);
     for (const [r, ids, m] of [[a, oursIds, ours], [b, theirsIds, theirs]] as const) {
       const x = masked(r, ids, m);
       const lines = x.stdout.trimEnd().split('\n');
-      expect(lines.length).toBeGreaterThanOrEqual(4); // kept alive 4 s at TTL/3 ≈ every 0.67 s
-      expect(new Set(lines.slice(0, -1))).toEqual(new Set(['lease <L4> keepalived with TTL(2)']));
+      expect(lines.length).toBeGreaterThanOrEqual(5);
+      expect(new Set(lines.slice(0, -1))).toEqual(new Set(['lease <L4> keepalived with TTL(5)']));
       expect(lines.at(-1)).toBe('lease <L4> expired or revoked.');
       expect(x.code).toBe(0);
     }
@@ -218,6 +221,26 @@ describe.skipIf(missing)(`etcdctl lease commands against etcdts and etcd${missin
     await same(['get', 'survivor']);
   }, 120_000);
 });
+
+/**
+ * A long-running command (lease keep-alive) whose stdout lines can be watched while it runs;
+ * `done` resolves with its whole result when it exits (killed after 60 s at the latest).
+ */
+function watched(cmd: string, args: string[]): { lines: () => number; done: Promise<RunResult> } {
+  const p = spawn(cmd, args, { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, ETCDCTL_API: '3' } });
+  let stdout = '';
+  let stderr = '';
+  p.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
+  p.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+  const t = setTimeout(() => p.kill('SIGKILL'), 60_000);
+  const done = new Promise<RunResult>((resolve) =>
+    p.once('close', (code) => {
+      clearTimeout(t);
+      resolve({ stdout, stderr, code });
+    }),
+  );
+  return { lines: () => stdout.split('\n').filter((l) => l !== '').length, done };
+}
 
 function ctlRun(endpoint: string, args: string[], input?: string): Promise<RunResult> {
   return run(process.execPath, ['--import', 'tsx', `${repoRoot}/src/cli/main.ts`, `--endpoints=${endpoint}`, ...args], { input });
@@ -308,13 +331,13 @@ describe.skipIf(missing)(`ctl lease commands print what etcdctl 3.4.23 prints${m
   }, 180_000);
 
   it('keep-alive ends with "expired or revoked." when the lease is revoked', async () => {
-    await grantBoth(['3']);
+    await grantBoth(['6']);
     const n = etcdctlIds.list.length;
-    const pWant = run('etcdctl', [`--endpoints=${forEtcdctl.endpoint}`, 'lease', 'keep-alive', L(n)(etcdctlIds)], { timeoutMs: 30_000 });
-    const pGot = run(process.execPath, ['--import', 'tsx', `${repoRoot}/src/cli/main.ts`, `--endpoints=${forCtl.endpoint}`, 'lease', 'keep-alive', L(n)(ctlIds)], { timeoutMs: 30_000 });
-    await new Promise((r) => setTimeout(r, 3500));
+    const w = watched('etcdctl', [`--endpoints=${forEtcdctl.endpoint}`, 'lease', 'keep-alive', L(n)(etcdctlIds)]);
+    const g = watched(process.execPath, ['--import', 'tsx', `${repoRoot}/src/cli/main.ts`, `--endpoints=${forCtl.endpoint}`, 'lease', 'keep-alive', L(n)(ctlIds)]);
+    await waitFor('2 keepalives each', async () => w.lines() >= 2 && g.lines() >= 2, 30_000, 100);
     await both(['lease', 'revoke', L(n)]);
-    const [want, got] = await Promise.all([pWant, pGot]);
+    const [want, got] = await Promise.all([w.done, g.done]);
     const norm = (r: RunResult, ids: Ids, m: MemberProc): string[] => [...new Set(masked(r, ids, m).stdout.trimEnd().split('\n'))];
     expect(norm(got, ctlIds, forCtl)).toEqual(norm(want, etcdctlIds, forEtcdctl));
     expect(norm(got, ctlIds, forCtl).at(-1)).toBe(`lease <L${n}> expired or revoked.`);

@@ -189,6 +189,8 @@ export function run(cmd: string, args: string[], opts: { input?: string; env?: R
       clearTimeout(t);
       resolve({ stdout, stderr, code });
     });
+    // A command that exits before reading its input makes the write fail with EPIPE: not an error.
+    p.stdin.on('error', () => undefined);
     p.stdin.end(opts.input ?? '');
   });
 }
