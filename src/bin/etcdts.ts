@@ -53,6 +53,7 @@ async function main(): Promise<void> {
         isLearner: false,
       })),
       initialClusterState: cfg.initialClusterState,
+      initialClusterToken: cfg.initialClusterToken,
       advertiseClientUrls: cfg.advertiseClientUrls,
       maxTxnOps: cfg.maxTxnOps,
       maxRequestBytes: cfg.maxRequestBytes,

@@ -68,6 +68,8 @@ export interface ServerOptions {
   members: MemberInfo[];
   /** --initial-cluster-state: with 'new', a data dir of another cluster is refused. */
   initialClusterState?: 'new' | 'existing';
+  /** --initial-cluster-token, recorded in a new data dir. */
+  initialClusterToken?: string;
   /** This member's client URLs, published to the cluster once it runs. */
   advertiseClientUrls: string[];
   maxTxnOps: number;
@@ -229,17 +231,27 @@ export class EtcdServer {
       const b = new WriteBatch();
       b.put(metaKey.memberId, Backend.u64(memberId));
       b.put(metaKey.clusterId, Backend.u64(clusterId));
+      if (opts.initialClusterToken !== undefined) b.put(metaKey.clusterToken, Buffer.from(opts.initialClusterToken));
       if (backend.getSync(metaKey.members) === undefined) b.put(metaKey.members, encodeMembers(opts.members));
       await backend.commit(b, true);
-    } else if (opts.initialClusterState !== 'existing' && clusterId !== opts.clusterId) {
-      // etcd silently ignores the --initial-* flags here; a data dir made for another cluster
-      // (a copy-paste of --data-dir, another token) is far more often a mistake than intended.
-      await backend.close();
-      throw new Error(
-        `data dir ${opts.dataDir} belongs to member ${hex(memberId)} of cluster ${hex(clusterId)}, but --initial-cluster ` +
-          `and --initial-cluster-token describe cluster ${hex(opts.clusterId)}; start it with the flags it was created ` +
-          `with, or give this member a new --data-dir`,
-      );
+    } else if (clusterId !== opts.clusterId && opts.initialClusterState !== 'existing') {
+      // etcd ignores the --initial-* flags of a bootstrapped data dir. So do we (peer URLs and
+      // members may have changed since), except that a data dir bootstrapped with another
+      // --initial-cluster-token is another cluster's: almost surely a mistake.
+      const token = backend.getSync(metaKey.clusterToken)?.toString();
+      if (token !== undefined && opts.initialClusterToken !== undefined && token !== opts.initialClusterToken) {
+        await backend.close();
+        throw new Error(
+          `data dir ${opts.dataDir} belongs to member ${hex(memberId)} of cluster ${hex(clusterId)} (--initial-cluster-token ` +
+            `${JSON.stringify(token)}), not to a cluster with --initial-cluster-token ${JSON.stringify(opts.initialClusterToken)}; ` +
+            `start it with the flags it was created with, or give this member a new --data-dir`,
+        );
+      }
+      opts.logger.warn('ignoring --initial-cluster flags: the data dir is already bootstrapped', {
+        'data-dir': opts.dataDir,
+        'cluster-id': hex(clusterId),
+        'flags-cluster-id': hex(opts.clusterId),
+      });
     }
     const members = MemberStore.load(backend);
     if (members.get(memberId) === undefined) {
