@@ -18,8 +18,10 @@ import { grpcOverheadBytes } from '../base/limits.js';
 import { toDomain } from '../api/convert.js';
 import { watchService } from '../api/proto.js';
 import { encodeWatchResponse } from '../api/watch-codec.js';
-import type { WatchOut } from '../mvcc/watch-stream.js';
 import type { EtcdServer } from '../server/etcd-server.js';
+
+/** A queued response of a watch stream (mvcc/watch-stream.ts WatchOut, reached through the server). */
+type WatchOut = NonNullable<ReturnType<ReturnType<EtcdServer['watchable']['newStream']>['shift']>>;
 
 /** etcd's default --experimental-watch-progress-notify-interval. */
 export const watchProgressNotifyIntervalMsDefault = 10 * 60 * 1000;
