@@ -26,6 +26,7 @@ import { memberCommand } from './commands/member-list.js';
 import { putCommand } from './commands/put.js';
 import { txnCommand } from './commands/txn.js';
 import { versionCommand } from './commands/version.js';
+import { watchCommand } from './commands/watch.js';
 import type { FlagSet } from './flags.js';
 import { globalFlags } from './global-flags.js';
 import { bin, zapJsonString } from './go-format.js';
@@ -38,7 +39,7 @@ export const rootCommand: Command = link({
   name: programName,
   short: 'A simple command line client for etcd3.',
   persistentFlags: globalFlags,
-  children: [getCommand, putCommand, delCommand, txnCommand, compactionCommand, memberCommand, endpointCommand, versionCommand, helpCommand],
+  children: [getCommand, putCommand, delCommand, txnCommand, compactionCommand, watchCommand, memberCommand, endpointCommand, versionCommand, helpCommand],
 });
 
 export interface MainOptions {
