@@ -216,7 +216,8 @@ export async function main(argvIn: string[], out: Out = processOut, opts: MainOp
         }
       }
       for (const [key, value] of Object.entries(env)) {
-        if (used.has(key) || key === 'ETCDCTL_API') continue;
+        // etcdctl reads ETCDCTL_WATCH_KEY / _RANGE_END itself (watch), without a warning.
+        if (used.has(key) || key === 'ETCDCTL_API' || key === 'ETCDCTL_WATCH_KEY' || key === 'ETCDCTL_WATCH_RANGE_END') continue;
         if (alreadySet.has(key)) {
           const msg = `${capnslogTime()} C | pkg/flags: conflicting environment variable "${key}" is shadowed by corresponding command-line flag (either unset environment variable or disable flag)\n`;
           throw new CliExit(ExitCode.Error, bin(msg), { raw: true });

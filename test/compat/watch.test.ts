@@ -46,7 +46,7 @@ function mask(s: string): string {
 }
 
 /** Runs a long-lived watch until its stdout satisfies `until` (then SIGTERM) or it exits. */
-function watchProc(sp: Spawner, ep: string, args: string[], until: (out: string) => boolean, env: Record<string, string> = {}): { result: Promise<RunResult> } {
+function watchProc(sp: Spawner, ep: string, args: string[], until: (out: string) => boolean, env: Record<string, string> = {}): { result: Promise<RunResult>; seen: () => string } {
   const p = spawn(sp.cmd, sp.args(ep, args), { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, ETCDCTL_API: '3', ...env } });
   let stdout = '';
   let stderr = '';
@@ -61,7 +61,7 @@ function watchProc(sp: Spawner, ep: string, args: string[], until: (out: string)
     const code = await closed;
     return { stdout: mask(stdout), stderr: mask(stderr), code: exited ? code : null };
   })();
-  return { result };
+  return { result, seen: () => stdout };
 }
 
 async function currentRev(ep: string): Promise<number> {
@@ -87,10 +87,14 @@ async function scenario(sp: Spawner, tool: Tool, ep: string): Promise<Record<str
     envKey: watchProc(sp, ep, ['watch', `--rev=${rev}`], (s) => s.includes('y\n'), { ETCDCTL_WATCH_KEY: 'wp/d' }),
   };
   await etcdctlTool(ep, ['put', 'wp/a', '1']);
+  // Once a watcher has printed the first revision it is caught up: every later revision then
+  // arrives live, one response each, whenever the watch process happened to connect.
+  const early = [watches.simple, watches.json, watches.fields, watches.exec];
+  await waitFor('every watcher caught up', async () => early.every((w) => w.seen().length > 0), 60_000);
   await etcdctlTool(ep, ['put', 'wp/a', '2']);
   await etcdctlTool(ep, ['put', 'wp/b', 'two\nlines']);
   await etcdctlTool(ep, ['del', 'wp/a']);
-  await etcdctlTool(ep, ['txn'], { input: '\nput wp/c x\nput wp/d y\ndel wp/b\n\n' });
+  await etcdctlTool(ep, ['txn'], { input: '\nput wp/c x\nput wp/d y\ndel wp/b\n\n\n' });
   await etcdctlTool(ep, ['put', 'wp/end', 'done']);
   for (const [k, w] of Object.entries(watches)) out[k] = await w.result;
 
