@@ -193,7 +193,20 @@ export class WatchStream {
     if (!this.hasRoom()) return false;
     this.queuedEvents++;
     w.sentSinceTick = true;
-    this.push(out({ ...r, prevKv: w.opts.prevKv, fragment: w.opts.fragment, watcher: w }));
+    // One fixed-shape object per response: this runs once per watcher per revision.
+    this.queue.push({
+      watchId: r.watchId,
+      rev: r.rev,
+      events: r.events,
+      created: false,
+      canceled: false,
+      compactRevision: 0n,
+      cancelReason: '',
+      prevKv: w.opts.prevKv,
+      fragment: w.opts.fragment,
+      watcher: w,
+    });
+    this.onReady();
     return true;
   }
 

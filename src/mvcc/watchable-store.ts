@@ -228,13 +228,21 @@ export class WatchableStore implements KvObserver {
     }
     assert(rev === this.notifiedRev + 1n, `revision ${rev} notified after ${this.notifiedRev}`);
     const batches = new Map<Watcher, Event[]>();
-    for (const ev of events) {
+    if (events.length === 1) {
+      // The common case: every matching watcher shares the revision's one-event array.
+      const ev = events[0] as Event;
       this.synced.forKey(ev.kv.key, (w) => {
-        if (rev < w.minRev || !w.wants(ev)) return;
-        let b = batches.get(w);
-        if (!b) batches.set(w, (b = []));
-        b.push(ev);
+        if (rev >= w.minRev && w.wants(ev)) batches.set(w, events);
       });
+    } else {
+      for (const ev of events) {
+        this.synced.forKey(ev.kv.key, (w) => {
+          if (rev < w.minRev || !w.wants(ev)) return;
+          let b = batches.get(w);
+          if (!b) batches.set(w, (b = []));
+          b.push(ev);
+        });
+      }
     }
     this.notifiedRev = rev;
     for (const [w, evs] of batches) {
