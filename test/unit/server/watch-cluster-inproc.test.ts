@@ -19,7 +19,12 @@ import { MemHub } from '../../helpers/mem-hub.js';
 
 const ids = [0x1001n, 0x2002n, 0x3003n];
 
-function options(hub: MemHub, dir: string, i: number): ServerOptions {
+/** Log lines of each member by data dir. */
+const logs = new Map<string, string[]>();
+
+function options(hub: MemHub, dir: string, i: number, extra: Partial<ServerOptions> = {}): ServerOptions {
+  const tl = createTestLogger('info');
+  logs.set(path.join(dir, `m${i}`), tl.lines);
   return {
     name: `m${i}`,
     dataDir: path.join(dir, `m${i}`),
@@ -35,8 +40,9 @@ function options(hub: MemHub, dir: string, i: number): ServerOptions {
     snapshotCount: 100_000,
     snapshotCatchupEntries: 5000,
     preVote: true,
-    logger: createTestLogger('warn').logger,
+    logger: tl.logger,
     transport: ({ memberId, handler }) => hub.transport(memberId, handler),
+    ...extra,
   };
 }
 
@@ -176,5 +182,34 @@ describe('watch on a 3-member cluster', () => {
       expect(w.received.map(evKey), `watcher on ${w.key.toString()}..${w.end?.toString()} moved ${w.moves}×`).toEqual(want);
     }
     expect(watchers.filter((w) => w.moves > 0).length).toBeGreaterThan(4);
+  }, 120_000);
+
+  it('a watcher on a member that catches up by snapshot gets every event, in order, once', async () => {
+    const hub = new MemHub();
+    const dir = mkdtempSync(path.join(tmpdir(), 'etcdts-watch-snap-'));
+    dirs.push(dir);
+    const extra = { snapshotCount: 50, snapshotCatchupEntries: 10 };
+    const ms = await Promise.all([0, 1, 2].map((i) => EtcdServer.start(options(hub, dir, i, extra))));
+    servers.push(...ms);
+    await until('a leader', () => ms.some((m) => m.isLeader()) && ms.every((m) => m.leader() !== 0n));
+    const leader = ms.find((m) => m.isLeader()) as EtcdServer;
+    const victim = ms.find((m) => !m.isLeader()) as EtcdServer;
+    const put = (k: string, v: string): Promise<unknown> =>
+      leader.put({ key: Buffer.from(k), value: Buffer.from(v), lease: 0n, prev_kv: false, ignore_value: false, ignore_lease: false });
+    for (let i = 0; i < 20; i++) await put(`s/${i % 7}`, `a${i}`);
+    const w = { key: Buffer.from('s/'), end: Buffer.from('s0'), received: [], moves: 0 } as unknown as Logical;
+    attach(w, victim, 2n);
+    await until('watcher on the victim caught up', () => w.received.length === 20);
+    hub.cut(victim.memberId);
+    for (let i = 20; i < 220; i++) await put(`s/${i % 7}`, `b${i}`);
+    hub.heal(victim.memberId);
+    await until('victim installed the snapshot and caught up', () => victim.kv.rev() === leader.kv.rev(), 30_000);
+    for (let i = 220; i < 240; i++) await put(`s/${i % 7}`, `c${i}`);
+    const history = await leader.kv.changes(2n, leader.kv.rev());
+    await until('watcher got everything', () => w.received.length >= history.length, 30_000);
+    const evKey = (e: Event): string => `${e.type}:${e.kv.key.toString()}@${e.kv.mod_revision}:${e.kv.value.toString()}`;
+    expect(w.received.map(evKey)).toEqual(history.map(evKey));
+    expect(history.length).toBe(240);
+    expect(logs.get(victim.opts.dataDir)?.some((l) => l.includes('applied incoming snapshot'))).toBe(true);
   }, 120_000);
 });
