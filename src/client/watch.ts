@@ -166,7 +166,7 @@ export class WatchSession {
       def.path,
       def.requestSerialize as (v: unknown) => Buffer,
       def.responseDeserialize as (b: Buffer) => unknown,
-      this.opts.metadata?.() ?? new grpc.Metadata(),
+      this.requireLeader(this.opts.metadata?.() ?? new grpc.Metadata()),
     );
     this.call = call;
     this.creating = [];
@@ -189,6 +189,12 @@ export class WatchSession {
     };
     call.on('error', broken);
     call.on('end', broken);
+  }
+
+  /** clientv3 WithRequireLeader, as etcdctl watch uses: a member without a leader ends the stream. */
+  private requireLeader(md: grpc.Metadata): grpc.Metadata {
+    md.set('hasleader', 'true');
+    return md;
   }
 
   private onData(raw: WireMessage): void {

@@ -24,12 +24,17 @@
 import * as grpc from '@grpc/grpc-js';
 import { grpcOverheadBytes } from '../base/limits.js';
 import { toDomain } from '../api/convert.js';
+import { EtcdError, Errors } from '../api/errors.js';
 import { watchService } from '../api/proto.js';
 import { encodeWatchResponse } from '../api/watch-codec.js';
+import { toGrpcStatus } from './grpc-status.js';
 import type { EtcdServer } from '../server/etcd-server.js';
 
 /** A queued response of a watch stream (mvcc/watch-stream.ts WatchOut, reached through the server). */
 type WatchOut = NonNullable<ReturnType<ReturnType<EtcdServer['watchable']['newStream']>['shift']>>;
+
+/** Election timeouts without a leader after which a `hasleader` stream ends (etcd maxNoLeaderCnt). */
+export const noLeaderTicksMax = 3;
 
 /** etcd's default --experimental-watch-progress-notify-interval. */
 export const watchProgressNotifyIntervalMsDefault = 10 * 60 * 1000;
@@ -111,6 +116,14 @@ export function watchHandlers(server: EtcdServer, opts: WatchServiceOptions, onU
   const intervalMs = opts.progressNotifyIntervalMs ?? watchProgressNotifyIntervalMsDefault;
   const fragmentBytes = server.opts.maxRequestBytes + grpcOverheadBytes;
   const Watch = (call: grpc.ServerDuplexStream<unknown, Buffer>): void => {
+    // clientv3 WithRequireLeader (etcdctl watch): refuse, then end the stream, without a leader
+    // (etcd v3rpc interceptor + monitorLeader), so the client moves to another member.
+    const requireLeader = call.metadata.get('hasleader')[0] === 'true';
+    const noLeader = (): void => {
+      const st = toGrpcStatus(new EtcdError(Errors.NoLeader));
+      call.emit('error', { code: st.code, details: st.details, metadata: new grpc.Metadata() });
+    };
+    if (requireLeader && server.leader() === 0n) return noLeader();
     const stream = server.watchable.newStream();
     let blocked = false;
     let scheduled = false;
@@ -178,10 +191,21 @@ export function watchHandlers(server: EtcdServer, opts: WatchServiceOptions, onU
     const jitter = Math.floor(Math.random() * (intervalMs / 10));
     const ticker = setInterval(() => stream.progressTick(), intervalMs + jitter);
     ticker.unref?.();
+    let leaderless = 0;
+    const leaderCheck = requireLeader
+      ? setInterval(() => {
+          leaderless = server.leader() === 0n ? leaderless + 1 : 0;
+          if (leaderless < noLeaderTicksMax) return;
+          finish();
+          noLeader();
+        }, server.opts.electionTimeoutMs)
+      : null;
+    leaderCheck?.unref?.();
     const finish = (): void => {
       if (done) return;
       done = true;
       clearInterval(ticker);
+      if (leaderCheck) clearInterval(leaderCheck);
       stream.close();
     };
     call.on('data', (wire: unknown) => {
