@@ -9,8 +9,10 @@
  *
  * Invariants:
  * - watch ids are unique on the stream; auto ids count from 0, skipping ids in use (etcd);
- * - at most `streamEventsMax` event responses are queued; a watcher whose events do not fit is
- *   moved behind by the store (watchable-store.ts), never buffered here;
+ * - event responses are queued only while fewer than `streamEventsMax` of them, and fewer than
+ *   `streamBytesMax` bytes of them, are queued (so at most one response beyond the byte bound);
+ *   a watcher whose events do not fit is moved behind by the store (watchable-store.ts), never
+ *   buffered here;
  * - no event response of a watcher is sent after its cancel response;
  * - a progress response (watch id −1) is queued only when every watcher of the stream is
  *   synced, so its revision promises that every event up to it has been queued before it.
@@ -24,6 +26,20 @@ import { Watcher, type WatcherOptions } from './watcher.js';
 
 export interface WatchStreamOptions {
   streamEventsMax: number;
+  /** Approximate bytes of queued event responses (keys, values, prev values). */
+  streamBytesMax: number;
+}
+
+/** Rough per-event cost beyond its key and value bytes. */
+const eventOverheadBytes = 64;
+
+function eventsBytes(evs: Event[], prevKv: boolean): number {
+  let n = 0;
+  for (const e of evs) {
+    n += eventOverheadBytes + e.kv.key.length + e.kv.value.length;
+    if (prevKv && e.prev_kv) n += e.prev_kv.key.length + e.prev_kv.value.length;
+  }
+  return n;
 }
 
 /** A response waiting to be sent (the rpc layer adds the header's ids and term). */
@@ -72,6 +88,7 @@ export class WatchStream {
   private queue: WatchOut[] = [];
   private head = 0;
   private queuedEvents = 0;
+  private queuedBytes = 0;
   private deferredProgress = false;
   private closed = false;
   /** Called when a response is queued (the rpc layer starts sending). */
@@ -152,6 +169,7 @@ export class WatchStream {
     this.queue = [];
     this.head = 0;
     this.queuedEvents = 0;
+    this.queuedBytes = 0;
   }
 
   // ---- sending side ----
@@ -169,6 +187,7 @@ export class WatchStream {
       if (o.watcher === null) return o;
       const wasFull = !this.hasRoom();
       this.queuedEvents--;
+      this.queuedBytes -= eventsBytes(o.events, o.prevKv);
       if (wasFull) this.store.streamHasRoom();
       if (this.watchers.get(o.watcher.id) !== o.watcher) continue; // canceled since
       return o;
@@ -184,7 +203,7 @@ export class WatchStream {
 
   /** @internal */
   hasRoom(): boolean {
-    return this.queuedEvents < this.opts.streamEventsMax;
+    return this.queuedEvents < this.opts.streamEventsMax && this.queuedBytes < this.opts.streamBytesMax;
   }
 
   /** @internal Queues an event response; false if the stream is full. */
@@ -192,6 +211,7 @@ export class WatchStream {
     if (this.closed) return true;
     if (!this.hasRoom()) return false;
     this.queuedEvents++;
+    this.queuedBytes += eventsBytes(r.events, w.opts.prevKv);
     w.sentSinceTick = true;
     // One fixed-shape object per response: this runs once per watcher per revision.
     this.queue.push({

@@ -11,7 +11,7 @@
  * revisions are notified in order. All events of one revision go to a watcher in one response.
  *
  * Bounded memory: a stream (watch-stream.ts) holds at most `streamEventsMax` undelivered event
- * responses. When a synced watcher's stream is full, the watcher is not given the revision: it
+ * responses and about `streamBytesMax` bytes of them. When a synced watcher's stream is full, the watcher is not given the revision: it
  * moves to the unsynced group at that revision and later re-reads it from MVCC (etcd's victims,
  * without keeping the victim's events in memory). Catch-up reads at most `syncRevsMax`
  * revisions for at most `syncWatchersMax` watchers per step, and only for watchers whose stream
@@ -103,9 +103,15 @@ class SyncedGroup {
   }
 }
 
+/** Default bound of undelivered event responses per stream (etcd's chanBufLen is 128). */
+export const streamEventsMaxDefault = 1024;
+/** Default bound of the bytes of undelivered event responses per stream. */
+export const streamBytesMaxDefault = 16 * 1024 * 1024;
+
 export interface WatchableStoreOptions {
   /** Undelivered event responses a stream may hold before its watchers fall behind. */
   streamEventsMax?: number;
+  streamBytesMax?: number;
 }
 
 export class WatchableStore implements KvObserver {
@@ -125,7 +131,10 @@ export class WatchableStore implements KvObserver {
     this.kv = kv;
     this.notifiedRev = kv.rev();
     kv.observer = this;
-    this.streamOptions = { streamEventsMax: opts.streamEventsMax ?? 1024 };
+    this.streamOptions = {
+      streamEventsMax: opts.streamEventsMax ?? streamEventsMaxDefault,
+      streamBytesMax: opts.streamBytesMax ?? streamBytesMaxDefault,
+    };
   }
 
   /** The store's current revision (what a created response's header carries). */

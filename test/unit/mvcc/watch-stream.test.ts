@@ -19,11 +19,11 @@ afterEach(async () => {
   for (const c of cleanups.splice(0)) await c();
 });
 
-async function setup(streamEventsMax = 1024): Promise<{ kv: KvStore; ws: WatchableStore; put: (k: string, v: string) => Promise<void> }> {
+async function setup(streamEventsMax = 1024, streamBytesMax = 1 << 30): Promise<{ kv: KvStore; ws: WatchableStore; put: (k: string, v: string) => Promise<void> }> {
   const dir = mkdtempSync(path.join(os.tmpdir(), 'watch-stream-'));
   const backend = await Backend.open(dir);
   const kv = await KvStore.open(backend);
-  const ws = new WatchableStore(kv, { streamEventsMax });
+  const ws = new WatchableStore(kv, { streamEventsMax, streamBytesMax });
   cleanups.push(async () => {
     ws.close();
     await backend.close();
@@ -133,5 +133,20 @@ describe('WatchStream', () => {
     }
     expect(got).toEqual(Array.from({ length: 50 }, (_, i) => BigInt(i + 2)));
     expect(ws.stats().unsynced).toBe(0);
+  });
+
+  it('bounds a stalled stream by bytes too: large values queue at most one response past the bound', async () => {
+    const { ws, put } = await setup(1024, 100_000);
+    const s = ws.newStream();
+    s.create(req('k'));
+    const big = 'x'.repeat(30_000);
+    for (let i = 0; i < 20; i++) await put('k', big + i);
+    expect(s.queued).toBeLessThanOrEqual(1 + 4); // created + ⌈100 000 / 30 000⌉ responses
+    let got = 0;
+    for (let round = 0; round < 100 && got < 20; round++) {
+      for (const o of drain(s)) got += o.events.length;
+      await ws.idle();
+    }
+    expect(got).toBe(20);
   });
 });
