@@ -3,7 +3,7 @@
  * etcd (when installed), one member each, alternating rounds, printing each figure and the
  * etcdts/etcd ratio.
  *
- *   npm run build && node --import tsx scripts/bench-watch.ts [--watchers 10000] [--streams 100] [--rate 50] [--seconds 10] [--rounds 2]
+ *   npm run build && node --import tsx scripts/bench-watch.ts [--watchers 10000] [--streams 100] [--rate 10] [--seconds 10] [--rounds 2]
  *
  * Figures: the server's resident memory with the watchers idle (minus its memory before they
  * were created); then a write load of --rate puts/s on keys under the prefix (each value is its
@@ -152,7 +152,7 @@ async function runOnce(kind: 'etcdts' | 'etcd', o: { watchers: number; streams: 
 }
 
 async function main(): Promise<void> {
-  const o = { watchers: arg('watchers', 10_000), streams: arg('streams', 100), rate: arg('rate', 50), seconds: arg('seconds', 10), workers: arg('workers', 2) };
+  const o = { watchers: arg('watchers', 10_000), streams: arg('streams', 100), rate: arg('rate', 10), seconds: arg('seconds', 10), workers: arg('workers', 2) };
   const rounds = arg('rounds', 2);
   const hasEtcd = await new Promise<boolean>((r) => spawn('sh', ['-c', 'command -v etcd'], { stdio: 'ignore' }).once('exit', (c) => r(c === 0)));
   const kinds: ('etcdts' | 'etcd')[] = hasEtcd && !process.argv.includes('--etcdts-only') ? ['etcdts', 'etcd'] : ['etcdts'];

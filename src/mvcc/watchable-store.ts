@@ -112,6 +112,8 @@ export interface WatchableStoreOptions {
   /** Undelivered event responses a stream may hold before its watchers fall behind. */
   streamEventsMax?: number;
   streamBytesMax?: number;
+  /** Revisions read per catch-up step (tests use small windows). */
+  syncRevsMax?: number;
 }
 
 export class WatchableStore implements KvObserver {
@@ -126,11 +128,13 @@ export class WatchableStore implements KvObserver {
   private syncAgain = false;
   private closed = false;
   readonly streamOptions: WatchStreamOptions;
+  private readonly syncRevsMax: number;
 
   constructor(kv: KvStore, opts: WatchableStoreOptions = {}) {
     this.kv = kv;
     this.notifiedRev = kv.rev();
     kv.observer = this;
+    this.syncRevsMax = opts.syncRevsMax ?? syncRevsMax;
     this.streamOptions = {
       streamEventsMax: opts.streamEventsMax ?? streamEventsMaxDefault,
       streamBytesMax: opts.streamBytesMax ?? streamBytesMaxDefault,
@@ -277,9 +281,7 @@ export class WatchableStore implements KvObserver {
       this.syncAgain = true;
       return;
     }
-    this.syncing = this.syncLoop().finally(() => {
-      this.syncing = null;
-    });
+    this.syncing = this.syncLoop();
   }
 
   /** Resolves once the catch-up loop has nothing it can do (tests). */
@@ -287,6 +289,11 @@ export class WatchableStore implements KvObserver {
     while (this.syncing) await this.syncing;
   }
 
+  /**
+   * Steps until one moves nobody and nothing asked for more. `syncing` is cleared in the same
+   * turn as that decision: a kick arriving after it (even before this promise settles) must
+   * start a new loop, not set a flag nobody reads any more.
+   */
   private async syncLoop(): Promise<void> {
     for (;;) {
       this.syncAgain = false;
@@ -294,11 +301,15 @@ export class WatchableStore implements KvObserver {
       try {
         progressed = await this.syncStep();
       } catch (e) {
+        this.syncing = null;
         // A failed read (store closing) leaves the watchers unsynced; the next kick retries.
         if (this.closed) return;
         throw e;
       }
-      if (!progressed && !this.syncAgain) return;
+      if (!progressed && !this.syncAgain) {
+        this.syncing = null;
+        return;
+      }
     }
   }
 
@@ -337,18 +348,25 @@ export class WatchableStore implements KvObserver {
     }
     if (reading.length === 0) return progressed;
     if (minRev < 1n) minRev = 1n;
-    const toRev = minRev + BigInt(syncRevsMax) - 1n < curRev ? minRev + BigInt(syncRevsMax) - 1n : curRev;
+    const toRev = minRev + BigInt(this.syncRevsMax) - 1n < curRev ? minRev + BigInt(this.syncRevsMax) - 1n : curRev;
     const changes = await kv.changes(minRev, toRev);
     if (this.kv !== kv || this.closed) return true; // replaced meanwhile: start over
     const withPrev = new Map<Event, Event>();
     for (const w of reading) {
       if (w.state !== 'unsynced') continue; // canceled meanwhile
+      if (w.minRev > toRev) {
+        // Further ahead than this window: a later step serves it (whatever happens to the
+        // watchers this window was read for).
+        progressed = true;
+        continue;
+      }
       const evs: Event[] = [];
       for (const ev of changes) {
         if (ev.kv.mod_revision < w.minRev || !w.matches(ev.kv.key) || !w.wants(ev)) continue;
         evs.push(w.opts.prevKv ? this.withPrevKv(kv, ev, withPrev) : ev);
       }
       if (evs.length > 0 && !w.stream.offer(w, { watchId: w.id, rev: curRev, events: evs })) continue;
+      assert(toRev + 1n > w.minRev, 'a catch-up step moves a watcher back');
       w.minRev = toRev + 1n;
       progressed = true;
       // Caught up with what has been notified (perhaps read past it: the notifications still

@@ -58,7 +58,8 @@ async function run(seed: number): Promise<void> {
   dirs.push(dir);
   const backend = await Backend.open(dir);
   const kv = await KvStore.open(backend);
-  const ws = new WatchableStore(kv, { streamEventsMax });
+  // A small catch-up window, so watchers far apart share steps that cover only some of them.
+  const ws = new WatchableStore(kv, { streamEventsMax, syncRevsMax: ([1000, 1, 6, 11] as const)[seed % 4] });
   const keys = Array.from({ length: 10 }, (_, i) => `k${String.fromCharCode(97 + i)}`);
   const history: { rev: bigint; events: Event[] }[] = [];
   /** Value of each key before each revision, for prev_kv: state[r] = map after revision r. */
@@ -235,14 +236,14 @@ async function run(seed: number): Promise<void> {
     }
   }
   // The run exercised both paths.
-  expect(fullCount).toBeGreaterThan(50);
+  expect(fullCount).toBeGreaterThan(15);
   expect(compactedCount).toBeGreaterThan(0);
   for (const c of consumers) c.stream.close();
   await backend.close();
 }
 
 describe('WatchableStore against the store history', () => {
-  for (const seed of [1, 2, 3, 4, 5, 6]) {
+  for (const seed of [1, 2, 3, 4, 5, 6, 8]) {
     it(`gives every watcher its filtered history once, in order, without gaps (seed ${seed})`, async () => {
       await run(seed);
     }, 60_000);
