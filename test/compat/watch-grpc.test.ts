@@ -82,7 +82,9 @@ async function scenario(endpoint: string): Promise<Record<string, unknown[]>> {
   await call('Txn', { success: ops(0) });
   await step('big txn', null, 0, async () => {
     await call('Txn', { success: ops(1) });
-    await waitFor('big responses', async () => got.length >= 2, 20_000);
+    // Both watchers done: the fragment watcher's last piece and the other's whole response.
+    const complete = (r: unknown): boolean => !(r as { fragment: boolean }).fragment && ((r as { events: unknown[] }).events ?? []).length > 0;
+    await waitFor('big responses', async () => got.filter(complete).length >= 2, 30_000);
   });
   s.cancel();
   (w as unknown as grpc.Client).close();
