@@ -47,6 +47,7 @@ import { decodeConfChange, type Entry, EntryType, type Message, MessageType, Non
 import { Backend, WriteBatch } from '../storage/backend.js';
 import { metaKey } from '../storage/schema.js';
 import { KvStore } from '../mvcc/kv-store.js';
+import { WatchableStore } from '../mvcc/watchable-store.js';
 import { type Member, MemberStore, encodeMembers } from '../membership/member-store.js';
 import { createGrpcTransport, type PeerHandler, type Transport } from '../peer/transport.js';
 import { applyCompaction, applyDeleteRange, applyPut, applyRange, applyTxn } from './apply-kv.js';
@@ -155,6 +156,8 @@ export class EtcdServer {
   readonly requestTimeoutMs: number;
   readonly transport: Transport | null;
   private readonly node: RaftNode;
+  /** Watchers over kv, told of each apply batch once it lands (mvcc/watchable-store.ts). */
+  readonly watchable: WatchableStore;
 
   private constructor(
     readonly opts: ServerOptions,
@@ -167,6 +170,7 @@ export class EtcdServer {
     this.memberId = ids.memberId;
     this.clusterId = ids.clusterId;
     this.memberStore = ids.members;
+    this.watchable = new WatchableStore(kv);
     this.consistentIndex = backend.getU64(metaKey.consistentIndex) ?? 0n;
     this.snapshotIndex = storage.snapshot().metadata.index;
     this.appliedIndex = this.consistentIndex;
@@ -381,6 +385,7 @@ export class EtcdServer {
   private async restore(snap: Snapshot): Promise<void> {
     const index = snap.metadata.index;
     this.kv = await KvStore.open(this.backend);
+    this.watchable.restore(this.kv);
     const before = this.memberStore.all();
     this.memberStore = MemberStore.load(this.backend);
     this.syncPeers(before);
@@ -737,6 +742,7 @@ export class EtcdServer {
     await this.node.stop();
     this.waits.failAll(new EtcdError(Errors.Stopped));
     this.failReads(new EtcdError(Errors.Stopped));
+    this.watchable.close();
     if (this.transport) await this.transport.stop();
     await this.storage.close();
     await this.backend.close();
