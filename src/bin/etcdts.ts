@@ -52,6 +52,8 @@ async function main(): Promise<void> {
         clientURLs: [],
         isLearner: false,
       })),
+      initialClusterState: cfg.initialClusterState,
+      initialClusterToken: cfg.initialClusterToken,
       advertiseClientUrls: cfg.advertiseClientUrls,
       maxTxnOps: cfg.maxTxnOps,
       maxRequestBytes: cfg.maxRequestBytes,
@@ -69,7 +71,7 @@ async function main(): Promise<void> {
     logger.error('failed to start etcdts', { error: e instanceof Error ? e.message : String(e) });
     process.exit(1);
   }
-  const clients = await startClientServer(server, cfg.listenClientUrls, logger);
+  const clients = await startClientServer(server, cfg.listenClientUrls, logger, { watchProgressNotifyIntervalMs: cfg.watchProgressNotifyIntervalMs });
   logger.info('ready to serve client requests', { name: cfg.name, 'data-dir': cfg.dataDir });
   let stopping = false;
   const shutdown = (signal: string): void => {

@@ -27,6 +27,7 @@ import { memberCommand } from './commands/member-list.js';
 import { putCommand } from './commands/put.js';
 import { txnCommand } from './commands/txn.js';
 import { versionCommand } from './commands/version.js';
+import { watchCommand } from './commands/watch.js';
 import type { FlagSet } from './flags.js';
 import { globalFlags } from './global-flags.js';
 import { bin, zapJsonString } from './go-format.js';
@@ -39,7 +40,7 @@ export const rootCommand: Command = link({
   name: programName,
   short: 'A simple command line client for etcd3.',
   persistentFlags: globalFlags,
-  children: [getCommand, putCommand, delCommand, txnCommand, compactionCommand, leaseCommand, memberCommand, endpointCommand, versionCommand, helpCommand],
+  children: [getCommand, putCommand, delCommand, txnCommand, compactionCommand, watchCommand, leaseCommand, memberCommand, endpointCommand, versionCommand, helpCommand],
 });
 
 export interface MainOptions {
@@ -216,7 +217,8 @@ export async function main(argvIn: string[], out: Out = processOut, opts: MainOp
         }
       }
       for (const [key, value] of Object.entries(env)) {
-        if (used.has(key) || key === 'ETCDCTL_API') continue;
+        // etcdctl reads ETCDCTL_WATCH_KEY / _RANGE_END itself (watch), without a warning.
+        if (used.has(key) || key === 'ETCDCTL_API' || key === 'ETCDCTL_WATCH_KEY' || key === 'ETCDCTL_WATCH_RANGE_END') continue;
         if (alreadySet.has(key)) {
           const msg = `${capnslogTime()} C | pkg/flags: conflicting environment variable "${key}" is shadowed by corresponding command-line flag (either unset environment variable or disable flag)\n`;
           throw new CliExit(ExitCode.Error, bin(msg), { raw: true });

@@ -26,6 +26,7 @@ import {
 } from '../api/proto.js';
 import { parseEndpoint, type Endpoint } from './endpoints.js';
 import { ClientError, goStatusText } from './errors.js';
+import { WatchSession } from './watch.js';
 import { pruneWire } from './wire.js';
 import type {
   AlarmList,
@@ -257,6 +258,25 @@ export class EtcdClient {
     );
     this.token = r.resp.token;
     return r;
+  }
+
+  // ---- Watch ----
+
+  /**
+   * A watch session (watch.ts) starting on the first connected endpoint, moving to the next
+   * ones if its stream breaks.
+   */
+  async watchSession(): Promise<WatchSession> {
+    const first = (await this.pick(Date.now() + this.commandTimeoutMs)) ?? 0;
+    const clients = this.conns.map((_, i) => (this.conns[(first + i) % this.conns.length] as Conn).client);
+    return new WatchSession({
+      clients,
+      metadata: () => {
+        const md = new grpc.Metadata();
+        if (this.token !== undefined) md.set('token', this.token);
+        return md;
+      },
+    });
   }
 
   close(): void {

@@ -38,8 +38,8 @@ export class MemoryHub {
   private readonly blocked = new Set<string>();
   private readonly members = new Set<MemoryTransport>();
 
-  /** Links that just lost their peer notice it without waiting for traffic (a broken stream). */
-  private changed(): void {
+  /** @internal Links that just lost their peer notice it without waiting for traffic (a broken stream). */
+  changed(): void {
     for (const t of this.members) t.recheckLinks();
   }
 
@@ -162,6 +162,8 @@ export class MemoryTransport implements Transport {
   removePeer(id: bigint): void {
     this.links.delete(id);
     this.removed.add(id);
+    // The removed member's link to us breaks now (as the gRPC server ends its stream).
+    this.hub.changed();
   }
 
   /** The receiving side's check, with its once-per-streak log. */

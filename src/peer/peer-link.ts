@@ -219,7 +219,7 @@ export class PeerLink {
       const wasActive = this.since !== undefined;
       this.since = undefined;
       this.writing = false;
-      if (err?.code === grpc.status.FAILED_PRECONDITION) return this.failed(`refused: ${err.details}`, true);
+      if (err?.code === grpc.status.FAILED_PRECONDITION) return this.failed(`refused: ${err.details}`, true, wasActive);
       this.failed(err ? `stream: ${err.details || err.message}` : 'stream ended by the peer', false, wasActive);
     });
     call.on('error', () => undefined); // the status callback above handles every failure

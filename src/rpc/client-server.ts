@@ -16,20 +16,25 @@ import {
   leaseService,
   lockService,
   maintenanceService,
-  watchService,
 } from '../api/proto.js';
 import { clusterVersion, serverVersion, type EtcdServer } from '../server/etcd-server.js';
 import { listenClient, type ClientListener } from './client-listener.js';
 import { kvHandlers } from './kv-service.js';
 import { leaseHandlers } from './lease-service.js';
 import { clusterHandlers, healthHandlers, maintenanceHandlers } from './maintenance-service.js';
+import { watchHandlers, watchServiceRaw } from './watch-service.js';
 
 export interface ClientServer {
   listeners: ClientListener[];
   close(): Promise<void>;
 }
 
-export async function startClientServer(server: EtcdServer, urls: URL[], logger: Logger): Promise<ClientServer> {
+export interface ClientServerOptions {
+  /** --experimental-watch-progress-notify-interval */
+  watchProgressNotifyIntervalMs?: number;
+}
+
+export async function startClientServer(server: EtcdServer, urls: URL[], logger: Logger, opts: ClientServerOptions = {}): Promise<ClientServer> {
   const onUnknown = (e: unknown): void => logger.error('unexpected error serving a request', { error: String(e) });
   const g = new grpc.Server({
     'grpc.max_receive_message_length': server.opts.maxRequestBytes + grpcOverheadBytes,
@@ -39,8 +44,9 @@ export async function startClientServer(server: EtcdServer, urls: URL[], logger:
   g.addService(maintenanceService, maintenanceHandlers(server, onUnknown) as grpc.UntypedServiceImplementation);
   g.addService(clusterService, clusterHandlers(server, onUnknown) as grpc.UntypedServiceImplementation);
   g.addService(healthService, healthHandlers());
+  g.addService(watchServiceRaw, watchHandlers(server, { progressNotifyIntervalMs: opts.watchProgressNotifyIntervalMs }, onUnknown));
   g.addService(leaseService, leaseHandlers(server, onUnknown));
-  for (const svc of [watchService, authService, electionService, lockService]) g.addService(svc, {});
+  for (const svc of [authService, electionService, lockService]) g.addService(svc, {});
 
   const h = http.createServer((req, res) => void handleHttp(server, req, res));
   const listeners: ClientListener[] = [];

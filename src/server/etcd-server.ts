@@ -47,6 +47,7 @@ import { decodeConfChange, type Entry, EntryType, type Message, MessageType, Non
 import { Backend, WriteBatch } from '../storage/backend.js';
 import { metaKey } from '../storage/schema.js';
 import { KvStore } from '../mvcc/kv-store.js';
+import { WatchableStore } from '../mvcc/watchable-store.js';
 import { type Member, MemberStore, encodeMembers } from '../membership/member-store.js';
 import { createGrpcTransport, type PeerHandler, type Transport } from '../peer/transport.js';
 import { applyCompaction, applyDeleteRange, applyPut, applyRange, applyTxn } from './apply-kv.js';
@@ -68,6 +69,10 @@ export interface ServerOptions {
   clusterId: bigint;
   /** The bootstrap member list (used only when the data dir is new). */
   members: MemberInfo[];
+  /** --initial-cluster-state: with 'new', a data dir of another cluster is refused. */
+  initialClusterState?: 'new' | 'existing';
+  /** --initial-cluster-token, recorded in a new data dir. */
+  initialClusterToken?: string;
   /** This member's client URLs, published to the cluster once it runs. */
   advertiseClientUrls: string[];
   maxTxnOps: number;
@@ -153,6 +158,8 @@ export class EtcdServer {
   readonly requestTimeoutMs: number;
   readonly transport: Transport | null;
   private readonly node: RaftNode;
+  /** Watchers over kv, told of each apply batch once it lands (mvcc/watchable-store.ts). */
+  readonly watchable: WatchableStore;
 
   private constructor(
     readonly opts: ServerOptions,
@@ -165,6 +172,7 @@ export class EtcdServer {
     this.memberId = ids.memberId;
     this.clusterId = ids.clusterId;
     this.memberStore = ids.members;
+    this.watchable = new WatchableStore(kv);
     this.consistentIndex = backend.getU64(metaKey.consistentIndex) ?? 0n;
     this.snapshotIndex = storage.snapshot().metadata.index;
     this.appliedIndex = this.consistentIndex;
@@ -236,16 +244,35 @@ export class EtcdServer {
       const b = new WriteBatch();
       b.put(metaKey.memberId, Backend.u64(memberId));
       b.put(metaKey.clusterId, Backend.u64(clusterId));
+      if (opts.initialClusterToken !== undefined) b.put(metaKey.clusterToken, Buffer.from(opts.initialClusterToken));
       if (backend.getSync(metaKey.members) === undefined) b.put(metaKey.members, encodeMembers(opts.members));
       await backend.commit(b, true);
+    } else if (clusterId !== opts.clusterId && opts.initialClusterState !== 'existing') {
+      // etcd ignores the --initial-* flags of a bootstrapped data dir. So do we (peer URLs and
+      // members may have changed since), except that a data dir bootstrapped with another
+      // --initial-cluster-token is another cluster's: almost surely a mistake.
+      const token = backend.getSync(metaKey.clusterToken)?.toString();
+      if (token !== undefined && opts.initialClusterToken !== undefined && token !== opts.initialClusterToken) {
+        await backend.close();
+        throw new Error(
+          `data dir ${opts.dataDir} belongs to member ${hex(memberId)} of cluster ${hex(clusterId)} (--initial-cluster-token ` +
+            `${JSON.stringify(token)}), not to a cluster with --initial-cluster-token ${JSON.stringify(opts.initialClusterToken)}; ` +
+            `start it with the flags it was created with, or give this member a new --data-dir`,
+        );
+      }
+      opts.logger.warn('ignoring --initial-cluster flags: the data dir is already bootstrapped', {
+        'data-dir': opts.dataDir,
+        'cluster-id': hex(clusterId),
+        'flags-cluster-id': hex(opts.clusterId),
+      });
     }
     const members = MemberStore.load(backend);
     if (members.get(memberId) === undefined) {
       await backend.close();
       throw new Error(`data dir ${opts.dataDir}: member ${hex(memberId)} is not in its own member list`);
     }
-    const storage = await DurableRaftStorage.open(backend);
-    const hs = storage.log.hardState();
+    const storage = await DurableRaftStorage.open(backend, path.join(opts.dataDir, 'member', 'wal'));
+    const hs = storage.diskHardState();
     // A data dir with no Raft state at all (new, or made by `snapshot restore`) bootstraps the
     // cluster from its member list, as etcd's startNode does from --initial-cluster.
     const fresh = storage.lastIndex() === 0n && hs.term === 0n && storage.snapshot().metadata.index === 0n;
@@ -340,8 +367,9 @@ export class EtcdServer {
       const file = this.incomingSnapshots.get(rd.snapshot.metadata.index);
       assert(file !== undefined, `snapshot ${rd.snapshot.metadata.index} handed out without its data`);
       const records = await parseStateFile(await readFile(file));
-      const ops = await installOps(this.backend, records);
+      // Apply batches still landing must land before the scan that lists what to delete.
       await this.backend.drain();
+      const ops = await installOps(this.backend, records);
       await this.storage.saveWithSnapshot(rd.snapshot, ops, rd.hardState, rd.entries);
     } else {
       await this.storage.save(rd.hardState, rd.entries, rd.mustSync);
@@ -379,6 +407,7 @@ export class EtcdServer {
     const index = snap.metadata.index;
     await this.leases.lessor.load(this.backend);
     this.kv = await KvStore.open(this.backend, { leases: this.leases.lessor });
+    this.watchable.restore(this.kv);
     const before = this.memberStore.all();
     this.memberStore = MemberStore.load(this.backend);
     this.syncPeers(before);
@@ -739,18 +768,20 @@ export class EtcdServer {
     this.stopped = true;
     if (this.ticker) clearInterval(this.ticker);
     if (this.publishTimer) clearTimeout(this.publishTimer);
-    this.node.stop();
+    await this.node.stop();
     this.leases.stop();
     this.waits.failAll(new EtcdError(Errors.Stopped));
     this.failReads(new EtcdError(Errors.Stopped));
+    this.watchable.close();
     if (this.transport) await this.transport.stop();
+    await this.storage.close();
     await this.backend.close();
   }
 }
 
 function restartApplied(storage: DurableRaftStorage, consistentIndex: bigint): bigint | undefined {
   const snap = storage.snapshot().metadata.index;
-  const commit = storage.log.hardState().commit;
+  const commit = storage.diskHardState().commit;
   const applied = consistentIndex < commit ? consistentIndex : commit;
   return applied > snap ? applied : undefined;
 }

@@ -189,7 +189,7 @@ export function run(cmd: string, args: string[], opts: { input?: string; env?: R
       clearTimeout(t);
       resolve({ stdout, stderr, code });
     });
-    // A command that exits before reading its input makes the write fail with EPIPE: not an error.
+    // A child that exits before reading its stdin must not fail the test run with EPIPE.
     p.stdin.on('error', () => undefined);
     p.stdin.end(opts.input ?? '');
   });

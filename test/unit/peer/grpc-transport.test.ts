@@ -147,6 +147,26 @@ describe('gRPC peer transport', () => {
     expect(logged(a, 'dropped a Raft message larger than the peer frame limit')).toBe(1);
   });
 
+  it('listens on every peer URL, and dials a peer\'s next URL when one is dead', async () => {
+    const a = testMember(1n);
+    const b = testMember(2n);
+    const [pa, pb1, pb2, dead] = [await freePort(), await freePort(), await freePort(), await freePort()];
+    const ta = await node(a, pa);
+    const tb = new GrpcTransport({ ...fast, memberId: 2n, clusterId: cluster, listenPeerUrls: [`http://127.0.0.1:${pb1}`, `http://127.0.0.1:${pb2}`], logger: b.log.logger, handler: b.handler });
+    open.push(tb);
+    await tb.start();
+    expect(tb.ports()).toEqual([pb1, pb2]);
+    tb.addPeer(1n, url(pa));
+    ta.addPeer(2n, [`http://127.0.0.1:${dead}`, `http://127.0.0.1:${pb2}`]);
+    await until('active through the second URL', () => ta.activeSince(2n) !== undefined);
+    ta.send([heartbeat(1n, 2n, 1n)]);
+    await until('delivered', () => b.handler.received.length === 1);
+    ta.updatePeer(2n, url(pb1));
+    await until('active again after the update', () => ta.activeSince(2n) !== undefined);
+    ta.send([heartbeat(1n, 2n, 2n)]);
+    await until('delivered through the new URL', () => b.handler.received.length === 2);
+  });
+
   it('refuses a member of another cluster: nothing delivered, refusal logged once per streak', async () => {
     const a = testMember(1n);
     const b = testMember(2n);
@@ -187,6 +207,7 @@ describe('gRPC peer transport', () => {
     await until('delivered', () => b.handler.received.length === 1);
     tb.removePeer(1n);
     await until('stream closed by removal', () => ta.activeSince(2n) === undefined);
+    await until('broken stream reported', () => a.handler.unreachable.includes(2n));
     const calls = a.rand.calls;
     await until('refused again', () => a.rand.calls >= calls + 2);
     ta.send([heartbeat(1n, 2n, 3n)]);

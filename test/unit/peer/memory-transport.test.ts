@@ -117,7 +117,8 @@ describe('memory transport', () => {
     ta.send([heartbeat(1n, 3n, 2n)]);
     await until('accepted', () => c.handler.received.length === 1);
     tc.removePeer(1n);
-    await until('removal noticed', () => ta.activeSince(3n) === undefined);
+    await until('removal reported without traffic', () => a.handler.unreachable.includes(3n));
+    expect(ta.activeSince(3n)).toBeUndefined();
     ta.send([heartbeat(1n, 3n, 3n)]);
     await until('flushed', () => ta.queuedMessages(3n) === 0);
     expect(c.handler.received.map((m) => m.commit)).toEqual([2n]);
