@@ -175,6 +175,9 @@ describe.skipIf(missing)(`etcdctl lease commands against etcdts and etcd${missin
     const revAt = async (m: MemberProc): Promise<number> => JSON.parse((await etcdctl(m.endpoint, ['get', 'exp', '-w', 'json'])).stdout).header.revision;
     const [r1, r2] = await Promise.all([revAt(ours), revAt(theirs)]);
     expect(r1).toBe(r2);
+    // Watchers from the put's revision see the PUT, then the expiry's DELETE.
+    const wa = watched('etcdctl', [`--endpoints=${ours.endpoint}`, 'watch', 'exp', '--rev', String(r1), '-w', 'json']);
+    const wb = watched('etcdctl', [`--endpoints=${theirs.endpoint}`, 'watch', 'exp', '--rev', String(r1), '-w', 'json']);
     const gone = async (m: MemberProc): Promise<number> => {
       await waitFor(`key exp gone from ${m.endpoint}`, async () => (await etcdctl(m.endpoint, ['get', 'exp'])).stdout === '', 15_000, 100);
       return Date.now() - t0;
@@ -187,6 +190,20 @@ describe.skipIf(missing)(`etcdctl lease commands against etcdts and etcd${missin
     await same(['get', 'exp', '--rev', String(r1)]);
     await same(['get', 'exp', '-w', 'json']);
     await same(['lease', 'timetolive', L(3)]);
+    await waitFor('DELETE seen by both watchers', async () => wa.out().includes('"type":1') && wb.out().includes('"type":1'), 15_000, 100);
+    wa.kill();
+    wb.kill();
+    type Ev = { type?: number; kv: { key: string; mod_revision: number; lease?: number; value?: string } };
+    const events = (w: ReturnType<typeof watched>): unknown[] =>
+      w
+        .out()
+        .split('\n')
+        .filter((l) => l.startsWith('{'))
+        // lease ids differ between the servers (JSON numbers past 2^53: compare presence only)
+        .flatMap((l) => (JSON.parse(l.replace(/"lease":\d+/g, '"lease":1')) as { Events: Ev[] }).Events);
+    expect(events(wa)).toEqual(events(wb));
+    expect(events(wa)).toHaveLength(2); // the PUT at r1, the DELETE at r1 + 1 (lease 0, no value)
+    expect(events(wa)[1]).toEqual({ type: 1, kv: { key: Buffer.from('exp').toString('base64'), mod_revision: r1 + 1 } });
   }, 120_000);
 
   it('keep-alive keeps a lease alive past its TTL, then ends with "expired or revoked." once revoked', async () => {
@@ -226,7 +243,7 @@ describe.skipIf(missing)(`etcdctl lease commands against etcdts and etcd${missin
  * A long-running command (lease keep-alive) whose stdout lines can be watched while it runs;
  * `done` resolves with its whole result when it exits (killed after 60 s at the latest).
  */
-function watched(cmd: string, args: string[]): { lines: () => number; done: Promise<RunResult> } {
+function watched(cmd: string, args: string[]): { lines: () => number; out: () => string; kill: () => void; done: Promise<RunResult> } {
   const p = spawn(cmd, args, { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, ETCDCTL_API: '3' } });
   let stdout = '';
   let stderr = '';
@@ -239,7 +256,7 @@ function watched(cmd: string, args: string[]): { lines: () => number; done: Prom
       resolve({ stdout, stderr, code });
     }),
   );
-  return { lines: () => stdout.split('\n').filter((l) => l !== '').length, done };
+  return { lines: () => stdout.split('\n').filter((l) => l !== '').length, out: () => stdout, kill: () => p.kill('SIGTERM'), done };
 }
 
 function ctlRun(endpoint: string, args: string[], input?: string): Promise<RunResult> {

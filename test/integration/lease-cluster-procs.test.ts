@@ -2,7 +2,8 @@
  * Leases on a real 3-member etcdts cluster (separate processes, the gRPC peer transport), driven
  * by the real etcdctl: a key with a 5 s lease kept alive through a follower (keepalives
  * forwarded to the leader) vanishes within TTL + one election timeout once the keep-alive
- * stops, as one DELETE revision on every member; a lease kept alive survives kill -9 of the
+ * stops, as one DELETE revision on every member (and a DELETE event to a watcher on another
+ * member); a lease kept alive survives kill -9 of the
  * leader; a lease nobody keeps alive still expires on time after kill -9 of the leader.
  *
  * Members run with --election-timeout 500 --heartbeat-interval 100 (min TTL 1 s). Every wait
@@ -66,9 +67,15 @@ const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms
 
 describe.skipIf(!hasEtcdctl)('leases on a 3-member etcdts cluster (real processes)', () => {
   it('a 5 s lease kept alive through a follower; once keep-alive stops the key is gone within TTL + one election timeout, one DELETE revision on every member', async () => {
-    const { c, followers } = await cluster();
+    const { c, leader, followers } = await cluster();
     const f = c.endpoint(followers[0] as number);
     const id = await grant(f, 5);
+    // A watcher on another member sees the PUT, then the DELETE of the expiry.
+    const watch = spawn('etcdctl', [`--endpoints=${c.endpoint(leader)}`, 'watch', 'svc/a'], { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, ETCDCTL_API: '3' } });
+    children.push(watch);
+    let watched = '';
+    watch.stdout.on('data', (d: Buffer) => (watched += d.toString()));
+    await sleep(500);
     expect((await etcdctl(f, ['put', `--lease=${id}`, 'svc/a', 'up'])).stdout).toBe('OK\n');
     const ka = keepAlive(f, id);
     await sleep(7000); // longer than the TTL
@@ -90,6 +97,8 @@ describe.skipIf(!hasEtcdctl)('leases on a 3-member etcdts cluster (real processe
       expect((await etcdctl(c.endpoint(i), ['get', 'svc/a', `--rev=${rev}`])).stdout).toBe('');
     }
     expect((await etcdctl(f, ['lease', 'timetolive', id])).stdout).toBe(`lease ${id} already expired\n`);
+    await waitFor('the watcher saw the DELETE', async () => watched.includes('DELETE'), 10_000);
+    expect(watched).toBe('PUT\nsvc/a\nup\nDELETE\nsvc/a\n\n');
   }, 120_000);
 
   it('a lease kept alive is not lost when the leader is killed', async () => {
