@@ -34,6 +34,8 @@ import { RaftLog } from '../storage/raft-log.js';
 import { metaKey, prefix } from '../storage/schema.js';
 import { KvStore } from '../mvcc/kv-store.js';
 import { applyCompaction, applyDeleteRange, applyPut, applyRange, applyTxn } from './apply-kv.js';
+import { AlarmAction, AlarmStore, AlarmType, putCost, txnCost, type AlarmRequest, type AlarmResponse } from './alarms.js';
+import { Quota } from './maintenance.js';
 import { decodeInternal, encodeInternal, RequestKind, type InternalRequest } from './internal-request.js';
 import { RaftNode, type CrashPoint } from './raft-node.js';
 import { RequestIdGenerator } from './request-id.js';
@@ -93,6 +95,9 @@ export class EtcdServer {
   private stopped = false;
   private fatal: unknown = null;
   readonly requestTimeoutMs: number;
+  /** Replicated alarms (alarms.ts) and the backend quota (maintenance.ts). */
+  readonly alarms = new AlarmStore();
+  readonly quota: Quota;
 
   private constructor(
     readonly opts: ServerOptions,
@@ -110,6 +115,7 @@ export class EtcdServer {
     this.ids = new RequestIdGenerator(this.memberId, Date.now());
     // etcd: ReqTimeout = 5s + 2 × election timeout.
     this.requestTimeoutMs = 5000 + 2 * opts.electionTimeoutMs;
+    this.quota = new Quota(backend, opts.quotaBackendBytes);
     this.node = new RaftNode(
       core,
       { save: (hs, entries, sync) => this.log.save(hs, entries, sync) },
@@ -177,6 +183,7 @@ export class EtcdServer {
       'replaying-entries': toApply.length,
       'current-revision': kv.rev().toString(),
     });
+    await s.alarms.load(backend);
     s.node.kick();
     return s;
   }
@@ -229,7 +236,11 @@ export class EtcdServer {
 
   private applyOne(r: InternalRequest, batch: WriteBatch): ApplyResult {
     try {
+      const capped = r.kind === RequestKind.Alarm ? null : this.alarms.applyCheck(applyKinds[r.kind], r.kind === RequestKind.Txn ? r.req : undefined);
+      if (capped) return { ok: false, err: capped };
       switch (r.kind) {
+        case RequestKind.Alarm:
+          return { ok: true, value: this.alarms.apply(r.req, batch) };
         case RequestKind.Put:
           return { ok: true, value: applyPut(this.kv, batch, r.req).resp };
         case RequestKind.DeleteRange:
@@ -275,8 +286,21 @@ export class EtcdServer {
     }
   }
 
-  put(req: PutRequest): Promise<PutResponse> {
+  async put(req: PutRequest): Promise<PutResponse> {
+    await this.checkQuota(putCost(req.key, req.value));
     return this.propose((id) => ({ kind: RequestKind.Put, id, req }));
+  }
+
+  /** etcd quotaKVServer: over quota, raise NOSPACE (through Raft) and refuse the request. */
+  private async checkQuota(cost: number): Promise<void> {
+    if (await this.quota.available(cost)) return;
+    await this.alarm({ action: AlarmAction.ACTIVATE, memberID: this.memberId, alarm: AlarmType.NOSPACE }).catch(() => undefined);
+    throw new EtcdError(Errors.NoSpace);
+  }
+
+  /** Maintenance.Alarm: every action goes through Raft, as etcd's. */
+  alarm(req: AlarmRequest): Promise<AlarmResponse> {
+    return this.propose((id) => ({ kind: RequestKind.Alarm, id, req }));
   }
 
   deleteRange(req: DeleteRangeRequest): Promise<DeleteRangeResponse> {
@@ -284,6 +308,7 @@ export class EtcdServer {
   }
 
   async txn(req: TxnRequest): Promise<TxnResponse> {
+    await this.checkQuota(txnCost(req));
     if (isReadOnlyTxn(req)) {
       // etcd serves read-only txns like reads: after a ReadIndex round, locally.
       await this.linearizableRead();
@@ -363,6 +388,13 @@ export class EtcdServer {
     await this.backend.close();
   }
 }
+
+const applyKinds = {
+  [RequestKind.Put]: 'put',
+  [RequestKind.DeleteRange]: 'deleteRange',
+  [RequestKind.Txn]: 'txn',
+  [RequestKind.Compaction]: 'compaction',
+} as const;
 
 function isReadOnlyTxn(t: TxnRequest): boolean {
   const ops = [...t.success, ...t.failure];

@@ -9,25 +9,29 @@ import { u64FromBytesBE, u64ToBytesBE } from '../base/int64.js';
 import { toDomain, toWire } from '../api/convert.js';
 import type { CompactionRequest, DeleteRangeRequest, PutRequest, TxnRequest } from '../api/kv-types.js';
 import { protoRoot } from '../api/proto.js';
+import type { AlarmRequest } from './alarms.js';
 
 export const RequestKind = {
   Put: 2,
   DeleteRange: 3,
   Txn: 4,
   Compaction: 5,
+  Alarm: 6,
 } as const;
 
 export type InternalRequest =
   | { kind: typeof RequestKind.Put; id: bigint; req: PutRequest }
   | { kind: typeof RequestKind.DeleteRange; id: bigint; req: DeleteRangeRequest }
   | { kind: typeof RequestKind.Txn; id: bigint; req: TxnRequest }
-  | { kind: typeof RequestKind.Compaction; id: bigint; req: CompactionRequest };
+  | { kind: typeof RequestKind.Compaction; id: bigint; req: CompactionRequest }
+  | { kind: typeof RequestKind.Alarm; id: bigint; req: AlarmRequest };
 
 const typeNames: Record<number, string> = {
   [RequestKind.Put]: 'etcdserverpb.PutRequest',
   [RequestKind.DeleteRange]: 'etcdserverpb.DeleteRangeRequest',
   [RequestKind.Txn]: 'etcdserverpb.TxnRequest',
   [RequestKind.Compaction]: 'etcdserverpb.CompactionRequest',
+  [RequestKind.Alarm]: 'etcdserverpb.AlarmRequest',
 };
 
 const headerBytes = 9;
