@@ -22,7 +22,9 @@
 import { crc32cUpdate } from '../base/crc32c.js';
 import { EtcdError, Errors } from '../api/errors.js';
 import type { KvStore } from '../mvcc/kv-store.js';
-import type { Backend } from '../storage/backend.js';
+import { existsSync } from 'node:fs';
+import path from 'node:path';
+import { Backend } from '../storage/backend.js';
 import { mvccKeyFloor, prefix } from '../storage/schema.js';
 import { etcdRecordValue, etcdRevisionKey } from './snapshot.js';
 
@@ -100,6 +102,18 @@ export class Quota {
 export async function defragment(backend: Backend): Promise<void> {
   await backend.drain();
   await backend.db.compactRange(Buffer.alloc(0), Buffer.from([0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff]));
+}
+
+/** Defragments the database of a data dir no server is using (ctl defrag --data-dir). */
+export async function defragDataDir(dataDir: string): Promise<void> {
+  const dir = path.join(dataDir, 'member', 'db');
+  if (!existsSync(dir)) throw new Error(`open ${dir}: no such file or directory`);
+  const backend = await Backend.open(dir);
+  try {
+    await defragment(backend);
+  } finally {
+    await backend.close();
+  }
 }
 
 export interface HashKvResult {
