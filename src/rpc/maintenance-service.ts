@@ -8,7 +8,7 @@ import path from 'node:path';
 import * as grpc from '@grpc/grpc-js';
 import { toDomain, toWire } from '../api/convert.js';
 import { Errors } from '../api/errors.js';
-import { AlarmType, alarmText, type AlarmRequest } from '../server/alarms.js';
+import { AlarmType, alarmText, alarmTypeNames, type AlarmRequest } from '../server/alarms.js';
 import { serverVersion, type EtcdServer } from '../server/etcd-server.js';
 import { dbSizeInUse, defragment, hashKV } from '../server/maintenance.js';
 import { snapshotChunks, writeSnapshotFile } from '../server/snapshot.js';
@@ -59,6 +59,15 @@ export function maintenanceHandlers(server: EtcdServer, onUnknown: (e: unknown) 
       void streamSnapshot(server, call, onUnknown);
     }) as grpc.UntypedHandleCall,
   };
+}
+
+/** The first active alarm /health reports (etcd etcdhttp checkHealth), unless excluded by name. */
+export function unhealthyAlarm(server: EtcdServer, exclude: string[]): string | null {
+  for (const a of server.alarms.get(AlarmType.NONE)) {
+    const name = alarmTypeNames[a.alarm] ?? String(a.alarm);
+    if (!exclude.includes(name)) return name;
+  }
+  return null;
 }
 
 let snapshotSeq = 0;

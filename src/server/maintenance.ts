@@ -7,7 +7,8 @@
  * with the state machine. So:
  *   dbSize       bytes of the database directory on disk (everything, Raft log included);
  *   dbSizeInUse  LevelDB's estimate of the on-disk bytes of the state-machine records (every
- *                kind but the Raft log, hard state and Raft snapshot), what etcd's bbolt holds;
+ *                kind but the Raft log, hard state and Raft snapshot), what etcd's bbolt holds,
+ *                plus the write-ahead log not yet in tables (see dbSizeInUse);
  *   quota        compares dbSizeInUse + the request's cost with --quota-backend-bytes (etcd
  *                backendQuota.Available compares bbolt's size): a Raft log that only Raft log
  *                compaction can shrink must not make NOSPACE permanent.
@@ -22,7 +23,7 @@
 import { crc32cUpdate } from '../base/crc32c.js';
 import { EtcdError, Errors } from '../api/errors.js';
 import type { KvStore } from '../mvcc/kv-store.js';
-import { existsSync } from 'node:fs';
+import { existsSync, readdirSync, statSync } from 'node:fs';
 import path from 'node:path';
 import { Backend } from '../storage/backend.js';
 import { mvccKeyFloor, prefix } from '../storage/schema.js';
@@ -46,9 +47,22 @@ function stateRanges(): [Buffer, Buffer][] {
   return out;
 }
 
+/**
+ * State-machine bytes: LevelDB's estimate for the table files, plus the write-ahead log files
+ * (the writes not yet in a table, Raft entries among them: an overestimate by at most the
+ * write buffer, the safe side for a quota; defragment empties them).
+ */
 export async function dbSizeInUse(backend: Backend): Promise<number> {
   let n = 0;
   for (const [a, b] of stateRanges()) n += await backend.approximateSize(a, b);
+  for (const f of readdirSync(backend.dir)) {
+    if (!f.endsWith('.log')) continue;
+    try {
+      n += statSync(path.join(backend.dir, f)).size;
+    } catch {
+      /* rotated away meanwhile */
+    }
+  }
   return n;
 }
 

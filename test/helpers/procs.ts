@@ -98,6 +98,8 @@ export interface MemberSpec {
   peerPort?: number;
   args?: string[];
   env?: Record<string, string>;
+  /** Path polled until it answers 200 (default /health; an alarmed member needs ?exclude=). */
+  healthPath?: string;
 }
 
 export async function startMember(spec: MemberSpec): Promise<MemberProc> {
@@ -152,7 +154,7 @@ export async function startMember(spec: MemberSpec): Promise<MemberProc> {
   void exited.then(() => (gone = true));
   await waitFor(`${spec.kind} ${name} healthy on ${clientUrl}`, async () => {
     if (gone) return 'gone';
-    const r = await httpGet(`${clientUrl}/health`);
+    const r = await httpGet(`${clientUrl}${spec.healthPath ?? '/health'}`);
     return r.status === 200;
   });
   if (gone) throw new Error(`${spec.kind} ${name} exited during start-up:\n${logs.join('')}`);
