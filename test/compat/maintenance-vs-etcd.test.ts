@@ -39,6 +39,14 @@ function ctl(args: string[]): Promise<RunResult> {
   return run(process.execPath, [ctlBin, ...args]);
 }
 
+/** ctl and etcdctl against the same member: the same stdout, stderr and exit code. */
+async function sameAsEtcdctl(m: MemberProc, args: string[], opts: { stdoutOnly?: boolean } = {}): Promise<void> {
+  const a = mask(await etcdctl(m, args), m);
+  const b = mask(await ctl([`--endpoints=${m.endpoint}`, ...args]), m);
+  if (opts.stdoutOnly) expect({ stdout: b.stdout, code: b.code }, `ctl ${args.join(' ')}`).toEqual({ stdout: a.stdout, code: a.code });
+  else expect(b, `ctl ${args.join(' ')}`).toEqual(a);
+}
+
 function mask(r: RunResult, m: MemberProc): RunResult {
   const clean = (s: string): string =>
     s
@@ -119,6 +127,9 @@ describe.skipIf(missing)('maintenance: etcdctl against etcdts and etcd 3.4.23', 
     const st = statusShape(mask(await etcdctl(ts, ['endpoint', 'status', '-w', 'table']), ts).stdout);
     expect(st).toEqual(statusShape(mask(await etcdctl(etcd, ['endpoint', 'status', '-w', 'table']), etcd).stdout));
     expect(st[1]?.[9]).toMatch(/^memberID:\d+$/); // the alarm in ERRORS, wrapped as etcdctl wraps it
+    // ctl prints what etcdctl prints for an alarmed member (the real etcd).
+    for (const w of ['simple', 'json', 'table', 'fields']) await sameAsEtcdctl(etcd, ['endpoint', 'status', '-w', w]);
+    for (const w of ['simple', 'json', 'protobuf', 'table']) await sameAsEtcdctl(etcd, ['alarm', 'list', '-w', w]);
     const simple = await etcdctl(ts, ['endpoint', 'status']);
     expect(simple.stdout).toMatch(/, memberID:\d+ alarm:NOSPACE \n$/);
     const recover = async (m: MemberProc): Promise<RunResult[]> => {
@@ -190,4 +201,26 @@ describe.skipIf(missing)('maintenance: etcdctl against etcdts and etcd 3.4.23', 
     const r3 = await ctl(['snapshot', 'restore', fileEtcd, '--data-dir', tsDir]);
     expect(r3).toMatchObject({ code: 1, stderr: `Error: data-dir ${JSON.stringify(tsDir)} exists\n` });
   }, 120_000);
+
+  it('ctl hashkv, defrag, alarm and snapshot save print what etcdctl prints', async () => {
+    for (const w of ['simple', 'json', 'table', 'fields', 'protobuf']) await sameAsEtcdctl(etcd, ['endpoint', 'hashkv', '-w', w]);
+    await sameAsEtcdctl(etcd, ['endpoint', 'hashkv', '--rev', '99999']);
+    await sameAsEtcdctl(etcd, ['endpoint', 'hashkv', '--rev', '1']);
+    await sameAsEtcdctl(etcd, ['defrag']);
+    await sameAsEtcdctl(etcd, ['alarm', 'disarm']);
+    await sameAsEtcdctl(etcd, ['alarm', 'list', 'x']);
+    await sameAsEtcdctl(etcd, ['snapshot', 'save']);
+    const fields = await ctl([`--endpoints=${etcd.endpoint}`, 'alarm', 'list', '-w', 'fields']);
+    const fieldsEtcdctl = await etcdctl(etcd, ['alarm', 'list', '-w', 'fields']);
+    expect(fields.code).toBe(fieldsEtcdctl.code);
+    expect(fields.stderr.split('\n')[0]).toBe(fieldsEtcdctl.stderr.split('\n')[0]);
+    const a = path.join(dir, 'a.db');
+    const b = path.join(dir, 'b.db');
+    const sa = await etcdctl(etcd, ['snapshot', 'save', a]);
+    const sb = await ctl([`--endpoints=${etcd.endpoint}`, 'snapshot', 'save', b]);
+    expect({ stdout: sb.stdout.replace(b, '<f>'), code: sb.code }).toEqual({ stdout: sa.stdout.replace(a, '<f>'), code: sa.code });
+    const multi = await ctl([`--endpoints=${etcd.endpoint},${ts.endpoint}`, 'snapshot', 'save', b]);
+    const multiEtcdctl = await run('etcdctl', [`--endpoints=${etcd.endpoint},${ts.endpoint}`, 'snapshot', 'save', b]);
+    expect(multi).toEqual(multiEtcdctl);
+  }, 60_000);
 });

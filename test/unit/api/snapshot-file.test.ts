@@ -93,9 +93,9 @@ describe('bbolt snapshot file', () => {
     const garbage = Buffer.alloc(3 * pageBytes, 7);
     expect(() => reader(garbage)).toThrow(SnapshotFormatError);
     const file = await build({ key: [[Buffer.from('k'), Buffer.from('v')]] });
-    file[16 + 20] ^= 1; // meta 0 root page: checksum no longer matches, meta 1 is used
+    file.writeUInt8((file[16 + 20] as number) ^ 1, 16 + 20); // meta 0 root page: checksum no longer matches, meta 1 is used
     expect([...(reader(file).bucket(Buffer.from('key')) ?? [])].length).toBe(1);
-    file[pageBytes + 16 + 20] ^= 1; // both metas broken
+    file.writeUInt8((file[pageBytes + 16 + 20] as number) ^ 1, pageBytes + 16 + 20); // both metas broken
     expect(() => reader(file)).toThrow(SnapshotFormatError);
   });
 

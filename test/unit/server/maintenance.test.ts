@@ -129,7 +129,7 @@ describe('snapshot and restore', () => {
     );
     const bad = path.join(tmp(), 'bad.db');
     const flipped = Buffer.from(readFileSync(file));
-    flipped[5000] ^= 0xff;
+    flipped.writeUInt8((flipped[5000] as number) ^ 0xff, 5000);
     writeFileSync(bad, flipped);
     await expect(restoreSnapshot({ snapshotPath: bad, dataDir: path.join(tmp(), 'x'), memberId: 1n, clusterId: 1n, members, skipHashCheck: false })).rejects.toThrow(
       /^expected sha256 \[/,
