@@ -25,7 +25,8 @@ export const offlineTools: OfflineTools = {
       dataDir: r.dataDir,
       memberId: boot.memberId,
       clusterId: boot.clusterId,
-      members: boot.members.map((m) => ({ id: m.id, name: m.name, peerURLs: m.peerUrls, clientURLs: [], isLearner: false })),
+      // As a static bootstrap: names and client URLs come when each member publishes them.
+      members: boot.members.map((m) => ({ id: m.id, name: '', peerURLs: m.peerUrls, clientURLs: [], isLearner: false })),
       skipHashCheck: r.skipHashCheck,
       log: r.log,
     });

@@ -38,31 +38,40 @@ async function main(): Promise<void> {
     throw e;
   }
   if (boot.members.length > 1) {
-    logger.error('failed to start etcdts', {
-      error: 'multi-member clusters are not supported yet (the replicated cluster is being built); start a single member',
-    });
+    logger.error('failed to start etcdts', { error: 'multi-member clusters need the peer transport, which is not merged yet' });
     process.exit(1);
   }
-  const server = await EtcdServer.start({
-    name: cfg.name,
-    dataDir: cfg.dataDir,
-    memberId: boot.memberId,
-    clusterId: boot.clusterId,
-    members: boot.members.map((m) => ({
-      id: m.id,
-      name: m.name,
-      peerURLs: m.peerUrls,
-      clientURLs: m.id === boot.memberId ? cfg.advertiseClientUrls : [],
-      isLearner: false,
-    })),
-    maxTxnOps: cfg.maxTxnOps,
-    maxRequestBytes: cfg.maxRequestBytes,
-    electionTimeoutMs: cfg.electionTimeoutMs,
-    heartbeatIntervalMs: cfg.heartbeatIntervalMs,
-    quotaBackendBytes: cfg.quotaBackendBytes,
-    logger,
-    crashAt: (process.env.ETCDTS_CRASH_AT as CrashPoint | undefined) || undefined,
-  });
+  let server: EtcdServer;
+  try {
+    server = await EtcdServer.start({
+      name: cfg.name,
+      dataDir: cfg.dataDir,
+      memberId: boot.memberId,
+      clusterId: boot.clusterId,
+      members: boot.members.map((m) => ({
+        id: m.id,
+        // etcd: a member's name and client URLs are known once it publishes them through Raft.
+        name: '',
+        peerURLs: m.peerUrls,
+        clientURLs: [],
+        isLearner: false,
+      })),
+      advertiseClientUrls: cfg.advertiseClientUrls,
+      maxTxnOps: cfg.maxTxnOps,
+      maxRequestBytes: cfg.maxRequestBytes,
+      electionTimeoutMs: cfg.electionTimeoutMs,
+      heartbeatIntervalMs: cfg.heartbeatIntervalMs,
+      quotaBackendBytes: cfg.quotaBackendBytes,
+      snapshotCount: cfg.snapshotCount,
+      snapshotCatchupEntries: cfg.snapshotCatchupEntries,
+      preVote: cfg.preVote,
+      logger,
+      crashAt: (process.env.ETCDTS_CRASH_AT as CrashPoint | undefined) || undefined,
+    });
+  } catch (e) {
+    logger.error('failed to start etcdts', { error: e instanceof Error ? e.message : String(e) });
+    process.exit(1);
+  }
   const clients = await startClientServer(server, cfg.listenClientUrls, logger);
   logger.info('ready to serve client requests', { name: cfg.name, 'data-dir': cfg.dataDir });
   let stopping = false;

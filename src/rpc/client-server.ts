@@ -69,6 +69,7 @@ async function handleHttp(server: EtcdServer, req: http.IncomingMessage, res: ht
   }
   if (url.pathname === '/health') {
     if (req.method !== 'GET' && req.method !== 'HEAD') return send(405, 'Method Not Allowed', 'text/plain');
+    if (server.leader() === 0n) return send(503, JSON.stringify({ health: 'false', reason: 'RAFT NO LEADER' }));
     try {
       // etcd: an active alarm (not excluded with ?exclude=NAME) makes the member unhealthy.
       const alarm = unhealthyAlarm(server, url.searchParams.getAll('exclude'));

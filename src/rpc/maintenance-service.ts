@@ -32,7 +32,7 @@ export function maintenanceHandlers(server: EtcdServer, onUnknown: (e: unknown) 
         raftAppliedIndex: server.applied(),
         errors,
         dbSizeInUse: BigInt(await dbSizeInUse(server.backend)),
-        isLearner: false,
+        isLearner: server.isLearner(),
         storageVersion: '',
         dbSizeQuota: BigInt(Math.max(0, server.opts.quotaBackendBytes)),
       });

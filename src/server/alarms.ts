@@ -67,6 +67,12 @@ export class AlarmStore {
     }
   }
 
+  /** Replaces the set with the persisted records (after a Raft snapshot install). */
+  async reload(backend: Backend): Promise<void> {
+    this.active.clear();
+    await this.load(backend);
+  }
+
   /** Active alarms of a type (NONE: all), in (type, member) order. */
   get(alarm: number): AlarmMember[] {
     return [...this.active.values()].filter((m) => alarm === AlarmType.NONE || m.alarm === alarm).sort(byTypeThenMember);

@@ -1,21 +1,33 @@
 /**
- * EtcdServer: one member. It owns the backend, the durable log, the consensus core and its
- * loop (raft-node.ts), the MVCC store and apply, and offers the KV operations to the rpc layer.
+ * EtcdServer: one member of a Raft-replicated cluster (or a cluster of one). It owns the
+ * backend, the Raft core (src/raft RawNode) over durable storage, the loop that drives it
+ * (raft-node.ts), the peer transport, the MVCC store and apply, and offers the KV operations to
+ * the rpc layer.
  *
  * Write path: check → encode as an internal request with a fresh id → register a waiter →
- * propose → (loop) persist with fsync → apply → the waiter gets the apply result. A write is
- * acknowledged only after its entry is durable (single member: durable locally = committed).
- * Linearizable reads: a ReadIndex round (batched: reads arriving during a round share the next
- * one), then the read once applied ≥ that index. Serializable reads are served at once.
+ * propose (a follower's core forwards it to the leader; with no leader known the proposal waits
+ * here until one is elected or the request times out) → the entry commits on a quorum, each of
+ * which has fsynced it → every member applies it → the proposing member's waiter gets the
+ * result. So a write is acknowledged only after it is durable on a quorum.
+ * Linearizable reads: one ReadIndex round at a time confirmed by a quorum (reads arriving during
+ * a round share the next one; a round with no answer is re-asked every readIndexRetryMs), then
+ * the read once the local applied index reaches the read index. Serializable reads are served
+ * locally at once.
  *
- * Invariants: the consistent index in the backend equals the index of the last applied entry,
- * and is written in the same batch as that entry's effects; apply reads only the entry and the
- * store (deterministic); every waiter is settled (result, error, timeout or stop).
+ * Invariants: the consistent index in the backend equals the index of the last entry whose
+ * effects are in the store, written in the same batch as those effects; entries at or below it
+ * are never applied to the store again (after a restart or a snapshot install) — but conf
+ * changes among them are still given to the Raft core, whose configuration is not in the store;
+ * apply reads only the entry and the store (deterministic); every waiter is settled (result,
+ * error, timeout or stop).
  */
+import { randomBytes } from 'node:crypto';
+import { readFile, rm } from 'node:fs/promises';
 import path from 'node:path';
 import { assert } from '../base/assert.js';
 import type { Logger } from '../base/logger.js';
 import { hex } from '../base/int64.js';
+import { SeededRand } from '../base/random.js';
 import { EtcdError, Errors } from '../api/errors.js';
 import type {
   CompactionRequest,
@@ -29,39 +41,48 @@ import type {
   TxnRequest,
   TxnResponse,
 } from '../api/kv-types.js';
+import { ErrProposalDropped } from '../raft/errors.js';
+import { RawNode, type Ready } from '../raft/raw-node.js';
+import { decodeConfChange, type Entry, EntryType, type Message, MessageType, None, type ReadState, type Snapshot, type SoftState, StateRole } from '../raft/types.js';
 import { Backend, WriteBatch } from '../storage/backend.js';
-import { RaftLog } from '../storage/raft-log.js';
-import { metaKey, prefix } from '../storage/schema.js';
+import { metaKey } from '../storage/schema.js';
 import { KvStore } from '../mvcc/kv-store.js';
+import { type Member, MemberStore, encodeMembers } from '../membership/member-store.js';
+import type { PeerHandler, Transport } from '../peer/transport.js';
 import { applyCompaction, applyDeleteRange, applyPut, applyRange, applyTxn } from './apply-kv.js';
 import { AlarmAction, AlarmStore, AlarmType, putCost, txnCost, type AlarmRequest, type AlarmResponse } from './alarms.js';
 import { Quota } from './maintenance.js';
 import { decodeInternal, encodeInternal, RequestKind, type InternalRequest } from './internal-request.js';
 import { RaftNode, type CrashPoint } from './raft-node.js';
+import { DurableRaftStorage, encodeConfState } from './raft-storage.js';
 import { RequestIdGenerator } from './request-id.js';
-import { SoloCore, type Entry, type ReadState } from './solo-core.js';
+import { dumpState, installOps, parseStateFile, storeStateFile } from './state-snapshot.js';
 import { WaitRegistry } from './wait.js';
 
-export interface MemberInfo {
-  id: bigint;
-  name: string;
-  peerURLs: string[];
-  clientURLs: string[];
-  isLearner: boolean;
-}
+export type MemberInfo = Member;
 
 export interface ServerOptions {
   name: string;
   dataDir: string;
   memberId: bigint;
   clusterId: bigint;
+  /** The bootstrap member list (used only when the data dir is new). */
   members: MemberInfo[];
+  /** This member's client URLs, published to the cluster once it runs. */
+  advertiseClientUrls: string[];
   maxTxnOps: number;
   maxRequestBytes: number;
   electionTimeoutMs: number;
   heartbeatIntervalMs: number;
   quotaBackendBytes: number;
+  /** Applied entries between two Raft snapshots (--snapshot-count). */
+  snapshotCount: number;
+  /** Entries kept in the log behind a snapshot for slow followers (--experimental-snapshot-catchup-entries). */
+  snapshotCatchupEntries: number;
+  preVote: boolean;
   logger: Logger;
+  /** Builds the peer transport for this member; none ⇒ a member that talks to nobody (tests). */
+  transport?: (args: { memberId: bigint; clusterId: bigint; handler: PeerHandler }) => Transport;
   /** Test hook: exit the process at this point of the loop (integration crash tests). */
   crashAt?: CrashPoint;
 }
@@ -76,6 +97,13 @@ export interface ResponseHeaderFields {
 export const serverVersion = '3.5.0';
 export const clusterVersion = '3.5.0';
 
+/** etcd's readIndexRetryTime: re-ask a ReadIndex that got no answer. */
+export const readIndexRetryMs = 500;
+/** Proposals held while no leader is known (each also has its own timeout). */
+export const pendingProposalsMax = 10_000;
+/** How often a member retries publishing its attributes until it succeeds. */
+export const publishRetryMs = 2_000;
+
 type ApplyResult = { ok: true; value: unknown } | { ok: false; err: unknown };
 
 interface CompactApplied {
@@ -83,125 +111,188 @@ interface CompactApplied {
   physical: Promise<void>;
 }
 
+interface ReadWaiter {
+  resolve: () => void;
+  reject: (e: unknown) => void;
+}
+
 export class EtcdServer {
   readonly memberId: bigint;
   readonly clusterId: bigint;
-  readonly members: MemberInfo[];
+  private memberStore: MemberStore;
   private readonly waits = new WaitRegistry<ApplyResult>();
   private readonly ids: RequestIdGenerator;
   private appliedIndex: bigint;
-  private readWaiters: { resolve: () => void; reject: (e: unknown) => void }[] = [];
-  private readRound: { ctx: string; waiters: { resolve: () => void; reject: (e: unknown) => void }[] } | null = null;
+  /** Index of the last entry whose effects are in the store (the consistent index). */
+  private consistentIndex: bigint;
+  private readWaiters: ReadWaiter[] = [];
+  private readRound: { ctx: string; waiters: ReadWaiter[]; timer: NodeJS.Timeout } | null = null;
+  /** Read states confirmed but not yet reached by apply (a follower behind the leader's commit). */
+  private readsAwaitingApply: { index: bigint; waiters: ReadWaiter[] }[] = [];
+  private pendingProposals: { id: bigint; data: Uint8Array }[] = [];
   private stopped = false;
   private fatal: unknown = null;
+  private ticker: NodeJS.Timeout | null = null;
+  private publishTimer: NodeJS.Timeout | null = null;
+  private published = false;
+  private leaderId: bigint = None;
+  /** When the current leader was elected (ms since epoch; 0 before any). */
+  private leaderElectedAt = 0;
+  private role: StateRole = StateRole.Follower;
+  private snapshotIndex: bigint;
+  /** The consistent index when the Ready in flight started (crash points only count new entries). */
+  private readyBaseIndex = 0n;
+  private campaignedAlone = false;
+  private readonly incomingSnapshots = new Map<bigint, string>();
   readonly requestTimeoutMs: number;
   /** Replicated alarms (alarms.ts) and the backend quota (maintenance.ts). */
   readonly alarms = new AlarmStore();
   readonly quota: Quota;
+  readonly transport: Transport | null;
+  private readonly node: RaftNode;
 
   private constructor(
     readonly opts: ServerOptions,
     readonly backend: Backend,
-    private readonly log: RaftLog,
-    readonly kv: KvStore,
-    private readonly core: SoloCore,
-    applied: bigint,
-    ids: { memberId: bigint; clusterId: bigint; members: MemberInfo[] },
+    private readonly storage: DurableRaftStorage,
+    public kv: KvStore,
+    ids: { memberId: bigint; clusterId: bigint; members: MemberStore },
+    bootstrapVoters: bigint[],
   ) {
     this.memberId = ids.memberId;
     this.clusterId = ids.clusterId;
-    this.members = ids.members;
-    this.appliedIndex = applied;
+    this.memberStore = ids.members;
+    this.consistentIndex = backend.getU64(metaKey.consistentIndex) ?? 0n;
+    this.snapshotIndex = storage.snapshot().metadata.index;
+    this.appliedIndex = this.consistentIndex;
     this.ids = new RequestIdGenerator(this.memberId, Date.now());
     // etcd: ReqTimeout = 5s + 2 × election timeout.
     this.requestTimeoutMs = 5000 + 2 * opts.electionTimeoutMs;
     this.quota = new Quota(backend, opts.quotaBackendBytes);
-    this.node = new RaftNode(
-      core,
-      { save: (hs, entries, sync) => this.log.save(hs, entries, sync) },
-      { apply: (entries) => this.applyEntries(entries) },
-      {
-        onReadStates: (s) => this.onReadStates(s),
-        onFatal: (err) => this.onFatal(err),
-        crashPoint: opts.crashAt
-          ? (p, rd) => {
-              // Only in a Ready that carries a client request, so start-up itself survives.
-              const hasRequest = (es: Entry[]): boolean => es.some((e) => e.data.length > 0);
-              if (p === opts.crashAt && (hasRequest(rd.entries) || hasRequest(rd.committedEntries))) {
-                process.kill(process.pid, 'SIGKILL');
-              }
+    const electionTick = Math.max(2, Math.round(opts.electionTimeoutMs / opts.heartbeatIntervalMs));
+    const core = new RawNode({
+      id: this.memberId,
+      peers: bootstrapVoters.length > 0 ? bootstrapVoters : undefined,
+      electionTick,
+      heartbeatTick: 1,
+      storage,
+      // Restart at the consistent index: entries up to it are in the store, and the stored
+      // configuration (initialState) is as of it.
+      applied: restartApplied(storage, this.consistentIndex),
+      rand: new SeededRand(randomBytes(4).readUInt32BE(0)),
+      preVote: opts.preVote,
+      checkQuorum: true,
+    });
+    this.node = new RaftNode(core, {
+      persist: (rd) => this.persist(rd),
+      send: (msgs) => this.send(msgs),
+      restore: (snap) => this.restore(snap),
+      apply: (entries) => this.applyEntries(entries),
+      onSoftState: (s) => this.onSoftState(s),
+      onReadStates: (s) => this.onReadStates(s),
+      afterAdvance: () => this.afterAdvance(),
+      onFatal: (err) => this.onFatal(err),
+      crashPoint: opts.crashAt
+        ? (p, rd) => {
+            // Only in a Ready that carries a client request, so start-up itself survives.
+            const hasRequest = (es: Entry[]): boolean => es.some((e) => e.type === EntryType.Normal && isClientRequest(e.data));
+            if (p === opts.crashAt && (hasRequest(rd.entries) || hasRequest(rd.committedEntries.filter((e) => e.index > this.readyBaseIndex)))) {
+              process.kill(process.pid, 'SIGKILL');
             }
-          : undefined,
-      },
-    );
+          }
+        : undefined,
+    });
+    const handler: PeerHandler = {
+      process: (m) => this.node.input(() => this.node.core.step(m)),
+      reportUnreachable: (id) => this.node.input(() => this.node.core.reportUnreachable(id)),
+      reportSnapshot: (id, ok) => this.node.input(() => this.node.core.reportSnapshot(id, ok)),
+      receiveSnapshot: (m, data) => this.receiveSnapshot(m, data),
+      onRequest: (from, kind) => Promise.reject(new Error(`unknown peer request ${kind} from ${hex(from)}`)),
+    };
+    this.transport = opts.transport ? opts.transport({ memberId: this.memberId, clusterId: this.clusterId, handler }) : null;
   }
-
-  private readonly node: RaftNode;
 
   static async start(opts: ServerOptions): Promise<EtcdServer> {
     const backend = await Backend.open(path.join(opts.dataDir, 'member', 'db'));
     // A restarted member uses what its data dir says, not the initial flags (as etcd).
     let memberId = backend.getU64(metaKey.memberId);
     let clusterId = backend.getU64(metaKey.clusterId);
-    let members: MemberInfo[];
     if (memberId === undefined || clusterId === undefined) {
       memberId = opts.memberId;
       clusterId = opts.clusterId;
-      members = opts.members;
       const b = new WriteBatch();
       b.put(metaKey.memberId, Backend.u64(memberId));
       b.put(metaKey.clusterId, Backend.u64(clusterId));
-      b.put(metaKey.members, Buffer.from(JSON.stringify(members.map((m) => ({ ...m, id: m.id.toString() })))));
+      if (backend.getSync(metaKey.members) === undefined) b.put(metaKey.members, encodeMembers(opts.members));
       await backend.commit(b, true);
-    } else {
-      const raw = backend.getSync(metaKey.members);
-      const parsed = raw ? (JSON.parse(raw.toString()) as (Omit<MemberInfo, 'id'> & { id: string })[]) : [];
-      members = parsed.map((m) => ({ ...m, id: BigInt(m.id) }));
     }
-    const log = await RaftLog.open(backend.db, prefix.raftEntry, prefix.hardState);
+    const members = MemberStore.load(backend);
+    if (members.get(memberId) === undefined) {
+      await backend.close();
+      throw new Error(`data dir ${opts.dataDir}: member ${hex(memberId)} is not in its own member list`);
+    }
+    const storage = await DurableRaftStorage.open(backend);
+    const hs = storage.log.hardState();
+    // A data dir with no Raft state at all (new, or made by `snapshot restore`) bootstraps the
+    // cluster from its member list, as etcd's startNode does from --initial-cluster.
+    const fresh = storage.lastIndex() === 0n && hs.term === 0n && storage.snapshot().metadata.index === 0n;
+    const voters = fresh ? members.all().filter((m) => !m.isLearner).map((m) => m.id) : [];
     const kv = await KvStore.open(backend);
-    const applied = backend.getU64(metaKey.consistentIndex) ?? 0n;
-    const hardState = log.hardState();
-    const lastIndex = log.lastIndex();
-    const lastEntry = lastIndex > 0n ? log.entry(lastIndex) : undefined;
-    assert(applied <= lastIndex, `applied index ${applied} beyond the log's last index ${lastIndex}`);
-    const toApply = (await log.entries(applied + 1n, lastIndex + 1n)) as Entry[];
-    const core = new SoloCore({
-      id: memberId,
-      hardState,
-      lastIndex,
-      lastTerm: lastEntry?.term ?? 0n,
-      applied,
-      toApply,
-    });
-    const s = new EtcdServer(opts, backend, log, kv, core, applied, { memberId, clusterId, members });
+    const s = new EtcdServer(opts, backend, storage, kv, { memberId, clusterId, members }, voters);
     opts.logger.info('starting etcdts member', {
       'local-member-id': hex(memberId),
       'cluster-id': hex(clusterId),
-      'applied-index': applied.toString(),
-      'last-index': lastIndex.toString(),
-      'replaying-entries': toApply.length,
+      'bootstrapping-new-cluster': fresh,
+      'consistent-index': s.consistentIndex.toString(),
+      'snapshot-index': s.snapshotIndex.toString(),
+      'last-index': storage.lastIndex().toString(),
       'current-revision': kv.rev().toString(),
+      members: members.all().map((m) => `${hex(m.id)}=${m.peerURLs.join(',')}`),
     });
     await s.alarms.load(backend);
+    if (s.transport) {
+      for (const m of members.all()) if (m.id !== memberId) s.transport.addPeer(m.id, m.peerURLs);
+      try {
+        await s.transport.start();
+      } catch (e) {
+        await backend.close();
+        throw e;
+      }
+    }
+    s.ticker = setInterval(() => s.node.input(() => s.node.core.tick()), opts.heartbeatIntervalMs);
+    s.ticker.unref?.();
     s.node.kick();
     return s;
   }
 
+  // ---- accessors used by rpc ----
+
+  get members(): MemberInfo[] {
+    return this.memberStore.all();
+  }
+
   term(): bigint {
-    return this.core.status().term;
+    return this.node.core.raft.term;
   }
 
   leader(): bigint {
-    return this.core.status().leader;
+    return this.leaderId;
+  }
+
+  isLeader(): boolean {
+    return this.role === StateRole.Leader;
   }
 
   raftIndex(): bigint {
-    return this.core.status().lastIndex;
+    return this.node.core.raft.log.lastIndex();
   }
 
   applied(): bigint {
     return this.appliedIndex;
+  }
+
+  isLearner(): boolean {
+    return this.memberStore.get(this.memberId)?.isLearner ?? false;
   }
 
   header(revision: bigint = 0n): ResponseHeaderFields {
@@ -217,26 +308,116 @@ export class EtcdServer {
     if (this.fatal !== null || this.stopped) throw new EtcdError(Errors.Stopped);
   }
 
-  // ---- apply ----
+  // ---- the loop's effects ----
+
+  private async persist(rd: Ready): Promise<void> {
+    this.readyBaseIndex = this.consistentIndex;
+    if (rd.snapshot) {
+      const file = this.incomingSnapshots.get(rd.snapshot.metadata.index);
+      assert(file !== undefined, `snapshot ${rd.snapshot.metadata.index} handed out without its data`);
+      const records = await parseStateFile(await readFile(file));
+      const ops = await installOps(this.backend, records);
+      await this.backend.drain();
+      await this.storage.saveWithSnapshot(rd.snapshot, ops, rd.hardState, rd.entries);
+    } else {
+      await this.storage.save(rd.hardState, rd.entries, rd.mustSync);
+    }
+  }
+
+  private send(msgs: Message[]): void {
+    if (!this.transport) return;
+    const plain: Message[] = [];
+    for (const m of msgs) {
+      if (m.type === MessageType.Snap) {
+        // The core's snapshot carries metadata only; the state itself streams from the store.
+        this.opts.logger.info('sending database snapshot', {
+          'remote-peer-id': hex(m.to),
+          'snapshot-index': m.snapshot?.metadata.index.toString(),
+        });
+        this.transport.sendSnapshot(m, () => dumpState(this.backend));
+      } else {
+        plain.push(m);
+      }
+    }
+    if (plain.length > 0) this.transport.send(plain);
+  }
+
+  private async receiveSnapshot(m: Message, data: AsyncIterable<Uint8Array>): Promise<void> {
+    const index = m.snapshot?.metadata.index ?? 0n;
+    const file = path.join(this.opts.dataDir, 'member', 'snap', `${hex(m.term)}-${hex(index)}.state`);
+    await storeStateFile(file, data);
+    this.incomingSnapshots.set(index, file);
+    this.opts.logger.info('received database snapshot', { 'remote-peer-id': hex(m.from), 'snapshot-index': index.toString() });
+  }
+
+  /** After a snapshot install: the store, members and indexes now come from the leader's state. */
+  private async restore(snap: Snapshot): Promise<void> {
+    const index = snap.metadata.index;
+    this.kv = await KvStore.open(this.backend);
+    await this.alarms.reload(this.backend);
+    const before = this.memberStore.all();
+    this.memberStore = MemberStore.load(this.backend);
+    this.syncPeers(before);
+    this.consistentIndex = this.backend.getU64(metaKey.consistentIndex) ?? 0n;
+    assert(this.consistentIndex >= index, `installed state at ${this.consistentIndex} is older than snapshot ${index}`);
+    this.appliedIndex = this.consistentIndex;
+    this.snapshotIndex = index;
+    const file = this.incomingSnapshots.get(index);
+    this.incomingSnapshots.clear();
+    if (file) await rm(file, { force: true });
+    this.opts.logger.info('applied incoming snapshot', {
+      'snapshot-index': index.toString(),
+      'consistent-index': this.consistentIndex.toString(),
+      'current-revision': this.kv.rev().toString(),
+    });
+    this.releaseReads();
+  }
+
+  private syncPeers(before: Member[]): void {
+    if (!this.transport) return;
+    const now = this.memberStore.all();
+    for (const m of now) {
+      if (m.id === this.memberId) continue;
+      const old = before.find((b) => b.id === m.id);
+      if (!old) this.transport.addPeer(m.id, m.peerURLs);
+      else if (old.peerURLs.join(',') !== m.peerURLs.join(',')) this.transport.updatePeer(m.id, m.peerURLs);
+    }
+    for (const b of before) if (b.id !== this.memberId && !now.some((m) => m.id === b.id)) this.transport.removePeer(b.id);
+  }
 
   private async applyEntries(entries: Entry[]): Promise<void> {
     const batch = new WriteBatch();
     const results: [bigint, ApplyResult][] = [];
+    let last: bigint | undefined;
     for (const e of entries) {
-      if (e.data.length === 0) continue;
+      if (e.type === EntryType.ConfChange) {
+        // The core's configuration is not in the store: give it every conf change, even one
+        // whose store effects the consistent index says are already there (after a snapshot
+        // install the core's configuration is the snapshot's, older than the installed store).
+        const cs = this.node.core.applyConfChange(decodeConfChange(e.data));
+        if (e.index > this.consistentIndex) batch.put(metaKey.confState, encodeConfState(cs));
+      }
+      if (e.index <= this.consistentIndex) continue;
+      last = e.index;
+      if (e.type !== EntryType.Normal || e.data.length === 0) continue;
       const r = decodeInternal(e.data);
       results.push([r.id, this.applyOne(r, batch)]);
     }
-    const last = entries[entries.length - 1];
-    if (last) batch.put(metaKey.consistentIndex, Backend.u64(last.index));
-    await this.backend.commit(batch);
-    if (last) this.appliedIndex = last.index;
+    if (last !== undefined) {
+      batch.put(metaKey.consistentIndex, Backend.u64(last));
+      await this.backend.commit(batch);
+      this.consistentIndex = last;
+    }
+    this.appliedIndex = (entries[entries.length - 1] as Entry).index;
+    if (this.appliedIndex < this.consistentIndex) this.appliedIndex = this.consistentIndex;
     for (const [id, res] of results) this.waits.trigger(id, res);
+    this.releaseReads();
   }
 
   private applyOne(r: InternalRequest, batch: WriteBatch): ApplyResult {
     try {
-      const capped = r.kind === RequestKind.Alarm ? null : this.alarms.applyCheck(applyKinds[r.kind], r.kind === RequestKind.Txn ? r.req : undefined);
+      const kvKind = kvApplyKinds[r.kind as keyof typeof kvApplyKinds] as (typeof kvApplyKinds)[keyof typeof kvApplyKinds] | undefined;
+      const capped = kvKind ? this.alarms.applyCheck(kvKind, r.kind === RequestKind.Txn ? r.req : undefined) : null;
       if (capped) return { ok: false, err: capped };
       switch (r.kind) {
         case RequestKind.Alarm:
@@ -249,6 +430,8 @@ export class EtcdServer {
           return { ok: true, value: applyTxn(this.kv, batch, r.req).resp };
         case RequestKind.Compaction:
           return { ok: true, value: applyCompaction(this.kv, batch, r.req) };
+        case RequestKind.MemberPublish:
+          return { ok: true, value: this.memberStore.setAttributes(r.req.memberId, r.req.name, r.req.clientURLs, batch) };
       }
     } catch (err) {
       // Operating errors (compacted, lease not found...) are results; anything else is a bug
@@ -258,15 +441,79 @@ export class EtcdServer {
     }
   }
 
+  private onSoftState(s: SoftState): void {
+    const prev = this.leaderId;
+    this.leaderId = s.leader;
+    this.role = s.role;
+    if (s.leader !== prev) {
+      this.opts.logger.info(s.leader === None ? 'raft lost leader' : 'raft elected leader', {
+        'local-member-id': hex(this.memberId),
+        leader: hex(s.leader),
+        term: this.term().toString(),
+      });
+      if (prev !== None && this.readRound !== null) {
+        // etcd's linearizableReadLoop: reads in flight across a leader change fail with it.
+        const round = this.readRound;
+        this.readRound = null;
+        clearTimeout(round.timer);
+        for (const w of round.waiters) w.reject(new EtcdError(Errors.LeaderChanged));
+      }
+      if (s.leader !== None) {
+        this.leaderElectedAt = Date.now();
+        const pending = this.pendingProposals;
+        this.pendingProposals = [];
+        // Queued behind this Ready, so they reach the core after advance().
+        for (const p of pending) if (this.waits.has(p.id)) this.node.input(() => this.submit(p.id, p.data));
+        this.node.input(() => this.startReadRound());
+        this.schedulePublish(0);
+      }
+    }
+  }
+
+  private async afterAdvance(): Promise<void> {
+    // A cluster of one need not wait an election timeout to lead (once its configuration,
+    // possibly from the bootstrap entries just applied, says it is the only voter).
+    if (!this.campaignedAlone && this.role !== StateRole.Leader) {
+      const cs = this.node.core.raft.confState();
+      if (cs.voters.length === 1 && cs.voters[0] === this.memberId) {
+        this.campaignedAlone = true;
+        this.node.input(() => this.node.core.campaign());
+      }
+    }
+    await this.maybeSnapshot();
+  }
+
+  private async maybeSnapshot(): Promise<void> {
+    const applied = this.node.core.raft.log.applied;
+    if (applied - this.snapshotIndex < BigInt(this.opts.snapshotCount)) return;
+    await this.backend.drain();
+    const compactTo = applied - BigInt(this.opts.snapshotCatchupEntries);
+    await this.storage.createSnapshot(applied, this.node.core.raft.confState(), compactTo);
+    this.opts.logger.info('saved snapshot', {
+      'snapshot-index': applied.toString(),
+      'compacted-to': (compactTo > 0n ? compactTo : 0n).toString(),
+    });
+    this.snapshotIndex = applied;
+  }
+
   private onFatal(err: unknown): void {
     this.fatal = err;
-    this.opts.logger.error('raft loop failed; member stops serving', { error: String(err) });
+    this.opts.logger.error('raft loop failed; member stops serving', { error: err instanceof Error ? (err.stack ?? err.message) : String(err) });
     this.waits.failAll(new EtcdError(Errors.Stopped));
-    for (const w of this.readWaiters) w.reject(new EtcdError(Errors.Stopped));
-    this.readWaiters = [];
+    this.failReads(new EtcdError(Errors.Stopped));
   }
 
   // ---- proposals ----
+
+  /** Give a proposal to the core; with no leader known, hold it until one is elected. */
+  private submit(id: bigint, data: Uint8Array): void {
+    try {
+      this.node.core.propose(data);
+    } catch (e) {
+      if (!(e instanceof ErrProposalDropped)) throw e;
+      if (this.pendingProposals.length < pendingProposalsMax) this.pendingProposals.push({ id, data });
+    }
+  }
 
   private async propose<T>(make: (id: bigint) => InternalRequest): Promise<T> {
     this.checkServing();
@@ -274,9 +521,9 @@ export class EtcdServer {
     const data = encodeInternal(make(id));
     if (data.length > this.opts.maxRequestBytes) throw new EtcdError(Errors.RequestTooLarge);
     const wait = this.waits.register(id);
-    this.core.propose(data);
-    this.node.kick();
-    const timer = setTimeout(() => this.waits.fail(id, new EtcdError(Errors.Timeout)), this.requestTimeoutMs);
+    this.node.input(() => this.submit(id, data));
+    const start = Date.now();
+    const timer = setTimeout(() => this.waits.fail(id, this.timeoutError(start)), this.requestTimeoutMs);
     try {
       const res = await wait;
       if (!res.ok) throw res.err;
@@ -284,6 +531,18 @@ export class EtcdServer {
     } finally {
       clearTimeout(timer);
     }
+  }
+
+  /**
+   * etcd's parseProposeCtxErr: a proposal made shortly before the current leader was elected
+   * (within two election timeouts) most likely died with the previous leader.
+   */
+  private timeoutError(start: number): EtcdError {
+    const elected = this.leaderElectedAt;
+    if (elected !== 0 && start >= elected - 2 * this.opts.electionTimeoutMs && start <= elected) {
+      return new EtcdError(Errors.TimeoutDueToLeaderFail);
+    }
+    return new EtcdError(Errors.Timeout);
   }
 
   async put(req: PutRequest): Promise<PutResponse> {
@@ -330,48 +589,120 @@ export class EtcdServer {
     return applyRange(this.kv, req);
   }
 
+  // ---- membership: publish this member's attributes (etcd's publish) ----
+
+  private schedulePublish(delayMs: number): void {
+    if (this.published || this.stopped || this.publishTimer !== null) return;
+    this.publishTimer = setTimeout(() => {
+      this.publishTimer = null;
+      void this.publish();
+    }, delayMs);
+    this.publishTimer.unref?.();
+  }
+
+  private async publish(): Promise<void> {
+    const self = this.memberStore.get(this.memberId);
+    const want = { name: this.opts.name, clientURLs: this.opts.advertiseClientUrls };
+    if (self && self.name === want.name && self.clientURLs.join(',') === want.clientURLs.join(',')) {
+      this.published = true;
+      return;
+    }
+    try {
+      await this.propose((id) => ({ kind: RequestKind.MemberPublish, id, req: { memberId: this.memberId, ...want } }));
+      this.published = true;
+      this.opts.logger.info('published local member to cluster through raft', {
+        'local-member-id': hex(this.memberId),
+        'local-member-attributes': `{Name:${want.name} ClientURLs:[${want.clientURLs.join(' ')}]}`,
+        'cluster-id': hex(this.clusterId),
+      });
+    } catch (e) {
+      if (this.stopped) return;
+      this.opts.logger.warn('failed to publish local member to cluster through raft', { error: String(e) });
+      this.schedulePublish(publishRetryMs);
+    }
+  }
+
   // ---- linearizable reads (ReadIndex, batched) ----
 
   linearizableRead(): Promise<void> {
     this.checkServing();
     return new Promise<void>((resolve, reject) => {
       const timer = setTimeout(() => {
-        reject(new EtcdError(Errors.Timeout));
+        w.reject(new EtcdError(Errors.Timeout));
       }, this.requestTimeoutMs);
-      this.readWaiters.push({
+      let settled = false;
+      const w: ReadWaiter = {
         resolve: () => {
+          if (settled) return;
+          settled = true;
           clearTimeout(timer);
           resolve();
         },
         reject: (e) => {
+          if (settled) return;
+          settled = true;
           clearTimeout(timer);
           reject(e);
         },
-      });
-      this.startReadRound();
+      };
+      this.readWaiters.push(w);
+      this.node.input(() => this.startReadRound());
     });
   }
 
+  /** Called only through node.input (never inside a Ready). */
   private startReadRound(): void {
-    if (this.readRound !== null || this.readWaiters.length === 0) return;
+    if (this.readRound !== null || this.readWaiters.length === 0 || this.stopped) return;
     const ctx = this.ids.next().toString(16);
-    this.readRound = { ctx, waiters: this.readWaiters };
+    const timer = setInterval(() => this.node.input(() => this.askReadIndex(ctx)), readIndexRetryMs);
+    timer.unref?.();
+    this.readRound = { ctx, waiters: this.readWaiters, timer };
     this.readWaiters = [];
-    this.core.readIndex(Buffer.from(ctx));
-    this.node.kick();
+    this.askReadIndex(ctx);
+  }
+
+  private askReadIndex(ctx: string): void {
+    if (this.readRound?.ctx !== ctx) return;
+    try {
+      this.node.core.readIndex(Buffer.from(ctx));
+    } catch (e) {
+      // No leader yet: the retry timer or the next leader election asks again.
+      if (!(e instanceof ErrProposalDropped)) throw e;
+    }
   }
 
   private onReadStates(states: ReadState[]): void {
     for (const s of states) {
       const round = this.readRound;
       if (!round || Buffer.from(s.ctx).toString() !== round.ctx) continue;
-      // The loop releases read states after applying the entries of the same Ready, so the
-      // applied index has reached the read index here.
-      assert(this.appliedIndex >= s.index, 'read state released before apply reached it');
       this.readRound = null;
-      for (const w of round.waiters) w.resolve();
+      clearInterval(round.timer);
+      this.readsAwaitingApply.push({ index: s.index, waiters: round.waiters });
     }
-    this.startReadRound();
+    this.releaseReads();
+    if (this.readWaiters.length > 0) this.node.input(() => this.startReadRound());
+  }
+
+  private releaseReads(): void {
+    if (this.readsAwaitingApply.length === 0) return;
+    const keep: typeof this.readsAwaitingApply = [];
+    for (const r of this.readsAwaitingApply) {
+      if (r.index <= this.appliedIndex) for (const w of r.waiters) w.resolve();
+      else keep.push(r);
+    }
+    this.readsAwaitingApply = keep;
+  }
+
+  private failReads(err: EtcdError): void {
+    for (const w of this.readWaiters) w.reject(err);
+    this.readWaiters = [];
+    if (this.readRound) {
+      clearInterval(this.readRound.timer);
+      for (const w of this.readRound.waiters) w.reject(err);
+      this.readRound = null;
+    }
+    for (const r of this.readsAwaitingApply) for (const w of r.waiters) w.reject(err);
+    this.readsAwaitingApply = [];
   }
 
   // ---- status ----
@@ -383,18 +714,36 @@ export class EtcdServer {
   async stop(): Promise<void> {
     if (this.stopped) return;
     this.stopped = true;
+    if (this.ticker) clearInterval(this.ticker);
+    if (this.publishTimer) clearTimeout(this.publishTimer);
     this.node.stop();
     this.waits.failAll(new EtcdError(Errors.Stopped));
+    this.failReads(new EtcdError(Errors.Stopped));
+    if (this.transport) await this.transport.stop();
     await this.backend.close();
   }
 }
 
-const applyKinds = {
+/** KV requests an active alarm may refuse in apply (alarms.ts applyCheck). */
+const kvApplyKinds = {
   [RequestKind.Put]: 'put',
   [RequestKind.DeleteRange]: 'deleteRange',
   [RequestKind.Txn]: 'txn',
   [RequestKind.Compaction]: 'compaction',
 } as const;
+
+function restartApplied(storage: DurableRaftStorage, consistentIndex: bigint): bigint | undefined {
+  const snap = storage.snapshot().metadata.index;
+  const commit = storage.log.hardState().commit;
+  const applied = consistentIndex < commit ? consistentIndex : commit;
+  return applied > snap ? applied : undefined;
+}
+
+/** A client's KV request (not the member's own bookkeeping such as publish). */
+function isClientRequest(data: Uint8Array): boolean {
+  const k = data[0];
+  return k === RequestKind.Put || k === RequestKind.DeleteRange || k === RequestKind.Txn || k === RequestKind.Compaction;
+}
 
 function isReadOnlyTxn(t: TxnRequest): boolean {
   const ops = [...t.success, ...t.failure];

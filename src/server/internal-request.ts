@@ -17,14 +17,23 @@ export const RequestKind = {
   Txn: 4,
   Compaction: 5,
   Alarm: 6,
+  /** A member publishes its name and client URLs (etcd's publish; JSON body, rare). */
+  MemberPublish: 30,
 } as const;
+
+export interface MemberPublish {
+  memberId: bigint;
+  name: string;
+  clientURLs: string[];
+}
 
 export type InternalRequest =
   | { kind: typeof RequestKind.Put; id: bigint; req: PutRequest }
   | { kind: typeof RequestKind.DeleteRange; id: bigint; req: DeleteRangeRequest }
   | { kind: typeof RequestKind.Txn; id: bigint; req: TxnRequest }
   | { kind: typeof RequestKind.Compaction; id: bigint; req: CompactionRequest }
-  | { kind: typeof RequestKind.Alarm; id: bigint; req: AlarmRequest };
+  | { kind: typeof RequestKind.Alarm; id: bigint; req: AlarmRequest }
+  | { kind: typeof RequestKind.MemberPublish; id: bigint; req: MemberPublish };
 
 const typeNames: Record<number, string> = {
   [RequestKind.Put]: 'etcdserverpb.PutRequest',
@@ -36,19 +45,31 @@ const typeNames: Record<number, string> = {
 
 const headerBytes = 9;
 
-export function encodeInternal(r: InternalRequest): Uint8Array {
-  const name = typeNames[r.kind] as string;
-  const type = protoRoot.lookupType(name);
-  const body = type.encode(type.fromObject(toWire(name, r.req))).finish();
+function frame(kind: number, id: bigint, body: Uint8Array): Uint8Array {
   const out = new Uint8Array(headerBytes + body.length);
-  out[0] = r.kind;
-  u64ToBytesBE(r.id, out, 1);
+  out[0] = kind;
+  u64ToBytesBE(id, out, 1);
   out.set(body, headerBytes);
   return out;
 }
 
+export function encodeInternal(r: InternalRequest): Uint8Array {
+  if (r.kind === RequestKind.MemberPublish) {
+    const { memberId, name, clientURLs } = r.req;
+    return frame(r.kind, r.id, Buffer.from(JSON.stringify({ memberId: memberId.toString(), name, clientURLs })));
+  }
+  const name = typeNames[r.kind] as string;
+  const type = protoRoot.lookupType(name);
+  const body = type.encode(type.fromObject(toWire(name, r.req))).finish();
+  return frame(r.kind, r.id, body);
+}
+
 export function decodeInternal(data: Uint8Array): InternalRequest {
   const kind = data[0] as number;
+  if (kind === RequestKind.MemberPublish) {
+    const j = JSON.parse(Buffer.from(data.subarray(headerBytes)).toString()) as { memberId: string; name: string; clientURLs: string[] };
+    return { kind, id: u64FromBytesBE(data, 1), req: { memberId: BigInt(j.memberId), name: j.name, clientURLs: j.clientURLs } };
+  }
   const name = typeNames[kind];
   assert(name !== undefined, `unknown internal request kind ${kind}`);
   const id = u64FromBytesBE(data, 1);

@@ -1,63 +1,67 @@
 /**
- * The raft-node loop (DESIGN "The path of a request"): THE place where consensus output turns
- * into effects, in the order the Raft core's contract demands:
+ * The raft-node loop (DESIGN "The path of a request"): THE place where the Raft core's output
+ * turns into effects, in the order its contract demands (src/raft/raw-node.ts):
  *
- *   Ready → persist hard state + entries (one synced write per Ready: group commit)
- *         → send messages → apply committed entries (one backend batch, no sync)
- *         → release read states → advance.
+ *   Ready → persist snapshot + hard state + entries (one write per Ready, fsynced when the Ready
+ *           says so: group commit) → send messages (a leader sends before persisting) → install the snapshot → apply committed
+ *           entries (one backend batch, no fsync) → release read states → advance.
  *
- * Proposals and read requests that arrive while a Ready is being persisted accumulate in the
- * core and go out together in the next Ready; that is the whole of group commit.
+ * Inputs (ticks, peer messages, proposals, read requests) that arrive while a Ready is being
+ * handled are queued and given to the core right after advance(): the core is never touched
+ * between ready() and advance(). Proposals that arrive together go out in the same Ready, so
+ * they share one fsync: that is the whole of group commit.
  *
- * Invariants: at most one Ready is in flight (the loop is a single async task); an entry is
- * applied only after the synced write that contains it has completed; applied indexes are
- * strictly increasing and contiguous; a crash point named in `crashPoints` can stop the process
- * between any two steps (used by tests through ETCDTS_CRASH_AT).
+ * Invariants: at most one Ready is in flight (the loop is a single async task); a message
+ * leaves only after the write it depends on has completed; an entry is applied only after the
+ * write that holds it; applied indexes are strictly increasing and contiguous; the input queue
+ * is bounded by the callers (proposals and reads are bounded by their waiters).
  */
 import { assert } from '../base/assert.js';
-import type { CoreReady, Entry, HardState, ReadState } from './solo-core.js';
-
-export interface ConsensusCore {
-  propose(data: Uint8Array): unknown;
-  readIndex(ctx: Uint8Array): void;
-  hasReady(): boolean;
-  ready(): CoreReady;
-  advance(rd: CoreReady): void;
-}
-
-export interface LogPersister {
-  /** Durably writes hard state and entries (fsync when sync). Resolves after the write. */
-  save(hardState: HardState | undefined, entries: Entry[], sync: boolean): Promise<void>;
-}
-
-export interface Applier {
-  /** Applies committed entries in order; resolves once their effects are visible to reads. */
-  apply(entries: Entry[]): Promise<void>;
-}
+import type { RawNode, Ready } from '../raft/raw-node.js';
+import { type Entry, type Message, type ReadState, type Snapshot, type SoftState, StateRole } from '../raft/types.js';
 
 export type CrashPoint = 'before-persist' | 'after-persist' | 'after-apply';
 
-export interface RaftNodeHooks {
-  onReadStates?(states: ReadState[]): void;
-  onFatal?(err: unknown): void;
+export interface RaftNodeEffects {
+  /** Step 1 (without or with a snapshot). */
+  persist(rd: Ready): Promise<void>;
+  /** Step 2: hand messages to the transport (never blocks). */
+  send(msgs: Message[]): void;
+  /** Step 3a: make the installed snapshot's state the member's state (reopen stores). */
+  restore(snap: Snapshot): Promise<void>;
+  /** Step 3b: apply committed entries in order (conf changes included). */
+  apply(entries: Entry[]): Promise<void>;
+  onSoftState(s: SoftState): void;
+  onReadStates(states: ReadState[]): void;
+  /** After advance: the place for housekeeping such as creating a snapshot. */
+  afterAdvance(): Promise<void>;
+  onFatal(err: unknown): void;
   /** Test hook: called at each named point; may terminate the process. */
-  crashPoint?(point: CrashPoint, rd: CoreReady): void;
+  crashPoint?(point: CrashPoint, rd: Ready): void;
 }
 
 export class RaftNode {
   private running = false;
   private again = false;
   private stopped = false;
+  private inReady = false;
+  private queued: (() => void)[] = [];
   private lastApplied = -1n;
 
   constructor(
-    private readonly core: ConsensusCore,
-    private readonly persister: LogPersister,
-    private readonly applier: Applier,
-    private readonly hooks: RaftNodeHooks = {},
+    readonly core: RawNode,
+    private readonly fx: RaftNodeEffects,
   ) {}
 
-  /** Ask the loop to run soon (after a propose, readIndex, tick or incoming message). */
+  /** Run `fn` against the core now, or right after the Ready in flight; then run the loop. */
+  input(fn: () => void): void {
+    if (this.stopped) return;
+    if (this.inReady) this.queued.push(fn);
+    else fn();
+    this.kick();
+  }
+
+  /** Ask the loop to run soon. */
   kick(): void {
     if (this.stopped) return;
     if (this.running) {
@@ -81,7 +85,7 @@ export class RaftNode {
     } catch (err) {
       // A failed fsync or apply leaves the member in an unknown state: stop, as etcd panics.
       this.stopped = true;
-      this.hooks.onFatal?.(err);
+      this.fx.onFatal(err);
     } finally {
       this.running = false;
     }
@@ -89,19 +93,38 @@ export class RaftNode {
 
   private async step(): Promise<void> {
     const rd = this.core.ready();
-    this.hooks.crashPoint?.('before-persist', rd);
-    if (rd.hardState || rd.entries.length > 0) {
-      await this.persister.save(rd.hardState, rd.entries, rd.mustSync);
+    this.inReady = true;
+    try {
+      if (rd.softState) this.fx.onSoftState(rd.softState);
+      // A leader's messages (appends, heartbeats) do not depend on its own persistence, so it
+      // sends them first and writes in parallel with the followers (Raft thesis §10.2.1; etcd
+      // raftNode does the same). A follower's or candidate's messages (votes, append
+      // acknowledgements) may only leave after the write they promise.
+      const early = this.core.raft.state === StateRole.Leader;
+      if (early && rd.messages.length > 0) this.fx.send(rd.messages);
+      this.fx.crashPoint?.('before-persist', rd);
+      await this.fx.persist(rd);
+      this.fx.crashPoint?.('after-persist', rd);
+      if (!early && rd.messages.length > 0) this.fx.send(rd.messages);
+      if (rd.snapshot) {
+        await this.fx.restore(rd.snapshot);
+        this.lastApplied = rd.snapshot.metadata.index;
+      }
+      if (rd.committedEntries.length > 0) {
+        const first = rd.committedEntries[0] as Entry;
+        assert(this.lastApplied < 0n || first.index === this.lastApplied + 1n, `apply gap: ${this.lastApplied} → ${first.index}`);
+        await this.fx.apply(rd.committedEntries);
+        this.lastApplied = (rd.committedEntries[rd.committedEntries.length - 1] as Entry).index;
+        this.fx.crashPoint?.('after-apply', rd);
+      }
+      if (rd.readStates.length > 0) this.fx.onReadStates(rd.readStates);
+      this.core.advance(rd);
+    } finally {
+      this.inReady = false;
     }
-    this.hooks.crashPoint?.('after-persist', rd);
-    if (rd.committedEntries.length > 0) {
-      const first = rd.committedEntries[0] as Entry;
-      assert(this.lastApplied < 0n || first.index === this.lastApplied + 1n, `apply gap: ${this.lastApplied} → ${first.index}`);
-      await this.applier.apply(rd.committedEntries);
-      this.lastApplied = (rd.committedEntries[rd.committedEntries.length - 1] as Entry).index;
-      this.hooks.crashPoint?.('after-apply', rd);
-    }
-    if (rd.readStates.length > 0) this.hooks.onReadStates?.(rd.readStates);
-    this.core.advance(rd);
+    const q = this.queued;
+    this.queued = [];
+    for (const fn of q) fn();
+    await this.fx.afterAdvance();
   }
 }

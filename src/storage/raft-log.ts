@@ -28,7 +28,7 @@ export interface LogHardState {
 }
 
 type Db = ClassicLevel<Buffer, Buffer>;
-type BatchOp = { type: 'put'; key: Buffer; value: Buffer } | { type: 'del'; key: Buffer };
+export type BatchOp = { type: 'put'; key: Buffer; value: Buffer } | { type: 'del'; key: Buffer };
 
 export class RaftLog {
   private first = 1n;
@@ -95,19 +95,31 @@ export class RaftLog {
    * Appends entries (contiguous, possibly overwriting a conflicting tail) and/or the hard
    * state in one atomic write; fsyncs when sync is set.
    */
-  async save(hs: LogHardState | undefined, entries: LogEntry[], sync: boolean): Promise<void> {
-    const ops: BatchOp[] = [];
+  async save(
+    hs: LogHardState | undefined,
+    entries: LogEntry[],
+    sync: boolean,
+    opts: { floor?: bigint; extra?: BatchOp[] } = {},
+  ): Promise<void> {
+    const ops: BatchOp[] = opts.extra ? [...opts.extra] : [];
     let newLast = this.last;
+    let newFirst = this.first;
+    if (opts.floor !== undefined) {
+      // A snapshot at `floor` replaces the whole log: drop every stored entry in the same write.
+      for (let i = this.first; i <= this.last; i++) ops.push({ type: 'del', key: this.keyOf(i) });
+      newFirst = opts.floor + 1n;
+      newLast = opts.floor;
+    }
     const head = entries[0];
     if (head) {
-      assert(head.index >= this.first && head.index <= this.last + 1n, `log gap: append ${head.index} after ${this.last}`);
+      assert(head.index >= newFirst && head.index <= newLast + 1n, `log gap: append ${head.index} after ${newLast}`);
       for (let i = 0; i < entries.length; i++) {
         const e = entries[i] as LogEntry;
         assert(e.index === head.index + BigInt(i), 'entries not contiguous');
         ops.push({ type: 'put', key: this.keyOf(e.index), value: encodeEntry(e) });
       }
       const tail = (entries[entries.length - 1] as LogEntry).index;
-      for (let i = tail + 1n; i <= this.last; i++) ops.push({ type: 'del', key: this.keyOf(i) });
+      for (let i = tail + 1n; i <= newLast; i++) ops.push({ type: 'del', key: this.keyOf(i) });
       newLast = tail;
     }
     if (hs) {
@@ -119,8 +131,28 @@ export class RaftLog {
     }
     if (ops.length === 0) return;
     await this.db.batch(ops, { sync });
+    this.first = newFirst;
     this.last = newLast;
     if (this.last === 0n) this.first = 1n;
+  }
+
+  /**
+   * Makes `index` the log's floor after a snapshot at `index` was installed or loaded: drops
+   * every stored entry ≤ index, and if none is left above it, the next append starts at index+1.
+   * Only entries the snapshot covers are dropped, so committed entries above it survive.
+   */
+  async resetTo(index: bigint, sync: boolean): Promise<void> {
+    if (this.last < this.first && this.first === index + 1n) return;
+    const hi = this.last < index ? this.last : index;
+    const ops: BatchOp[] = [];
+    for (let i = this.first; i <= hi; i++) ops.push({ type: 'del', key: this.keyOf(i) });
+    if (ops.length > 0) await this.db.batch(ops, { sync });
+    if (this.last <= index) {
+      this.first = index + 1n;
+      this.last = index;
+    } else {
+      this.first = index + 1n;
+    }
   }
 
   /** Drops entries below index (after a snapshot covers them). */

@@ -64,6 +64,8 @@ export const metaKey = {
   members: metaName('members'),
   /** Cluster version string (etcd cluster/clusterVersion). */
   clusterVersion: metaName('cluster_version'),
+  /** The Raft configuration (voters, learners) as of the consistent index (etcd 3.5 confState key). */
+  confState: metaName('conf_state'),
   /** Term of the consistent index (etcd 3.5 term key). */
   consistentTerm: metaName('consistent_term'),
 } as const;

@@ -98,6 +98,10 @@ export interface MemberSpec {
   peerPort?: number;
   args?: string[];
   env?: Record<string, string>;
+  /** --initial-cluster (default: this member alone). */
+  initialCluster?: string;
+  /** Wait until /health answers 200 (default true). */
+  waitHealthy?: boolean;
   /** Path polled until it answers 200 (default /health; an alarmed member needs ?exclude=). */
   healthPath?: string;
 }
@@ -116,7 +120,7 @@ export async function startMember(spec: MemberSpec): Promise<MemberProc> {
     '--advertise-client-urls', clientUrl,
     '--listen-peer-urls', peerUrl,
     '--initial-advertise-peer-urls', peerUrl,
-    '--initial-cluster', `${name}=${peerUrl}`,
+    '--initial-cluster', spec.initialCluster ?? `${name}=${peerUrl}`,
     ...(spec.args ?? []),
   ];
   const cmd = spec.kind === 'etcd' ? 'etcd' : process.execPath;
@@ -152,6 +156,7 @@ export async function startMember(spec: MemberSpec): Promise<MemberProc> {
   };
   let gone = false;
   void exited.then(() => (gone = true));
+  if (spec.waitHealthy === false) return member;
   await waitFor(`${spec.kind} ${name} healthy on ${clientUrl}`, async () => {
     if (gone) return 'gone';
     const r = await httpGet(`${clientUrl}${spec.healthPath ?? '/health'}`);
