@@ -550,8 +550,11 @@ export class EtcdServer {
     return this.propose((id) => ({ kind: RequestKind.Put, id, req }));
   }
 
-  /** etcd quotaKVServer: over quota, raise NOSPACE (through Raft) and refuse the request. */
-  private async checkQuota(cost: number): Promise<void> {
+  /**
+   * etcd quotaKVServer / quotaLeaseServer: over quota, raise NOSPACE (through Raft) and refuse
+   * the request. `cost` from alarms.ts putCost / txnCost / leaseOverheadBytes.
+   */
+  async checkQuota(cost: number): Promise<void> {
     if (await this.quota.available(cost)) return;
     await this.alarm({ action: AlarmAction.ACTIVATE, memberID: this.memberId, alarm: AlarmType.NOSPACE }).catch(() => undefined);
     throw new EtcdError(Errors.NoSpace);

@@ -101,7 +101,8 @@ describe('maintenance in a three-member cluster', () => {
     await until(() => ms.every((m) => m.alarms.get(AlarmType.NONE).length === 1));
     for (const m of ms) await expect(m.put(putReq('x', 'y'))).rejects.toSatisfy((e: unknown) => e instanceof EtcdError && e.spec === Errors.NoSpace);
     // Deletes still go through.
-    await leader.put(putReq('y', 'z')).catch(() => undefined);
+    const del = await leader.deleteRange({ key: enc('k'), range_end: Buffer.alloc(0), prev_kv: false });
+    expect(del.deleted).toBe(0n);
     const listed = await leader.alarm({ action: AlarmAction.GET, memberID: 0n, alarm: AlarmType.NONE });
     expect(listed.alarms).toEqual([{ memberID: 0x2002n, alarm: AlarmType.NOSPACE }]);
     await leader.alarm({ action: AlarmAction.DEACTIVATE, memberID: 0x2002n, alarm: AlarmType.NOSPACE });
