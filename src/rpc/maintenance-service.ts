@@ -3,7 +3,7 @@
  * etcdserverpb.Cluster (MemberList); Hash, MoveLeader and Downgrade answer UNIMPLEMENTED (no
  * handler), as do the Cluster methods not built yet.
  */
-import { rm } from 'node:fs/promises';
+import { readdir, rm } from 'node:fs/promises';
 import path from 'node:path';
 import * as grpc from '@grpc/grpc-js';
 import { toDomain, toWire } from '../api/convert.js';
@@ -77,7 +77,9 @@ async function streamSnapshot(server: EtcdServer, call: grpc.ServerWritableStrea
   call.on('cancelled', () => {
     cancelled = true;
   });
-  const file = path.join(server.opts.dataDir, 'member', `snapshot-${process.pid}-${++snapshotSeq}.tmp`);
+  const dir = path.join(server.opts.dataDir, 'member');
+  if (snapshotSeq === 0) await removeStaleSnapshots(dir);
+  const file = path.join(dir, `snapshot-${process.pid}-${++snapshotSeq}.tmp`);
   try {
     const f = await writeSnapshotFile(server.backend, file).catch(async (e: unknown) => {
       await rm(file, { force: true });
@@ -93,6 +95,16 @@ async function streamSnapshot(server: EtcdServer, call: grpc.ServerWritableStrea
     const st = toGrpcStatus(e, onUnknown);
     call.emit('error', { code: st.code, details: st.details, message: st.details });
   }
+}
+
+/**
+ * Temp files of snapshots an earlier process left behind (killed while streaming): another
+ * pid's. This process removes its own when each stream ends.
+ */
+async function removeStaleSnapshots(dir: string): Promise<void> {
+  const names = await readdir(dir).catch(() => [] as string[]);
+  const stale = names.filter((n) => /^snapshot-\d+-\d+\.tmp$/.test(n) && !n.startsWith(`snapshot-${process.pid}-`));
+  await Promise.all(stale.map((n) => rm(path.join(dir, n), { force: true })));
 }
 
 export function clusterHandlers(server: EtcdServer, onUnknown: (e: unknown) => void): Record<string, UnaryHandler> {
