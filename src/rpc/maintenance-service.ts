@@ -53,6 +53,7 @@ export function maintenanceHandlers(server: EtcdServer, onUnknown: (e: unknown) 
         header: server.header(r.currentRev),
         hash: r.hash,
         compact_revision: r.compactRev,
+        hash_revision: r.hashRev,
       });
     }, onUnknown),
     Snapshot: ((call: grpc.ServerWritableStream<unknown, unknown>) => {

@@ -134,6 +134,8 @@ export interface HashKvResult {
   hash: number;
   /** The store's revision when the hash was taken (response header revision). */
   currentRev: bigint;
+  /** The revision hashed up to (etcd 3.6 hash_revision). */
+  hashRev: bigint;
   compactRev: bigint;
 }
 
@@ -156,7 +158,7 @@ export async function hashKV(kv: KvStore, backend: Backend, rev: bigint): Promis
       h = crc32cUpdate(h, etcdRevisionKey(k));
       h = crc32cUpdate(h, etcdRecordValue(k, v));
     }
-    if (sameCompaction) return { hash: h, currentRev, compactRev };
+    if (sameCompaction) return { hash: h, currentRev, hashRev: at, compactRev };
   }
   throw new EtcdError(Errors.Timeout);
 }
