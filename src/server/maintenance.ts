@@ -26,26 +26,13 @@ import type { KvStore } from '../mvcc/kv-store.js';
 import { existsSync, readdirSync, statSync } from 'node:fs';
 import path from 'node:path';
 import { Backend } from '../storage/backend.js';
-import { mvccKeyFloor, prefix } from '../storage/schema.js';
-import { etcdRecordValue, etcdRevisionKey } from './snapshot.js';
+import { mvccKeyFloor } from '../storage/schema.js';
+import { etcdRecordValue, etcdRevisionKey, stateRanges } from './snapshot.js';
 
 /** Longest a cached state-machine size is used by the quota check. */
 export const sizeRefreshMs = 100;
 /** HashKV restarts at most this many times when a compaction lands under it. */
 export const hashKvAttemptsMax = 10;
-
-/** Key ranges of the state machine: everything but the Raft records. */
-function stateRanges(): [Buffer, Buffer][] {
-  const raft = [prefix.raftEntry, prefix.hardState, prefix.raftSnapshot].map((p) => p[0] as number).sort((a, b) => a - b);
-  const out: [Buffer, Buffer][] = [];
-  let from = 0;
-  for (const r of raft) {
-    if (r > from) out.push([Buffer.from([from]), Buffer.from([r])]);
-    from = r + 1;
-  }
-  out.push([Buffer.from([from]), Buffer.from([0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff])]);
-  return out;
-}
 
 /**
  * State-machine bytes: LevelDB's estimate for the table files, plus the write-ahead log files

@@ -2,9 +2,9 @@
  * Maintenance.Snapshot: the member's state machine as a bbolt file with etcd's bucket layout
  * (api/snapshot-file.ts), so `etcdctl snapshot status|restore` and a real etcd can read it.
  *
- * Consistency: one classic-level iterator reads the whole database; it reads an implicit
- * LevelDB snapshot taken when it is created, and apply batches land atomically, so the file is
- * the store exactly as of one applied index (etcd streams one bbolt read transaction).
+ * Consistency: every range is read from one explicit LevelDB snapshot taken when reading
+ * starts, and apply batches land atomically, so the file is the store exactly as of one applied
+ * index (etcd streams one bbolt read transaction).
  *
  * Buckets written (etcd mvcc/backend names):
  *   key      MVCC records: 8-byte main '_' 8-byte sub ['t'] → mvccpb.KeyValue (tombstone: key only)
@@ -48,7 +48,45 @@ export const etcdMetaKey = {
 
 const emptyKv = { key: Buffer.alloc(0), create_revision: 0n, mod_revision: 0n, version: 0n, value: Buffer.alloc(0), lease: 0n };
 
-const raftPrefixes = new Set([prefix.raftEntry[0], prefix.hardState[0], prefix.raftSnapshot[0]]);
+/** Key ranges of the state machine, in key order: everything but the Raft records. */
+export function stateRanges(): [Buffer, Buffer][] {
+  const raft = [prefix.raftEntry, prefix.hardState, prefix.raftSnapshot].map((p) => p[0] as number).sort((a, b) => a - b);
+  const out: [Buffer, Buffer][] = [];
+  let from = 0;
+  for (const r of raft) {
+    if (r > from) out.push([Buffer.from([from]), Buffer.from([r])]);
+    from = r + 1;
+  }
+  out.push([Buffer.from([from]), Buffer.from([0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff])]);
+  return out;
+}
+
+/** Keys read per step while writing a snapshot. */
+const snapshotScanKeys = 1000;
+
+/**
+ * Every state-machine record in key order, read from one explicit LevelDB snapshot taken at
+ * the first step (one point in time across the ranges; the Raft log between them is not read).
+ */
+async function* stateRecords(backend: Backend): AsyncGenerator<[Buffer, Buffer]> {
+  const snapshot = backend.db.snapshot();
+  try {
+    for (const [gte, lt] of stateRanges()) {
+      const it = backend.db.iterator({ gte, lt, snapshot });
+      try {
+        for (;;) {
+          const chunk = await it.nextv(snapshotScanKeys);
+          if (chunk.length === 0) break;
+          for (const e of chunk) yield e;
+        }
+      } finally {
+        await it.close();
+      }
+    }
+  } finally {
+    await snapshot.close();
+  }
+}
 
 /** etcd revToBytes: 8-byte main, '_', 8-byte sub, then 't' for a tombstone. */
 export function etcdRevisionKey(ourKey: Buffer): Buffer {
@@ -133,10 +171,8 @@ export async function writeSnapshotFile(backend: Backend, file: string): Promise
     const raw = w.bucket(bucket.etcdts);
     const meta = new Map<string, Buffer>();
     const alarms: Buffer[] = [];
-    // One iterator: one point-in-time view of the whole database.
-    for await (const [k, v] of backend.scan(Buffer.alloc(0), Buffer.from([0xff, 0xff, 0xff, 0xff]))) {
+    for await (const [k, v] of stateRecords(backend)) {
       const kind = k[0] as number;
-      if (raftPrefixes.has(kind)) continue;
       if (kind === prefix.mvcc[0]) {
         await keys.add(etcdRevisionKey(k), etcdRecordValue(k, v));
         continue;
