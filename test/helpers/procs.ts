@@ -189,6 +189,8 @@ export function run(cmd: string, args: string[], opts: { input?: string; env?: R
       clearTimeout(t);
       resolve({ stdout, stderr, code });
     });
+    // A command that exits without reading its input closes the pipe: not a test failure.
+    p.stdin.on('error', () => undefined);
     p.stdin.end(opts.input ?? '');
   });
 }
