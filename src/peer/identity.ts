@@ -6,6 +6,7 @@
  */
 import * as grpc from '@grpc/grpc-js';
 import { hex16 } from '../base/int64.js';
+import { MessageType, isLocalMessage, type Message } from '../raft/types.js';
 
 export const mdClusterId = 'etcdts-cluster-id';
 export const mdFrom = 'etcdts-from';
@@ -74,4 +75,10 @@ export function checkIdentity(id: CallIdentity | undefined, local: LocalIdentity
   if (!local.isKnown(id.from)) return refuse('unknown-sender');
   if (id.to !== local.memberId) return refuse('to-mismatch');
   return undefined;
+}
+
+/** Whether a message that came on `from`'s stream may reach process(): addressed to us, really
+ *  from that sender, not a local message type, and not MsgSnap (which has its own call). */
+export function belongsOnStream(memberId: bigint, from: bigint, m: Message): boolean {
+  return m.to === memberId && m.from === from && !isLocalMessage(m.type) && m.type !== MessageType.Snap;
 }

@@ -219,11 +219,21 @@ export class PeerLink {
       const wasActive = this.since !== undefined;
       this.since = undefined;
       this.writing = false;
-      if (err?.code === grpc.status.FAILED_PRECONDITION) return this.failed(`refused: ${err.details}`, true);
+      if (err?.code === grpc.status.FAILED_PRECONDITION) return this.failed(`refused: ${err.details}`, true, wasActive);
       this.failed(err ? `stream: ${err.details || err.message}` : 'stream ended by the peer', false, wasActive);
     });
     call.on('error', () => undefined); // the status callback above handles every failure
+    // A peer that takes the call but neither accepts nor refuses it is as good as unreachable.
+    const acceptTimer = setTimeout(() => {
+      if (this.call !== call || this.since !== undefined) return;
+      this.call = undefined;
+      call.cancel();
+      this.failed('stream: not accepted in time', false);
+    }, this.ctx.limits.dialTimeoutMs);
+    acceptTimer.unref();
+    call.on('status', () => clearTimeout(acceptTimer));
     call.on('metadata', () => {
+      clearTimeout(acceptTimer);
       if (this.call !== call) return;
       this.since = new Date();
       this.backoff.reset();

@@ -18,10 +18,10 @@
 import net from 'node:net';
 import * as grpc from '@grpc/grpc-js';
 import { idField, type Logger } from '../base/logger.js';
-import { MessageType, isLocalMessage, type Message } from '../raft/types.js';
+import { MessageType, type Message } from '../raft/types.js';
 import { decodeBatch, decodeRequest, decodeSnapshotFrame, encodeReply } from './codec.js';
 import { PeerListenError } from './errors.js';
-import { checkIdentity, mdRequestError, readIdentity, type LocalIdentity } from './identity.js';
+import { belongsOnStream, checkIdentity, mdRequestError, readIdentity, type LocalIdentity } from './identity.js';
 import { grpcOptions, peerService } from './service.js';
 import type { PeerHandler, TransportLimits } from './transport.js';
 
@@ -45,7 +45,7 @@ export class PeerServer {
   private readonly listening: Listening[] = [];
   private injector: ReturnType<grpc.Server['createConnectionInjector']> | undefined;
   /** The open Stream of each sender, by member id. */
-  private readonly streams = new Map<bigint, { end(details: string): void }>();
+  private readonly streams = new Map<bigint, { end(details?: string, code?: grpc.status): void }>();
   private readonly refusalsLogged = new Set<string>();
   private readonly droppedLogged = new Set<string>();
   /** Counters for tests and metrics. */
@@ -103,11 +103,11 @@ export class PeerServer {
   }
 
   removeSender(id: bigint): void {
-    this.streams.get(id)?.end('the member has been permanently removed from the cluster');
+    this.streams.get(id)?.end('the member has been permanently removed from the cluster', grpc.status.FAILED_PRECONDITION);
   }
 
   async close(): Promise<void> {
-    for (const s of [...this.streams.values()]) s.end('transport stopped');
+    for (const s of [...this.streams.values()]) s.end('transport stopped', grpc.status.UNAVAILABLE);
     this.injector?.destroy();
     await Promise.all(
       this.listening.splice(0).map(
@@ -149,7 +149,7 @@ export class PeerServer {
 
   /** Whether a message from the sender `from` may reach process(). */
   private acceptable(from: bigint, m: Message): boolean {
-    const ok = m.to === this.ctx.memberId && m.from === from && !isLocalMessage(m.type) && m.type !== MessageType.Snap;
+    const ok = belongsOnStream(this.ctx.memberId, from, m);
     if (!ok) {
       const key = `${idField(from)}/${m.type}`;
       if (!this.droppedLogged.has(key)) {
@@ -171,15 +171,16 @@ export class PeerServer {
   private onStream(call: grpc.ServerReadableStream<Buffer, Buffer>, cb: grpc.sendUnaryData<Buffer>): void {
     const from = this.identify(call.metadata, 'stream', (e) => cb(e));
     if (from === undefined) return;
-    this.streams.get(from)?.end('superseded by a newer stream from the same member');
+    this.streams.get(from)?.end('superseded by a newer stream from the same member', grpc.status.CANCELLED);
     let done = false;
     const me = {
-      end: (details?: string): void => {
+      /** Without details: a normal end. FAILED_PRECONDITION only for refusals (the sender logs it as one). */
+      end: (details?: string, code = grpc.status.UNAVAILABLE): void => {
         if (done) return;
         done = true;
         if (this.streams.get(from) === me) this.streams.delete(from);
         if (details === undefined) cb(null, empty);
-        else cb({ code: grpc.status.FAILED_PRECONDITION, details });
+        else cb({ code, details });
       },
     };
     this.streams.set(from, me);
@@ -191,7 +192,7 @@ export class PeerServer {
         msgs = decodeBatch(frame);
       } catch (e) {
         this.ctx.logger.warn('malformed frame on a peer stream', { 'remote-peer-id': idField(from), error: e instanceof Error ? e.message : String(e) });
-        me.end(`malformed frame: ${e instanceof Error ? e.message : String(e)}`);
+        me.end(`malformed frame: ${e instanceof Error ? e.message : String(e)}`, grpc.status.INVALID_ARGUMENT);
         return;
       }
       this.stats.framesReceived++;

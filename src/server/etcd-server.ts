@@ -48,7 +48,7 @@ import { Backend, WriteBatch } from '../storage/backend.js';
 import { metaKey } from '../storage/schema.js';
 import { KvStore } from '../mvcc/kv-store.js';
 import { type Member, MemberStore, encodeMembers } from '../membership/member-store.js';
-import type { PeerHandler, Transport } from '../peer/transport.js';
+import { createGrpcTransport, type PeerHandler, type Transport } from '../peer/transport.js';
 import { applyCompaction, applyDeleteRange, applyPut, applyRange, applyTxn } from './apply-kv.js';
 import { AlarmAction, AlarmStore, AlarmType, putCost, txnCost, type AlarmRequest, type AlarmResponse } from './alarms.js';
 import { Quota } from './maintenance.js';
@@ -81,7 +81,10 @@ export interface ServerOptions {
   snapshotCatchupEntries: number;
   preVote: boolean;
   logger: Logger;
-  /** Builds the peer transport for this member; none ⇒ a member that talks to nobody (tests). */
+  /** Where to serve peer traffic (--listen-peer-urls): the gRPC peer transport listens there. */
+  listenPeerUrls?: string[];
+  /** Builds the peer transport instead (tests: an in-memory network). Neither this nor
+   *  listenPeerUrls ⇒ a member that talks to nobody. */
   transport?: (args: { memberId: bigint; clusterId: bigint; handler: PeerHandler }) => Transport;
   /** Test hook: exit the process at this point of the loop (integration crash tests). */
   crashAt?: CrashPoint;
@@ -101,6 +104,8 @@ export const clusterVersion = '3.5.0';
 export const readIndexRetryMs = 500;
 /** Proposals held while no leader is known (each also has its own timeout). */
 export const pendingProposalsMax = 10_000;
+/** Apply batches written to classic-level but not yet landed (their records sit in memory). */
+export const applyBatchesInFlightMax = 8;
 /** How often a member retries publishing its attributes until it succeeds. */
 export const publishRetryMs = 2_000;
 
@@ -130,6 +135,7 @@ export class EtcdServer {
   /** Read states confirmed but not yet reached by apply (a follower behind the leader's commit). */
   private readsAwaitingApply: { index: bigint; waiters: ReadWaiter[] }[] = [];
   private pendingProposals: { id: bigint; data: Uint8Array }[] = [];
+  private applyInFlight: Promise<void>[] = [];
   private stopped = false;
   private fatal: unknown = null;
   private ticker: NodeJS.Timeout | null = null;
@@ -209,7 +215,11 @@ export class EtcdServer {
       receiveSnapshot: (m, data) => this.receiveSnapshot(m, data),
       onRequest: (from, kind) => Promise.reject(new Error(`unknown peer request ${kind} from ${hex(from)}`)),
     };
-    this.transport = opts.transport ? opts.transport({ memberId: this.memberId, clusterId: this.clusterId, handler }) : null;
+    const ids2 = { memberId: this.memberId, clusterId: this.clusterId };
+    if (opts.transport) this.transport = opts.transport({ ...ids2, handler });
+    else if (opts.listenPeerUrls && opts.listenPeerUrls.length > 0) {
+      this.transport = createGrpcTransport({ ...ids2, listenPeerUrls: opts.listenPeerUrls, logger: opts.logger, handler });
+    } else this.transport = null;
   }
 
   static async start(opts: ServerOptions): Promise<EtcdServer> {
@@ -231,8 +241,8 @@ export class EtcdServer {
       await backend.close();
       throw new Error(`data dir ${opts.dataDir}: member ${hex(memberId)} is not in its own member list`);
     }
-    const storage = await DurableRaftStorage.open(backend);
-    const hs = storage.log.hardState();
+    const storage = await DurableRaftStorage.open(backend, path.join(opts.dataDir, 'member', 'wal'));
+    const hs = storage.diskHardState();
     // A data dir with no Raft state at all (new, or made by `snapshot restore`) bootstraps the
     // cluster from its member list, as etcd's startNode does from --initial-cluster.
     const fresh = storage.lastIndex() === 0n && hs.term === 0n && storage.snapshot().metadata.index === 0n;
@@ -316,8 +326,9 @@ export class EtcdServer {
       const file = this.incomingSnapshots.get(rd.snapshot.metadata.index);
       assert(file !== undefined, `snapshot ${rd.snapshot.metadata.index} handed out without its data`);
       const records = await parseStateFile(await readFile(file));
-      const ops = await installOps(this.backend, records);
+      // Apply batches still landing must land before the scan that lists what to delete.
       await this.backend.drain();
+      const ops = await installOps(this.backend, records);
       await this.storage.saveWithSnapshot(rd.snapshot, ops, rd.hardState, rd.entries);
     } else {
       await this.storage.save(rd.hardState, rd.entries, rd.mustSync);
@@ -405,7 +416,18 @@ export class EtcdServer {
     }
     if (last !== undefined) {
       batch.put(metaKey.consistentIndex, Backend.u64(last));
-      await this.backend.commit(batch);
+      // The raft log is the durable record, so apply answers as soon as the effects are in the
+      // store's memory (its overlay serves reads until the batch lands), without waiting for
+      // classic-level — etcd likewise answers before its backend batch commits. The writes
+      // land in order; at most applyBatchesInFlightMax wait, bounding the overlay's memory.
+      const landed = this.backend.commit(batch);
+      landed.catch((e: unknown) => this.onFatal(e));
+      this.applyInFlight.push(landed);
+      if (this.applyInFlight.length >= applyBatchesInFlightMax) await this.applyInFlight.shift();
+      void landed.then(() => {
+        const k = this.applyInFlight.indexOf(landed);
+        if (k >= 0) this.applyInFlight.splice(k, 1);
+      });
       this.consistentIndex = last;
     }
     this.appliedIndex = (entries[entries.length - 1] as Entry).index;
@@ -719,10 +741,11 @@ export class EtcdServer {
     this.stopped = true;
     if (this.ticker) clearInterval(this.ticker);
     if (this.publishTimer) clearTimeout(this.publishTimer);
-    this.node.stop();
+    await this.node.stop();
     this.waits.failAll(new EtcdError(Errors.Stopped));
     this.failReads(new EtcdError(Errors.Stopped));
     if (this.transport) await this.transport.stop();
+    await this.storage.close();
     await this.backend.close();
   }
 }
@@ -737,7 +760,7 @@ const kvApplyKinds = {
 
 function restartApplied(storage: DurableRaftStorage, consistentIndex: bigint): bigint | undefined {
   const snap = storage.snapshot().metadata.index;
-  const commit = storage.log.hardState().commit;
+  const commit = storage.diskHardState().commit;
   const applied = consistentIndex < commit ? consistentIndex : commit;
   return applied > snap ? applied : undefined;
 }

@@ -47,6 +47,7 @@ export class RaftNode {
   private inReady = false;
   private queued: (() => void)[] = [];
   private lastApplied = -1n;
+  private current: Promise<void> = Promise.resolve();
 
   constructor(
     readonly core: RawNode,
@@ -69,11 +70,13 @@ export class RaftNode {
       return;
     }
     this.running = true;
-    setImmediate(() => void this.loop());
+    this.current = new Promise<void>((resolve) => setImmediate(() => void this.loop().then(resolve)));
   }
 
-  stop(): void {
+  /** Stops the loop; resolves once a Ready in flight (if any) has finished its writes. */
+  async stop(): Promise<void> {
     this.stopped = true;
+    await this.current;
   }
 
   private async loop(): Promise<void> {

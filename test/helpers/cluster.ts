@@ -27,6 +27,7 @@ export interface ClusterOptions {
   /** Extra flags for every member (e.g. timings, snapshot count). */
   args?: string[];
   env?: Record<string, string>;
+  nodeArgs?: string[];
   /** Fixed ports (to start etcd and etcdts with the very same flags, hence the same ids). */
   ports?: { client: number; peer: number }[];
 }
@@ -64,6 +65,7 @@ export async function startCluster(kind: 'etcdts' | 'etcd', opts: ClusterOptions
     initialCluster,
     args: ['--initial-cluster-token', opts.token ?? 'etcd-cluster-1', '--initial-cluster-state', 'new', ...(opts.args ?? [])],
     env: opts.env,
+    nodeArgs: opts.nodeArgs,
   }));
   const members: (MemberProc | null)[] = await Promise.all(specs.map((s) => startMember(s)));
   const c: Cluster = {

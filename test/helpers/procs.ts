@@ -100,6 +100,8 @@ export interface MemberSpec {
   env?: Record<string, string>;
   /** --initial-cluster (default: this member alone). */
   initialCluster?: string;
+  /** Extra node flags for an etcdts member (e.g. --cpu-prof). */
+  nodeArgs?: string[];
   /** Wait until /health answers 200 (default true). */
   waitHealthy?: boolean;
   /** Path polled until it answers 200 (default /health; an alarmed member needs ?exclude=). */
@@ -124,7 +126,7 @@ export async function startMember(spec: MemberSpec): Promise<MemberProc> {
     ...(spec.args ?? []),
   ];
   const cmd = spec.kind === 'etcd' ? 'etcd' : process.execPath;
-  const fullArgs = spec.kind === 'etcd' ? args : [etcdtsBin, ...args];
+  const fullArgs = spec.kind === 'etcd' ? args : [...(spec.nodeArgs ?? []), etcdtsBin, ...args];
   const proc = spawn(cmd, fullArgs, {
     stdio: ['ignore', 'pipe', 'pipe'],
     env: { ...process.env, ...spec.env },
@@ -189,7 +191,7 @@ export function run(cmd: string, args: string[], opts: { input?: string; env?: R
       clearTimeout(t);
       resolve({ stdout, stderr, code });
     });
-    // A command that exits without reading its input closes the pipe: not a test failure.
+    // A child that exits before reading its stdin must not fail the test run with EPIPE.
     p.stdin.on('error', () => undefined);
     p.stdin.end(opts.input ?? '');
   });

@@ -117,6 +117,56 @@ describe('gRPC peer transport', () => {
     expect(logged(a, 'peer became inactive (message send to peer failed)')).toBe(1);
   });
 
+  it('reports a peer that cannot be dialled only while messages wait for it, logging the failure once', async () => {
+    const a = testMember(1n);
+    const ta = await node(a, await freePort());
+    ta.addPeer(3n, url(await freePort())); // nobody listens there
+    await until('several failed dials', () => a.rand.calls >= 3);
+    expect(a.handler.unreachable).toEqual([]); // nothing waited: no report
+    ta.send([heartbeat(1n, 3n, 1n), heartbeat(1n, 3n, 2n)]);
+    await until('reported', () => a.handler.unreachable.includes(3n));
+    await until('queue dropped', () => ta.queuedMessages(3n) === 0);
+    expect(a.handler.unreachable).toEqual([3n]); // once for the two messages
+    expect(logged(a, 'failed to reach peer')).toBe(1);
+    expect(ta.activeSince(3n)).toBeUndefined();
+  });
+
+  it('drops a single message larger than the frame limit and reports the peer', async () => {
+    const a = testMember(1n);
+    const b = testMember(2n);
+    const [pa, pb] = [await freePort(), await freePort()];
+    const limits: TransportLimits = { frameBytesMax: 64 * 1024, batchBytesMax: 32 * 1024, snapshotChunkBytes: 16 * 1024 };
+    const ta = await node(a, pa, limits);
+    const tb = await node(b, pb, limits);
+    ta.addPeer(2n, url(pb));
+    tb.addPeer(1n, url(pa));
+    ta.send([app(1n, 2n, 1n, 100), app(1n, 2n, 2n, 100 * 1024), app(1n, 2n, 3n, 40 * 1024)]);
+    await until('two delivered', () => b.handler.received.length === 2);
+    expect(b.handler.received.map((m) => m.entries[0]?.index)).toEqual([1n, 3n]);
+    await until('reported', () => a.handler.unreachable.includes(2n));
+    expect(logged(a, 'dropped a Raft message larger than the peer frame limit')).toBe(1);
+  });
+
+  it('listens on every peer URL, and dials a peer\'s next URL when one is dead', async () => {
+    const a = testMember(1n);
+    const b = testMember(2n);
+    const [pa, pb1, pb2, dead] = [await freePort(), await freePort(), await freePort(), await freePort()];
+    const ta = await node(a, pa);
+    const tb = new GrpcTransport({ ...fast, memberId: 2n, clusterId: cluster, listenPeerUrls: [`http://127.0.0.1:${pb1}`, `http://127.0.0.1:${pb2}`], logger: b.log.logger, handler: b.handler });
+    open.push(tb);
+    await tb.start();
+    expect(tb.ports()).toEqual([pb1, pb2]);
+    tb.addPeer(1n, url(pa));
+    ta.addPeer(2n, [`http://127.0.0.1:${dead}`, `http://127.0.0.1:${pb2}`]);
+    await until('active through the second URL', () => ta.activeSince(2n) !== undefined);
+    ta.send([heartbeat(1n, 2n, 1n)]);
+    await until('delivered', () => b.handler.received.length === 1);
+    ta.updatePeer(2n, url(pb1));
+    await until('active again after the update', () => ta.activeSince(2n) !== undefined);
+    ta.send([heartbeat(1n, 2n, 2n)]);
+    await until('delivered through the new URL', () => b.handler.received.length === 2);
+  });
+
   it('refuses a member of another cluster: nothing delivered, refusal logged once per streak', async () => {
     const a = testMember(1n);
     const b = testMember(2n);
@@ -157,12 +207,27 @@ describe('gRPC peer transport', () => {
     await until('delivered', () => b.handler.received.length === 1);
     tb.removePeer(1n);
     await until('stream closed by removal', () => ta.activeSince(2n) === undefined);
+    await until('broken stream reported', () => a.handler.unreachable.includes(2n));
     const calls = a.rand.calls;
     await until('refused again', () => a.rand.calls >= calls + 2);
     ta.send([heartbeat(1n, 2n, 3n)]);
     await until('still refused', () => a.rand.calls >= calls + 4);
     expect(b.handler.received.map((m) => m.commit)).toEqual([2n]);
     expect(b.log.lines.some((l) => l.includes('the member has been permanently removed from the cluster'))).toBe(true);
+  });
+
+  it('refuses a call addressed to another member (a peer URL that leads elsewhere)', async () => {
+    const a = testMember(1n);
+    const b = testMember(2n);
+    const [pa, pb] = [await freePort(), await freePort()];
+    const ta = await node(a, pa);
+    const tb = await node(b, pb);
+    tb.addPeer(1n, url(pa));
+    ta.addPeer(3n, url(pb)); // member 3's URL is wrong: b answers there
+    ta.send([heartbeat(1n, 3n, 1n)]);
+    await until('refused', () => b.log.lines.some((l) => l.includes('to field mismatch')) && a.rand.calls >= 2);
+    expect(b.handler.received).toEqual([]);
+    expect(ta.activeSince(3n)).toBeUndefined();
   });
 
   it('bounds the queue under a stalled peer: drops new messages, reports unreachable, then recovers', async () => {
@@ -184,6 +249,11 @@ describe('gRPC peer transport', () => {
         await new Promise((r) => setImmediate(r));
       }
       await until('overflow reported', () => a.handler.unreachable.includes(2n));
+      // The stall holds: HTTP/2 flow control stops the writes, nothing more leaves the queue.
+      const sentBefore = ta.stats(2n).messagesSent;
+      for (let i = 0; i < 300; i++) await new Promise((r) => setImmediate(r));
+      expect(ta.stats(2n).messagesSent).toBe(sentBefore);
+      expect(ta.stats(2n).messagesSent).toBeLessThan(sent);
       expect(ta.queuedMessages(2n)).toBeLessThanOrEqual(50);
       // Heartbeats do not pile up: still bounded.
       for (let i = 0; i < 500; i++) ta.send([heartbeat(1n, 2n, BigInt(i))]);
@@ -196,6 +266,30 @@ describe('gRPC peer transport', () => {
       // What arrives is in send order, a prefix of what was sent (new messages were dropped).
       expect(got).toEqual(Array.from({ length: got.length }, (_, i) => i + 1));
       expect(got.length).toBeLessThan(sent);
+    } finally {
+      await proxy.close();
+    }
+  });
+
+  it('notices a hung peer through keepalive, reports it unreachable, and recovers when it answers again', async () => {
+    const a = testMember(1n);
+    const b = testMember(2n);
+    const [pa, pb] = [await freePort(), await freePort()];
+    const limits: TransportLimits = { keepaliveMs: 300, keepaliveTimeoutMs: 300 };
+    const ta = await node(a, pa, limits);
+    const tb = await node(b, pb, limits);
+    tb.addPeer(1n, url(pa));
+    const proxy = await stallingProxy(pb);
+    try {
+      ta.addPeer(2n, url(proxy.port));
+      await until('active', () => ta.activeSince(2n) !== undefined);
+      proxy.stall(); // no traffic at all: only keepalive can tell
+      await until('unreachable reported', () => a.handler.unreachable.includes(2n));
+      expect(ta.activeSince(2n)).toBeUndefined();
+      proxy.resume();
+      await until('active again', () => ta.activeSince(2n) !== undefined);
+      ta.send([heartbeat(1n, 2n, 9n)]);
+      await until('delivered', () => b.handler.received.some((m) => m.commit === 9n));
     } finally {
       await proxy.close();
     }
