@@ -61,6 +61,9 @@ export function stateRanges(): [Buffer, Buffer][] {
   return out;
 }
 
+/** Bytes of consecutive pages gathered into one file write. */
+const snapshotWriteRunBytes = 1024 * 1024;
+
 /** Keys read per step while writing a snapshot. */
 const snapshotScanKeys = 1000;
 
@@ -101,7 +104,7 @@ export function etcdRevisionKey(ourKey: Buffer): Buffer {
 
 /** The value etcd stores for an MVCC record: a tombstone carries the key only. */
 export function etcdRecordValue(ourKey: Buffer, value: Buffer): Buffer {
-  if (!parseMvccKey(ourKey).tombstone) return value;
+  if (ourKey.length === mvccKeyBytes) return value; // not a tombstone (schema.ts mvccKey)
   return encodeKv({ ...emptyKv, key: Buffer.from(decodeKv(value).key) });
 }
 
@@ -162,9 +165,23 @@ export interface SnapshotFile {
 export async function writeSnapshotFile(backend: Backend, file: string): Promise<SnapshotFile> {
   const fh = await open(file, 'w', 0o600);
   try {
+    // Pages come mostly in file order: gather runs of consecutive pages into large writes.
+    let runStart = -1;
+    let runPages: Buffer[] = [];
+    let runBytes = 0;
+    const flushRun = async (): Promise<void> => {
+      if (runPages.length === 0) return;
+      const data = Buffer.concat(runPages, runBytes);
+      runPages = [];
+      runBytes = 0;
+      await fh.write(data, 0, data.length, runStart * pageBytes);
+    };
     const w = new BoltWriter({
       write: async (pgid, data) => {
-        await fh.write(data, 0, data.length, pgid * pageBytes);
+        if (runPages.length > 0 && (pgid !== runStart + runBytes / pageBytes || runBytes >= snapshotWriteRunBytes)) await flushRun();
+        if (runPages.length === 0) runStart = pgid;
+        runPages.push(data);
+        runBytes += data.length;
       },
     });
     const keys = w.bucket(bucket.key);
@@ -204,6 +221,7 @@ export async function writeSnapshotFile(backend: Backend, file: string): Promise
     const c = w.bucket(bucket.cluster);
     if (cv) await c.add(etcdMetaKey.clusterVersion, cv);
     const pages = await w.finish();
+    await flushRun();
     await fh.sync();
     return { path: file, size: pages * pageBytes };
   } finally {
