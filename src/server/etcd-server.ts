@@ -320,8 +320,9 @@ export class EtcdServer {
     return this.role === StateRole.Leader;
   }
 
+  /** Status raftIndex: the committed index, as etcd's (RaftStatusGetter.CommittedIndex). */
   raftIndex(): bigint {
-    return this.node.core.raft.log.lastIndex();
+    return this.node.core.raft.log.committed;
   }
 
   applied(): bigint {
