@@ -21,6 +21,7 @@ import type { Lessor } from '../lease/lessor.js';
 import type { KvStore } from '../mvcc/kv-store.js';
 import type { WriteBatch } from '../storage/backend.js';
 import type { WriteResult } from './apply-kv.js';
+import { AlarmType } from './alarms.js';
 import { RequestKind, type InternalRequest } from './internal-request.js';
 
 export interface LeaseCheckpointResponse {
@@ -48,6 +49,18 @@ export function applyLeaseRevoke(lessor: Lessor, kv: KvStore, batch: WriteBatch,
 export function applyLeaseCheckpoint(lessor: Lessor, kv: KvStore, batch: WriteBatch, r: LeaseCheckpointRequest): WriteResult<LeaseCheckpointResponse> {
   for (const cp of r.checkpoints) lessor.checkpoint(cp.ID, cp.remaining_TTL, batch);
   return { resp: { header: { revision: kv.rev() } }, events: [] };
+}
+
+/**
+ * etcd applierV3Corrupt / applierV3Capped for the lease requests: with CORRUPT active, grant and
+ * revoke fail with "corrupt cluster"; with NOSPACE active, grant fails with "database space
+ * exceeded" (a revoke frees space, a checkpoint is bookkeeping: both go on).
+ */
+export function leaseAlarmCheck(hasAlarm: (alarm: number) => boolean, kind: number): EtcdError | null {
+  if (kind === RequestKind.LeaseCheckpoint) return null;
+  if (hasAlarm(AlarmType.CORRUPT)) return new EtcdError(Errors.Corrupt);
+  if (kind === RequestKind.LeaseGrant && hasAlarm(AlarmType.NOSPACE)) return new EtcdError(Errors.NoSpace);
+  return null;
 }
 
 type LeaseRequest = Extract<

@@ -40,6 +40,7 @@ import { protoRoot } from '../api/proto.js';
 import { Lessor, minLeaseTtlSeconds, type LeaseCheckpoint, type LessorHost } from '../lease/lessor.js';
 import type { Backend } from '../storage/backend.js';
 import { RequestKind, type InternalRequest } from './internal-request.js';
+import { leaseOverheadBytes } from './alarms.js';
 import { decodeI64s, encodeI64s, KeepAliveBatcher, leaseKindKeepAliveBatch } from './lease-forward.js';
 
 /** Peer request kinds (the transport's generic request) for forwarding to the leader. */
@@ -64,6 +65,8 @@ export interface LeaseCluster {
   forwardToLeader?(kind: string, body: Uint8Array, timeoutMs: number): Promise<Uint8Array>;
   /** Resolves once everything committed so far is applied here (etcd waitAppliedIndex). */
   waitApplied?(): Promise<void>;
+  /** Refuses (NOSPACE) a request of this many bytes over the backend quota (etcd quotaLeaseServer). */
+  checkQuota?(costBytes: number): Promise<void>;
 }
 
 export interface LeaseServerOptions {
@@ -180,7 +183,8 @@ export class LeaseServer implements LessorHost {
   // ---- client calls ----
 
   /** LeaseGrant: a server-chosen id is positive (etcd: reqIDGen.Next() & (1<<63 − 1)). */
-  grant(req: LeaseGrantRequest): Promise<LeaseGrantResponse> {
+  async grant(req: LeaseGrantRequest): Promise<LeaseGrantResponse> {
+    await this.member.checkQuota?.(leaseOverheadBytes);
     let ID = req.ID;
     while (ID === 0n) ID = this.member.nextId() & ((1n << 63n) - 1n);
     return this.member.propose((id) => ({ kind: RequestKind.LeaseGrant, id, req: { TTL: req.TTL, ID } }));

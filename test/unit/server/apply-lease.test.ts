@@ -149,3 +149,18 @@ describe('lease apply', () => {
     await again.be.close();
   });
 });
+
+describe('lease requests under alarms (etcd applierV3Capped / applierV3Corrupt)', () => {
+  it('NOSPACE refuses grants only; CORRUPT refuses grants and revokes; checkpoints always apply', async () => {
+    const { leaseAlarmCheck } = await import('../../../src/server/apply-lease.js');
+    const { RequestKind } = await import('../../../src/server/internal-request.js');
+    const { AlarmType } = await import('../../../src/server/alarms.js');
+    const with_ = (a: number) => (x: number): boolean => x === a;
+    expect(leaseAlarmCheck(with_(AlarmType.NOSPACE), RequestKind.LeaseGrant)?.spec).toBe(Errors.NoSpace);
+    expect(leaseAlarmCheck(with_(AlarmType.NOSPACE), RequestKind.LeaseRevoke)).toBeNull();
+    expect(leaseAlarmCheck(with_(AlarmType.CORRUPT), RequestKind.LeaseGrant)?.spec).toBe(Errors.Corrupt);
+    expect(leaseAlarmCheck(with_(AlarmType.CORRUPT), RequestKind.LeaseRevoke)?.spec).toBe(Errors.Corrupt);
+    expect(leaseAlarmCheck(with_(AlarmType.CORRUPT), RequestKind.LeaseCheckpoint)).toBeNull();
+    expect(leaseAlarmCheck(() => false, RequestKind.LeaseGrant)).toBeNull();
+  });
+});
