@@ -5,8 +5,9 @@ import * as grpc from '@grpc/grpc-js';
 import { KVClient } from '../dist/api/proto.js';
 
 const job = workerData;
+// Connections spread round-robin over every member's endpoint (the one-client load gets one).
 const clients = Array.from({ length: job.conns }, (_, i) =>
-  new KVClient(job.endpoint, grpc.credentials.createInsecure(), { 'grpc.use_local_subchannel_pool': 1, 'grpc.channel_id': i }),
+  new KVClient(job.endpoints[i % job.endpoints.length], grpc.credentials.createInsecure(), { 'grpc.use_local_subchannel_pool': 1, 'grpc.channel_id': i }),
 );
 const value = Buffer.alloc(256, 0x61);
 const until = performance.now() + job.seconds * 1000;

@@ -1,8 +1,8 @@
 /**
- * scripts/bench: the same load against etcdts and a real etcd (when installed), one member
- * each, on this machine, runs alternating, printing each figure and the etcdts/etcd ratio.
+ * scripts/bench: the same load against etcdts and a real etcd (when installed), clusters of
+ * --members (default 3) each, on this machine, runs alternating, printing each figure and the etcdts/etcd ratio.
  *
- *   npm run build && node --import tsx scripts/bench.ts [--seconds 10] [--clients 1000] [--conns 100] [--rounds 2]
+ *   npm run build && node --import tsx scripts/bench.ts [--members 3] [--seconds 10] [--clients 1000] [--conns 100] [--rounds 2]
  *
  * Loads: put throughput with many concurrent clients (requests in flight spread over a pool of
  * connections, as etcd's own benchmark tool does), one-client put latency (p50/p99), and
@@ -19,7 +19,7 @@ import { fileURLToPath } from 'node:url';
 import { Worker } from 'node:worker_threads';
 
 interface Job {
-  endpoint: string;
+  endpoints: string[];
   kind: 'put' | 'range-l' | 'range-s';
   seconds: number;
   conns: number;
@@ -45,46 +45,56 @@ async function freePort(): Promise<number> {
 
 interface Server {
   name: string;
-  endpoint: string;
-  proc: ChildProcess;
+  /** Every member's client endpoint; loads spread their connections over all of them. */
+  endpoints: string[];
+  procs: ChildProcess[];
   dir: string;
 }
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 
-async function startServer(kind: 'etcdts' | 'etcd'): Promise<Server> {
+/** One member, or a cluster of `members` started with etcd's static-bootstrap flags. */
+async function startServer(kind: 'etcdts' | 'etcd', members: number): Promise<Server> {
   const dir = mkdtempSync(path.join(os.tmpdir(), `bench-${kind}-`));
-  const cp = await freePort();
-  const pp = await freePort();
-  const args = [
-    '--data-dir', path.join(dir, 'data'),
-    '--listen-client-urls', `http://127.0.0.1:${cp}`,
-    '--advertise-client-urls', `http://127.0.0.1:${cp}`,
-    '--listen-peer-urls', `http://127.0.0.1:${pp}`,
-    '--initial-advertise-peer-urls', `http://127.0.0.1:${pp}`,
-    '--initial-cluster', `default=http://127.0.0.1:${pp}`,
-    '--log-level', 'error',
-  ];
-  const proc =
-    kind === 'etcd'
+  const ports: { c: number; p: number }[] = [];
+  for (let i = 0; i < members; i++) ports.push({ c: await freePort(), p: await freePort() });
+  const names = ports.map((_, i) => (members === 1 ? 'default' : `etcd-${i + 1}`));
+  const cluster = ports.map((pt, i) => `${names[i]}=http://127.0.0.1:${pt.p}`).join(',');
+  const procs = ports.map((pt, i) => {
+    const args = [
+      '--name', names[i] as string,
+      '--data-dir', path.join(dir, `data${i}`),
+      '--listen-client-urls', `http://127.0.0.1:${pt.c}`,
+      '--advertise-client-urls', `http://127.0.0.1:${pt.c}`,
+      '--listen-peer-urls', `http://127.0.0.1:${pt.p}`,
+      '--initial-advertise-peer-urls', `http://127.0.0.1:${pt.p}`,
+      '--initial-cluster', cluster,
+      '--initial-cluster-token', 'bench',
+      '--log-level', 'error',
+    ];
+    return kind === 'etcd'
       ? spawn('etcd', args, { stdio: 'ignore' })
       : spawn(process.execPath, [path.join(root, 'bin', 'etcdts.js'), ...args], { stdio: 'ignore' });
-  const endpoint = `127.0.0.1:${cp}`;
-  for (let i = 0; i < 200; i++) {
-    try {
-      const r = await fetch(`http://${endpoint}/health`);
-      if (r.status === 200) return { name: kind, endpoint, proc, dir };
-    } catch {
-      /* not yet */
+  });
+  const endpoints = ports.map((pt) => `127.0.0.1:${pt.c}`);
+  for (const endpoint of endpoints) {
+    let ok = false;
+    for (let i = 0; i < 400 && !ok; i++) {
+      try {
+        ok = (await fetch(`http://${endpoint}/health`)).status === 200;
+      } catch {
+        /* not yet */
+      }
+      if (!ok) await new Promise((r) => setTimeout(r, 50));
     }
-    await new Promise((r) => setTimeout(r, 50));
+    if (!ok) throw new Error(`${kind} member ${endpoint} did not become healthy`);
   }
-  throw new Error(`${kind} did not become healthy`);
+  return { name: kind, endpoints, procs, dir };
 }
 
 async function stopServer(s: Server): Promise<void> {
-  s.proc.kill('SIGKILL');
-  await new Promise((r) => setTimeout(r, 200));
+  for (const p of s.procs) p.kill('SIGKILL');
+  await new Promise((r) => setTimeout(r, 300));
   rmSync(s.dir, { recursive: true, force: true });
 }
 
@@ -130,10 +140,11 @@ async function main(): Promise<void> {
   const conns = arg('conns', 100);
   const rounds = arg('rounds', 2);
   const workers = arg('workers', 2);
+  const members = arg('members', 3);
   const hasEtcd = await new Promise<boolean>((r) => spawn('sh', ['-c', 'command -v etcd'], { stdio: 'ignore' }).once('exit', (c) => r(c === 0)));
   const kinds: ('etcdts' | 'etcd')[] = hasEtcd ? ['etcdts', 'etcd'] : ['etcdts'];
   if (!hasEtcd) console.log('etcd is not installed: printing etcdts figures only (apt-get install etcd-server)');
-  console.log(`bench: ${seconds}s per load, ${clients} clients over ${conns} connections, ${rounds} alternating rounds, ${os.cpus().length} cpus`);
+  console.log(`bench: ${members} member(s) each, ${seconds}s per load, ${clients} clients over ${conns} connections to all members, ${rounds} alternating rounds, ${os.cpus().length} cpus`);
   type Fig = Record<string, number[]>;
   const figs: Record<string, Fig> = { etcdts: {}, etcd: {} };
   const add = (k: string, name: string, v: number): void => {
@@ -141,16 +152,16 @@ async function main(): Promise<void> {
   };
   for (let round = 0; round < rounds; round++) {
     for (const kind of round % 2 === 0 ? kinds : [...kinds].reverse()) {
-      const s = await startServer(kind);
-      const put = await load({ endpoint: s.endpoint, kind: 'put', seconds, conns, inflight: clients, keyPrefix: 'bench/' }, workers);
+      const s = await startServer(kind, members);
+      const put = await load({ endpoints: s.endpoints, kind: 'put', seconds, conns, inflight: clients, keyPrefix: 'bench/' }, workers);
       add(kind, 'put throughput (ops/s)', put.ops / seconds);
       add(kind, 'put errors', put.errors);
-      const one = await load({ endpoint: s.endpoint, kind: 'put', seconds, conns: 1, inflight: 1, keyPrefix: 'one/' }, 1);
+      const one = await load({ endpoints: s.endpoints.slice(0, 1), kind: 'put', seconds, conns: 1, inflight: 1, keyPrefix: 'one/' }, 1);
       add(kind, 'one-client put p50 (ms)', pct(one.latenciesUs, 50) / 1000);
       add(kind, 'one-client put p99 (ms)', pct(one.latenciesUs, 99) / 1000);
-      const rl = await load({ endpoint: s.endpoint, kind: 'range-l', seconds, conns, inflight: clients, keyPrefix: 'bench/' }, workers);
+      const rl = await load({ endpoints: s.endpoints, kind: 'range-l', seconds, conns, inflight: clients, keyPrefix: 'bench/' }, workers);
       add(kind, 'linearizable range (ops/s)', rl.ops / seconds);
-      const rs = await load({ endpoint: s.endpoint, kind: 'range-s', seconds, conns, inflight: clients, keyPrefix: 'bench/' }, workers);
+      const rs = await load({ endpoints: s.endpoints, kind: 'range-s', seconds, conns, inflight: clients, keyPrefix: 'bench/' }, workers);
       add(kind, 'serializable range (ops/s)', rs.ops / seconds);
       await stopServer(s);
       console.log(`round ${round + 1} ${kind}: put ${Math.round(put.ops / seconds)}/s, p50 ${(pct(one.latenciesUs, 50) / 1000).toFixed(2)} ms, range-l ${Math.round(rl.ops / seconds)}/s, range-s ${Math.round(rs.ops / seconds)}/s`);

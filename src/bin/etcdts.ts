@@ -37,10 +37,6 @@ async function main(): Promise<void> {
     }
     throw e;
   }
-  if (boot.members.length > 1) {
-    logger.error('failed to start etcdts', { error: 'multi-member clusters need the peer transport, which is not merged yet' });
-    process.exit(1);
-  }
   let server: EtcdServer;
   try {
     server = await EtcdServer.start({
@@ -56,6 +52,8 @@ async function main(): Promise<void> {
         clientURLs: [],
         isLearner: false,
       })),
+      initialClusterState: cfg.initialClusterState,
+      initialClusterToken: cfg.initialClusterToken,
       advertiseClientUrls: cfg.advertiseClientUrls,
       maxTxnOps: cfg.maxTxnOps,
       maxRequestBytes: cfg.maxRequestBytes,
@@ -66,6 +64,7 @@ async function main(): Promise<void> {
       snapshotCatchupEntries: cfg.snapshotCatchupEntries,
       preVote: cfg.preVote,
       logger,
+      listenPeerUrls: cfg.listenPeerUrls.map((u) => `${u.protocol}//${u.host}`),
       crashAt: (process.env.ETCDTS_CRASH_AT as CrashPoint | undefined) || undefined,
     });
   } catch (e) {

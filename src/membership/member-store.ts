@@ -52,8 +52,9 @@ export class MemberStore {
     return new MemberStore(decodeMembers(backend.getSync(metaKey.members)));
   }
 
+  /** Sorted by id, as etcd's RaftCluster.Members (MemberList shows this order). */
   all(): Member[] {
-    return this.list.map((m) => ({ ...m, peerURLs: [...m.peerURLs], clientURLs: [...m.clientURLs] }));
+    return [...this.list].sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0)).map((m) => ({ ...m, peerURLs: [...m.peerURLs], clientURLs: [...m.clientURLs] }));
   }
 
   get(id: bigint): Member | undefined {

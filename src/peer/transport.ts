@@ -1,6 +1,26 @@
-/** The peer transport contract (the server side of it; the gRPC implementation is src/peer/). */
+/**
+ * The peer transport: how a member's Raft messages, snapshots and small requests reach the other
+ * members of its cluster (DESIGN.md, issue 4). The server talks to it only through these
+ * interfaces; createGrpcTransport is the real one (gRPC on --listen-peer-urls), memory-transport.ts
+ * a same-semantics in-process one for tests.
+ *
+ * Contract shared by every implementation:
+ * - Messages to one peer arrive in the order given to send(), or not at all (Raft tolerates loss,
+ *   not reordering within a stream it considers live). Each peer has a bounded queue: when it is
+ *   full the NEW message is dropped and reportUnreachable(peer) follows (queue-full policy, see
+ *   peer-link.ts).
+ * - The handler is never called synchronously from inside a Transport method (the server may call
+ *   send() in the middle of handling a Ready), and never after stop() resolves.
+ * - reportSnapshot is called exactly once per sendSnapshot call (a snapshot cut short by stop()
+ *   or removePeer() is reported false).
+ * - Incoming traffic is checked before the handler sees it: same cluster id, a sender added with
+ *   addPeer and not removed since, addressed to this member; a refused call is answered
+ *   FAILED_PRECONDITION and nothing of it reaches the handler.
+ */
 import type { Logger } from '../base/logger.js';
+import type { Rand } from '../base/random.js';
 import type { Message } from '../raft/types.js';
+import { GrpcTransport } from './grpc-transport.js';
 
 export interface PeerHandler {
   /** A Raft message from a peer, already checked (same cluster, known sender, addressed to us). */
@@ -19,17 +39,44 @@ export interface PeerHandler {
   onRequest(from: bigint, kind: string, body: Uint8Array): Promise<Uint8Array>;
 }
 
-export interface TransportOptions {
+/** Named limits; every one has a default (transportDefaults in options.ts). */
+export interface TransportLimits {
+  /** Messages waiting for one peer (etcd's streamBufSize). */
+  queueMessagesMax?: number;
+  /** Encoded bytes waiting for one peer. */
+  queueBytesMax?: number;
+  /** A stream frame is closed once it holds this many bytes (at least one message per frame). */
+  batchBytesMax?: number;
+  /** gRPC max message size, both directions; a single message larger than this is dropped. */
+  frameBytesMax?: number;
+  /** Snapshot data goes out in chunks of at most this size. */
+  snapshotChunkBytes?: number;
+  /** Deadline of one whole snapshot transfer, acknowledgement included. */
+  snapshotTimeoutMs?: number;
+  /** How long one connection attempt may take. */
+  dialTimeoutMs?: number;
+  /** Reconnect delay: first retry, then doubling up to the cap, with jitter (backoff.ts). */
+  backoffBaseMs?: number;
+  backoffMaxMs?: number;
+  /** HTTP/2 keepalive pings: a peer that does not answer within the timeout is disconnected. */
+  keepaliveMs?: number;
+  keepaliveTimeoutMs?: number;
+}
+
+export interface TransportOptions extends TransportLimits {
   memberId: bigint;
   clusterId: bigint;
-  listenPeerUrls: string[];          // e.g. ['http://127.0.0.1:2380'] — bind all of them
-  logger: Logger;                    // src/base/logger.ts
+  /** e.g. ['http://127.0.0.1:2380'] — every one is bound. */
+  listenPeerUrls: string[];
+  logger: Logger;
   handler: PeerHandler;
-
+  /** Jitter for the reconnect backoff (default: Math.random). */
+  random?: Rand;
 }
 
 export interface Transport {
-  start(): Promise<void>;                       // listens; rejects with a clear error if a port is taken
+  /** Listens; rejects with a clear error (PeerListenError) if a port is taken or a URL unsupported. */
+  start(): Promise<void>;
   addPeer(id: bigint, peerUrls: string[]): void;
   updatePeer(id: bigint, peerUrls: string[]): void;
   removePeer(id: bigint): void;
@@ -39,10 +86,17 @@ export interface Transport {
   send(msgs: Message[]): void;
   /** MsgSnap: streams msg + data() on the separate snapshot call; calls reportSnapshot once. */
   sendSnapshot(msg: Message, data: () => AsyncIterable<Uint8Array>): void;
-  /** Unary request to a peer (see onRequest); rejects on connection failure/timeout. */
+  /** Unary request to a peer (see onRequest); rejects on connection failure/timeout
+   *  (PeerUnavailableError) or with the peer's answer (PeerRequestError). */
   request(to: bigint, kind: string, body: Uint8Array, timeoutMs: number): Promise<Uint8Array>;
   /** When the stream to `id` last became active, or undefined if it is not connected now. */
   activeSince(id: bigint): Date | undefined;
-  stop(): Promise<void>;                         // closes listeners and streams, idempotent
+  /** Closes listeners and streams; idempotent. */
+  stop(): Promise<void>;
 }
 
+export function createGrpcTransport(opts: TransportOptions): Transport {
+  return new GrpcTransport(opts);
+}
+
+export { PeerListenError, PeerRequestError, PeerUnavailableError } from './errors.js';

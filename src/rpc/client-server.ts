@@ -75,6 +75,7 @@ async function handleHttp(server: EtcdServer, req: http.IncomingMessage, res: ht
   }
   if (url.pathname === '/health') {
     if (req.method !== 'GET' && req.method !== 'HEAD') return send(405, 'Method Not Allowed', 'text/plain');
+    if (server.leader() === 0n) return send(503, JSON.stringify({ health: 'false', reason: 'RAFT NO LEADER' }));
     try {
       // etcd 3.5: healthy when a linearizable read completes (or a serializable one if asked).
       if (url.searchParams.get('serializable') !== 'true') await server.linearizableRead();

@@ -4,6 +4,7 @@
  */
 import type * as grpc from '@grpc/grpc-js';
 import { toDomain, toWire } from '../api/convert.js';
+import { EtcdError, Errors } from '../api/errors.js';
 import type {
   CompactionRequest,
   DeleteRangeRequest,
@@ -21,7 +22,10 @@ export function kvHandlers(server: EtcdServer, onUnknown: (e: unknown) => void):
     respType: string,
     run: (req: Req) => Promise<Resp>,
   ): UnaryHandler =>
-    unary(async (wire) => {
+    unary(async (wire, call) => {
+      // etcd's interceptor: a client that asks for a leader (metadata hasleader=true, as
+      // clientv3.WithRequireLeader) fails at once with "no leader" instead of waiting.
+      if (call.metadata.get('hasleader')[0] === 'true' && server.leader() === 0n) throw new EtcdError(Errors.NoLeader);
       const resp = await run(toDomain<Req>(reqType, wire));
       return toWire(respType, { ...resp, header: server.header(resp.header.revision) });
     }, onUnknown);

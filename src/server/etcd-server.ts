@@ -49,7 +49,7 @@ import { metaKey } from '../storage/schema.js';
 import { KvStore } from '../mvcc/kv-store.js';
 import { WatchableStore } from '../mvcc/watchable-store.js';
 import { type Member, MemberStore, encodeMembers } from '../membership/member-store.js';
-import type { PeerHandler, Transport } from '../peer/transport.js';
+import { createGrpcTransport, type PeerHandler, type Transport } from '../peer/transport.js';
 import { applyCompaction, applyDeleteRange, applyPut, applyRange, applyTxn } from './apply-kv.js';
 import { decodeInternal, encodeInternal, RequestKind, type InternalRequest } from './internal-request.js';
 import { RaftNode, type CrashPoint } from './raft-node.js';
@@ -67,6 +67,10 @@ export interface ServerOptions {
   clusterId: bigint;
   /** The bootstrap member list (used only when the data dir is new). */
   members: MemberInfo[];
+  /** --initial-cluster-state: with 'new', a data dir of another cluster is refused. */
+  initialClusterState?: 'new' | 'existing';
+  /** --initial-cluster-token, recorded in a new data dir. */
+  initialClusterToken?: string;
   /** This member's client URLs, published to the cluster once it runs. */
   advertiseClientUrls: string[];
   maxTxnOps: number;
@@ -80,7 +84,10 @@ export interface ServerOptions {
   snapshotCatchupEntries: number;
   preVote: boolean;
   logger: Logger;
-  /** Builds the peer transport for this member; none ⇒ a member that talks to nobody (tests). */
+  /** Where to serve peer traffic (--listen-peer-urls): the gRPC peer transport listens there. */
+  listenPeerUrls?: string[];
+  /** Builds the peer transport instead (tests: an in-memory network). Neither this nor
+   *  listenPeerUrls ⇒ a member that talks to nobody. */
   transport?: (args: { memberId: bigint; clusterId: bigint; handler: PeerHandler }) => Transport;
   /** Test hook: exit the process at this point of the loop (integration crash tests). */
   crashAt?: CrashPoint;
@@ -100,6 +107,8 @@ export const clusterVersion = '3.5.0';
 export const readIndexRetryMs = 500;
 /** Proposals held while no leader is known (each also has its own timeout). */
 export const pendingProposalsMax = 10_000;
+/** Apply batches written to classic-level but not yet landed (their records sit in memory). */
+export const applyBatchesInFlightMax = 8;
 /** How often a member retries publishing its attributes until it succeeds. */
 export const publishRetryMs = 2_000;
 
@@ -129,12 +138,15 @@ export class EtcdServer {
   /** Read states confirmed but not yet reached by apply (a follower behind the leader's commit). */
   private readsAwaitingApply: { index: bigint; waiters: ReadWaiter[] }[] = [];
   private pendingProposals: { id: bigint; data: Uint8Array }[] = [];
+  private applyInFlight: Promise<void>[] = [];
   private stopped = false;
   private fatal: unknown = null;
   private ticker: NodeJS.Timeout | null = null;
   private publishTimer: NodeJS.Timeout | null = null;
   private published = false;
   private leaderId: bigint = None;
+  /** When the current leader was elected (ms since epoch; 0 before any). */
+  private leaderElectedAt = 0;
   private role: StateRole = StateRole.Follower;
   private snapshotIndex: bigint;
   /** The consistent index when the Ready in flight started (crash points only count new entries). */
@@ -205,7 +217,11 @@ export class EtcdServer {
       receiveSnapshot: (m, data) => this.receiveSnapshot(m, data),
       onRequest: (from, kind) => Promise.reject(new Error(`unknown peer request ${kind} from ${hex(from)}`)),
     };
-    this.transport = opts.transport ? opts.transport({ memberId: this.memberId, clusterId: this.clusterId, handler }) : null;
+    const ids2 = { memberId: this.memberId, clusterId: this.clusterId };
+    if (opts.transport) this.transport = opts.transport({ ...ids2, handler });
+    else if (opts.listenPeerUrls && opts.listenPeerUrls.length > 0) {
+      this.transport = createGrpcTransport({ ...ids2, listenPeerUrls: opts.listenPeerUrls, logger: opts.logger, handler });
+    } else this.transport = null;
   }
 
   static async start(opts: ServerOptions): Promise<EtcdServer> {
@@ -219,16 +235,35 @@ export class EtcdServer {
       const b = new WriteBatch();
       b.put(metaKey.memberId, Backend.u64(memberId));
       b.put(metaKey.clusterId, Backend.u64(clusterId));
+      if (opts.initialClusterToken !== undefined) b.put(metaKey.clusterToken, Buffer.from(opts.initialClusterToken));
       if (backend.getSync(metaKey.members) === undefined) b.put(metaKey.members, encodeMembers(opts.members));
       await backend.commit(b, true);
+    } else if (clusterId !== opts.clusterId && opts.initialClusterState !== 'existing') {
+      // etcd ignores the --initial-* flags of a bootstrapped data dir. So do we (peer URLs and
+      // members may have changed since), except that a data dir bootstrapped with another
+      // --initial-cluster-token is another cluster's: almost surely a mistake.
+      const token = backend.getSync(metaKey.clusterToken)?.toString();
+      if (token !== undefined && opts.initialClusterToken !== undefined && token !== opts.initialClusterToken) {
+        await backend.close();
+        throw new Error(
+          `data dir ${opts.dataDir} belongs to member ${hex(memberId)} of cluster ${hex(clusterId)} (--initial-cluster-token ` +
+            `${JSON.stringify(token)}), not to a cluster with --initial-cluster-token ${JSON.stringify(opts.initialClusterToken)}; ` +
+            `start it with the flags it was created with, or give this member a new --data-dir`,
+        );
+      }
+      opts.logger.warn('ignoring --initial-cluster flags: the data dir is already bootstrapped', {
+        'data-dir': opts.dataDir,
+        'cluster-id': hex(clusterId),
+        'flags-cluster-id': hex(opts.clusterId),
+      });
     }
     const members = MemberStore.load(backend);
     if (members.get(memberId) === undefined) {
       await backend.close();
       throw new Error(`data dir ${opts.dataDir}: member ${hex(memberId)} is not in its own member list`);
     }
-    const storage = await DurableRaftStorage.open(backend);
-    const hs = storage.log.hardState();
+    const storage = await DurableRaftStorage.open(backend, path.join(opts.dataDir, 'member', 'wal'));
+    const hs = storage.diskHardState();
     // A data dir with no Raft state at all (new, or made by `snapshot restore`) bootstraps the
     // cluster from its member list, as etcd's startNode does from --initial-cluster.
     const fresh = storage.lastIndex() === 0n && hs.term === 0n && storage.snapshot().metadata.index === 0n;
@@ -311,8 +346,9 @@ export class EtcdServer {
       const file = this.incomingSnapshots.get(rd.snapshot.metadata.index);
       assert(file !== undefined, `snapshot ${rd.snapshot.metadata.index} handed out without its data`);
       const records = await parseStateFile(await readFile(file));
-      const ops = await installOps(this.backend, records);
+      // Apply batches still landing must land before the scan that lists what to delete.
       await this.backend.drain();
+      const ops = await installOps(this.backend, records);
       await this.storage.saveWithSnapshot(rd.snapshot, ops, rd.hardState, rd.entries);
     } else {
       await this.storage.save(rd.hardState, rd.entries, rd.mustSync);
@@ -400,7 +436,18 @@ export class EtcdServer {
     }
     if (last !== undefined) {
       batch.put(metaKey.consistentIndex, Backend.u64(last));
-      await this.backend.commit(batch);
+      // The raft log is the durable record, so apply answers as soon as the effects are in the
+      // store's memory (its overlay serves reads until the batch lands), without waiting for
+      // classic-level — etcd likewise answers before its backend batch commits. The writes
+      // land in order; at most applyBatchesInFlightMax wait, bounding the overlay's memory.
+      const landed = this.backend.commit(batch);
+      landed.catch((e: unknown) => this.onFatal(e));
+      this.applyInFlight.push(landed);
+      if (this.applyInFlight.length >= applyBatchesInFlightMax) await this.applyInFlight.shift();
+      void landed.then(() => {
+        const k = this.applyInFlight.indexOf(landed);
+        if (k >= 0) this.applyInFlight.splice(k, 1);
+      });
       this.consistentIndex = last;
     }
     this.appliedIndex = (entries[entries.length - 1] as Entry).index;
@@ -449,6 +496,7 @@ export class EtcdServer {
         for (const w of round.waiters) w.reject(new EtcdError(Errors.LeaderChanged));
       }
       if (s.leader !== None) {
+        this.leaderElectedAt = Date.now();
         const pending = this.pendingProposals;
         this.pendingProposals = [];
         // Queued behind this Ready, so they reach the core after advance().
@@ -511,7 +559,8 @@ export class EtcdServer {
     if (data.length > this.opts.maxRequestBytes) throw new EtcdError(Errors.RequestTooLarge);
     const wait = this.waits.register(id);
     this.node.input(() => this.submit(id, data));
-    const timer = setTimeout(() => this.waits.fail(id, new EtcdError(Errors.Timeout)), this.requestTimeoutMs);
+    const start = Date.now();
+    const timer = setTimeout(() => this.waits.fail(id, this.timeoutError(start)), this.requestTimeoutMs);
     try {
       const res = await wait;
       if (!res.ok) throw res.err;
@@ -519,6 +568,18 @@ export class EtcdServer {
     } finally {
       clearTimeout(timer);
     }
+  }
+
+  /**
+   * etcd's parseProposeCtxErr: a proposal made shortly before the current leader was elected
+   * (within two election timeouts) most likely died with the previous leader.
+   */
+  private timeoutError(start: number): EtcdError {
+    const elected = this.leaderElectedAt;
+    if (elected !== 0 && start >= elected - 2 * this.opts.electionTimeoutMs && start <= elected) {
+      return new EtcdError(Errors.TimeoutDueToLeaderFail);
+    }
+    return new EtcdError(Errors.Timeout);
   }
 
   put(req: PutRequest): Promise<PutResponse> {
@@ -678,18 +739,19 @@ export class EtcdServer {
     this.stopped = true;
     if (this.ticker) clearInterval(this.ticker);
     if (this.publishTimer) clearTimeout(this.publishTimer);
-    this.node.stop();
+    await this.node.stop();
     this.waits.failAll(new EtcdError(Errors.Stopped));
     this.failReads(new EtcdError(Errors.Stopped));
     this.watchable.close();
     if (this.transport) await this.transport.stop();
+    await this.storage.close();
     await this.backend.close();
   }
 }
 
 function restartApplied(storage: DurableRaftStorage, consistentIndex: bigint): bigint | undefined {
   const snap = storage.snapshot().metadata.index;
-  const commit = storage.log.hardState().commit;
+  const commit = storage.diskHardState().commit;
   const applied = consistentIndex < commit ? consistentIndex : commit;
   return applied > snap ? applied : undefined;
 }

@@ -3,7 +3,7 @@
  * turns into effects, in the order its contract demands (src/raft/raw-node.ts):
  *
  *   Ready → persist snapshot + hard state + entries (one write per Ready, fsynced when the Ready
- *           says so: group commit) → send messages → install the snapshot → apply committed
+ *           says so: group commit) → send messages (a leader sends before persisting) → install the snapshot → apply committed
  *           entries (one backend batch, no fsync) → release read states → advance.
  *
  * Inputs (ticks, peer messages, proposals, read requests) that arrive while a Ready is being
@@ -18,7 +18,7 @@
  */
 import { assert } from '../base/assert.js';
 import type { RawNode, Ready } from '../raft/raw-node.js';
-import type { Entry, Message, ReadState, Snapshot, SoftState } from '../raft/types.js';
+import { type Entry, type Message, type ReadState, type Snapshot, type SoftState, StateRole } from '../raft/types.js';
 
 export type CrashPoint = 'before-persist' | 'after-persist' | 'after-apply';
 
@@ -47,6 +47,7 @@ export class RaftNode {
   private inReady = false;
   private queued: (() => void)[] = [];
   private lastApplied = -1n;
+  private current: Promise<void> = Promise.resolve();
 
   constructor(
     readonly core: RawNode,
@@ -69,11 +70,13 @@ export class RaftNode {
       return;
     }
     this.running = true;
-    setImmediate(() => void this.loop());
+    this.current = new Promise<void>((resolve) => setImmediate(() => void this.loop().then(resolve)));
   }
 
-  stop(): void {
+  /** Stops the loop; resolves once a Ready in flight (if any) has finished its writes. */
+  async stop(): Promise<void> {
     this.stopped = true;
+    await this.current;
   }
 
   private async loop(): Promise<void> {
@@ -96,10 +99,16 @@ export class RaftNode {
     this.inReady = true;
     try {
       if (rd.softState) this.fx.onSoftState(rd.softState);
+      // A leader's messages (appends, heartbeats) do not depend on its own persistence, so it
+      // sends them first and writes in parallel with the followers (Raft thesis §10.2.1; etcd
+      // raftNode does the same). A follower's or candidate's messages (votes, append
+      // acknowledgements) may only leave after the write they promise.
+      const early = this.core.raft.state === StateRole.Leader;
+      if (early && rd.messages.length > 0) this.fx.send(rd.messages);
       this.fx.crashPoint?.('before-persist', rd);
       await this.fx.persist(rd);
       this.fx.crashPoint?.('after-persist', rd);
-      if (rd.messages.length > 0) this.fx.send(rd.messages);
+      if (!early && rd.messages.length > 0) this.fx.send(rd.messages);
       if (rd.snapshot) {
         await this.fx.restore(rd.snapshot);
         this.lastApplied = rd.snapshot.metadata.index;

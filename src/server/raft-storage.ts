@@ -1,8 +1,9 @@
 /**
  * The Raft core's stable storage for a real member: the core's MemoryStorage mirrors, in
- * memory, what classic-level holds durably (src/storage/raft-log.ts: entries + hard state; the
- * latest snapshot's metadata under prefix.raftSnapshot). The core reads the mirror
- * synchronously; the loop writes disk first, then the mirror (RawNode contract step 1).
+ * memory, what is durable on disk — entries and hard state in the write-ahead log
+ * (src/storage/wal.ts), the latest snapshot's metadata in classic-level under
+ * prefix.raftSnapshot (with the state it describes). The core reads the mirror synchronously;
+ * the loop writes disk first, then the mirror (RawNode contract step 1).
  *
  * Invariants: every entry in the mirror is on disk with the same index and term; the mirror's
  * snapshot metadata equals the stored one; entries on disk at or below the snapshot index are
@@ -14,7 +15,7 @@ import { u64FromBytesBE, u64ToBytesBE } from '../base/int64.js';
 import { MemoryStorage, emptySnapshot, type InitialState, type RaftStorage } from '../raft/storage.js';
 import type { ConfState, Entry, HardState, Snapshot } from '../raft/types.js';
 import type { Backend, BatchOp } from '../storage/backend.js';
-import { RaftLog } from '../storage/raft-log.js';
+import { Wal } from '../storage/wal.js';
 import { metaKey, prefix } from '../storage/schema.js';
 
 /** ConfState as `u32 voters | u32 learners | ids u64 BE...`. */
@@ -59,25 +60,30 @@ export class DurableRaftStorage implements RaftStorage {
 
   private constructor(
     private readonly backend: Backend,
-    readonly log: RaftLog,
+    private readonly wal: Wal,
   ) {}
 
-  static async open(backend: Backend): Promise<DurableRaftStorage> {
-    const log = await RaftLog.open(backend.db, prefix.raftEntry, prefix.hardState);
-    const s = new DurableRaftStorage(backend, log);
+  static async open(backend: Backend, walDir: string): Promise<DurableRaftStorage> {
+    const { wal, state } = await Wal.open(walDir);
+    const s = new DurableRaftStorage(backend, wal);
     const raw = backend.getSync(prefix.raftSnapshot);
     const snap = raw ? decodeSnapshotMeta(raw) : emptySnapshot();
     const snapIndex = snap.metadata.index;
-    if (snapIndex > 0n) {
-      s.mem.applySnapshot(snap);
-      if (log.firstIndex() <= snapIndex || log.lastIndex() < snapIndex) await log.resetTo(snapIndex, true);
-    }
-    const hs = log.hardState();
+    if (snapIndex > 0n) s.mem.applySnapshot(snap);
+    const hs = state.hardState;
     s.mem.setHardState(hs.commit < snapIndex ? { ...hs, commit: snapIndex } : hs);
-    if (log.lastIndex() >= log.firstIndex()) {
-      s.mem.append((await log.entries(log.firstIndex(), log.lastIndex() + 1n)) as Entry[]);
+    // Entries the snapshot covers are not needed again; the rest follow it without a gap.
+    const live = state.entries.filter((e) => e.index > snapIndex);
+    if (live.length > 0) {
+      assert((live[0] as Entry).index === snapIndex + 1n, `wal entries start at ${(live[0] as Entry).index}, after snapshot ${snapIndex}`);
+      s.mem.append(live as Entry[]);
     }
     return s;
+  }
+
+  /** The hard state as last written (the commit index may lag: see save). */
+  diskHardState(): HardState {
+    return this.wal.hardState();
   }
 
   /**
@@ -109,19 +115,29 @@ export class DurableRaftStorage implements RaftStorage {
   /** Step 1 of a Ready without a snapshot: hard state and entries, fsynced when `sync`. */
   async save(hs: HardState | undefined, entries: Entry[], sync: boolean): Promise<void> {
     if (hs === undefined && entries.length === 0) return;
-    await this.log.save(hs, entries, sync);
+    if (entries.length === 0 && !sync && hs !== undefined) {
+      // Only the commit index moved (a term or vote change always comes with sync). The commit
+      // index need not be durable — a restarted member learns it again from the leader, and
+      // the store's consistent index says what was applied — so it waits for the next write
+      // with entries instead of costing a write of its own (one fewer write per round).
+      this.mem.setHardState(hs);
+      return;
+    }
+    await this.wal.save(hs, entries, sync);
     if (entries.length > 0) this.mem.append(entries);
     if (hs !== undefined) this.mem.setHardState(hs);
   }
 
   /**
-   * Step 1 of a Ready with a snapshot: the snapshot's state (`stateOps`), its metadata, the
-   * emptied log, the hard state and any entries after it — in ONE synced write, so a crash
-   * leaves either the old member or the new one, never a mix.
+   * Step 1 of a Ready with a snapshot: the snapshot's state (`stateOps`) and metadata, then the
+   * log restarted after it with the hard state and any entries that follow.
    */
   async saveWithSnapshot(snap: Snapshot, stateOps: BatchOp[], hs: HardState | undefined, entries: Entry[]): Promise<void> {
-    const extra: BatchOp[] = [...stateOps, { type: 'put', key: prefix.raftSnapshot, value: encodeSnapshotMeta(snap) }];
-    await this.log.save(hs, entries, true, { floor: snap.metadata.index, extra });
+    // The state and its metadata first, in one synced classic-level write; then the log's
+    // floor. A crash between the two leaves older log entries, which open() ignores up to the
+    // snapshot index (and any later stale ones the leader overwrites, Raft §5.3).
+    await this.backend.db.batch([...stateOps, { type: 'put', key: prefix.raftSnapshot, value: encodeSnapshotMeta(snap) }], { sync: true });
+    await this.wal.save(hs, entries, true, snap.metadata.index);
     this.mem.applySnapshot({ metadata: snap.metadata, data: new Uint8Array(0) });
     if (entries.length > 0) this.mem.append(entries);
     if (hs !== undefined) this.mem.setHardState(hs);
@@ -131,13 +147,17 @@ export class DurableRaftStorage implements RaftStorage {
    * Record a snapshot at `index` (≤ applied) and drop log entries up to `compactTo` (< index,
    * leaving entries for slow followers to catch up from, etcd's SnapshotCatchUpEntries).
    */
+  async close(): Promise<void> {
+    await this.wal.close();
+  }
+
   async createSnapshot(index: bigint, confState: ConfState, compactTo: bigint): Promise<void> {
     const snap = this.mem.createSnapshot(index, confState, new Uint8Array(0));
     await this.backend.db.put(prefix.raftSnapshot, encodeSnapshotMeta(snap), { sync: true });
     if (compactTo > this.mem.firstIndex()) {
       assert(compactTo <= index, 'log compacted beyond the snapshot');
       this.mem.compact(compactTo - 1n);
-      await this.log.compact(compactTo);
+      await this.wal.compact(compactTo);
     }
   }
 }

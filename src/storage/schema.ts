@@ -5,8 +5,8 @@
  * where it holds numbers, so that byte order equals numeric order and a kind is one contiguous
  * range [prefix, prefixUpper(prefix)). No two kinds share a first byte.
  *
- *   'e' + index u64                      raft log entry (raft-log.ts)
- *   'h'                                  raft hard state {term, vote, commit}
+ *   'e' + index u64                      reserved (Raft entries now live in the WAL, wal.ts)
+ *   'h'                                  reserved (the Raft hard state now lives in the WAL)
  *   's'                                  raft snapshot metadata (replicated cluster)
  *   'k' + main u64 + sub u64 [+ 't']     MVCC record at revision (main, sub); a trailing 't'
  *                                        marks a tombstone (etcd: 8-byte main '_' 8-byte sub 't')
@@ -64,6 +64,8 @@ export const metaKey = {
   members: metaName('members'),
   /** Cluster version string (etcd cluster/clusterVersion). */
   clusterVersion: metaName('cluster_version'),
+  /** --initial-cluster-token the data dir was bootstrapped with (to refuse another cluster's). */
+  clusterToken: metaName('cluster_token'),
   /** The Raft configuration (voters, learners) as of the consistent index (etcd 3.5 confState key). */
   confState: metaName('conf_state'),
   /** Term of the consistent index (etcd 3.5 term key). */

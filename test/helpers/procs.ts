@@ -98,6 +98,12 @@ export interface MemberSpec {
   peerPort?: number;
   args?: string[];
   env?: Record<string, string>;
+  /** --initial-cluster (default: this member alone). */
+  initialCluster?: string;
+  /** Extra node flags for an etcdts member (e.g. --cpu-prof). */
+  nodeArgs?: string[];
+  /** Wait until /health answers 200 (default true). */
+  waitHealthy?: boolean;
 }
 
 export async function startMember(spec: MemberSpec): Promise<MemberProc> {
@@ -114,11 +120,11 @@ export async function startMember(spec: MemberSpec): Promise<MemberProc> {
     '--advertise-client-urls', clientUrl,
     '--listen-peer-urls', peerUrl,
     '--initial-advertise-peer-urls', peerUrl,
-    '--initial-cluster', `${name}=${peerUrl}`,
+    '--initial-cluster', spec.initialCluster ?? `${name}=${peerUrl}`,
     ...(spec.args ?? []),
   ];
   const cmd = spec.kind === 'etcd' ? 'etcd' : process.execPath;
-  const fullArgs = spec.kind === 'etcd' ? args : [etcdtsBin, ...args];
+  const fullArgs = spec.kind === 'etcd' ? args : [...(spec.nodeArgs ?? []), etcdtsBin, ...args];
   const proc = spawn(cmd, fullArgs, {
     stdio: ['ignore', 'pipe', 'pipe'],
     env: { ...process.env, ...spec.env },
@@ -150,6 +156,7 @@ export async function startMember(spec: MemberSpec): Promise<MemberProc> {
   };
   let gone = false;
   void exited.then(() => (gone = true));
+  if (spec.waitHealthy === false) return member;
   await waitFor(`${spec.kind} ${name} healthy on ${clientUrl}`, async () => {
     if (gone) return 'gone';
     const r = await httpGet(`${clientUrl}/health`);
@@ -182,6 +189,8 @@ export function run(cmd: string, args: string[], opts: { input?: string; env?: R
       clearTimeout(t);
       resolve({ stdout, stderr, code });
     });
+    // A child that exits before reading its stdin must not fail the test run with EPIPE.
+    p.stdin.on('error', () => undefined);
     p.stdin.end(opts.input ?? '');
   });
 }
