@@ -18,7 +18,10 @@ import {
   type Command,
   type RunContext,
 } from './command.js';
+import { alarmCommand } from './commands/alarm.js';
 import { compactionCommand } from './commands/compaction.js';
+import { defragCommand } from './commands/defrag.js';
+import { snapshotCommand } from './commands/snapshot.js';
 import { delCommand } from './commands/del.js';
 import { endpointCommand, SilentExit } from './commands/endpoint-status.js';
 import { getCommand } from './commands/get.js';
@@ -28,6 +31,7 @@ import { txnCommand } from './commands/txn.js';
 import { versionCommand } from './commands/version.js';
 import { watchCommand } from './commands/watch.js';
 import type { FlagSet } from './flags.js';
+import type { OfflineTools } from './offline.js';
 import { globalFlags } from './global-flags.js';
 import { bin, zapJsonString } from './go-format.js';
 import { CliExit, ExitCode, processOut, type Out } from './output.js';
@@ -39,13 +43,29 @@ export const rootCommand: Command = link({
   name: programName,
   short: 'A simple command line client for etcd3.',
   persistentFlags: globalFlags,
-  children: [getCommand, putCommand, delCommand, txnCommand, compactionCommand, watchCommand, memberCommand, endpointCommand, versionCommand, helpCommand],
+  children: [
+    getCommand,
+    putCommand,
+    delCommand,
+    txnCommand,
+    compactionCommand,
+    watchCommand,
+    memberCommand,
+    endpointCommand,
+    alarmCommand,
+    defragCommand,
+    snapshotCommand,
+    versionCommand,
+    helpCommand,
+  ],
 });
 
 export interface MainOptions {
   env?: Readonly<Record<string, string | undefined>>;
   /** Standard input; default process.stdin. */
   stdin?: AsyncIterable<Buffer | string>;
+  /** snapshot restore, defrag --data-dir (bin/ctl.ts passes them). */
+  offline?: OfflineTools;
 }
 
 /** cobra's stripFlags: the words of argv that may name subcommands. */
@@ -298,6 +318,7 @@ export async function main(argvIn: string[], out: Out = processOut, opts: MainOp
         return display as unknown as Printer;
       },
       clientFor: (ep) => newClient([ep]),
+      offline: opts.offline,
       async endpoints() {
         if (!flags.has('cluster') || !flags.bool('cluster')) return endpointsOf();
         const r = await (await ctx.client()).memberList();

@@ -32,6 +32,9 @@ import type {
   Authenticate,
   CallResult,
   Compaction,
+  Defragment,
+  HashKV,
+  SnapshotChunk,
   CompactionRequest,
   DeleteRange,
   DeleteRangeRequest,
@@ -199,10 +202,67 @@ export class EtcdClient {
   }
 
   alarmList(): Promise<CallResult<AlarmList>> {
+    return this.alarm(0, 0n, 0);
+  }
+
+  /** Maintenance.Alarm (action GET 0, ACTIVATE 1, DEACTIVATE 2). */
+  alarm(action: number, memberID: bigint, alarm: number): Promise<CallResult<AlarmList>> {
     return this.call(
-      { service: MaintenanceClient, method: 'Alarm', requestType: 'AlarmRequest', responseType: 'AlarmResponse', readOnly: true },
-      { action: 0, memberID: 0n, alarm: 0 },
+      { service: MaintenanceClient, method: 'Alarm', requestType: 'AlarmRequest', responseType: 'AlarmResponse', readOnly: action === 0 },
+      { action, memberID, alarm },
     );
+  }
+
+  /** Maintenance.HashKV of one endpoint (clientv3 HashKV dials it alone). */
+  hashKV(revision: bigint, endpointIndex = 0): Promise<CallResult<HashKV>> {
+    return this.call(
+      { service: MaintenanceClient, method: 'HashKV', requestType: 'HashKVRequest', responseType: 'HashKVResponse', readOnly: true },
+      { revision },
+      endpointIndex,
+    );
+  }
+
+  /** Maintenance.Defragment of one endpoint. */
+  defragment(endpointIndex = 0): Promise<CallResult<Defragment>> {
+    return this.call(
+      { service: MaintenanceClient, method: 'Defragment', requestType: 'DefragmentRequest', responseType: 'DefragmentResponse', readOnly: false },
+      {},
+      endpointIndex,
+    );
+  }
+
+  /**
+   * Maintenance.Snapshot of one endpoint: the chunks as they arrive (the last one is the
+   * SHA-256 of the rest). No deadline: a snapshot takes as long as it takes (clientv3 too).
+   */
+  async *snapshot(endpointIndex = 0): AsyncGenerator<SnapshotChunk> {
+    const conn = this.conns[endpointIndex];
+    if (!conn) throw new Error(`no endpoint #${endpointIndex}`);
+    const idx = await this.ready(endpointIndex, Date.now() + this.commandTimeoutMs);
+    if (idx === null) {
+      throw ClientError.deadline(goStatusText(4, refusedText(conn.endpoint)));
+    }
+    const def = MaintenanceClient.service['Snapshot'];
+    if (!def) throw new Error('no method Snapshot');
+    const md = new grpc.Metadata();
+    if (this.token !== undefined) md.set('token', this.token);
+    const stream = conn.client.makeServerStreamRequest(
+      def.path,
+      def.requestSerialize as (v: WireMessage) => Buffer,
+      def.responseDeserialize as (b: Buffer) => WireMessage,
+      {},
+      md,
+    );
+    try {
+      for await (const raw of stream as AsyncIterable<WireMessage>) {
+        yield toDomain<SnapshotChunk>('etcdserverpb.SnapshotResponse', raw);
+      }
+    } catch (e) {
+      const err = asServiceError(e);
+      throw new ClientError(err.code, err.details);
+    } finally {
+      stream.cancel();
+    }
   }
 
   /** Auth.Authenticate; on success the token is used for every later call. */

@@ -75,8 +75,26 @@ export interface AlarmMember {
 }
 
 export interface AlarmList {
-  header: ResponseHeader;
+  /** etcd answers Alarm without a header. */
+  header: ResponseHeader | null;
   alarms: AlarmMember[];
+}
+
+export interface HashKV {
+  header: ResponseHeader;
+  hash: number;
+  compact_revision: bigint;
+  hash_revision: bigint;
+}
+
+export interface Defragment {
+  header: ResponseHeader | null;
+}
+
+export interface SnapshotChunk {
+  header: ResponseHeader | null;
+  remaining_bytes: bigint;
+  blob: Buffer;
 }
 
 export interface Authenticate {

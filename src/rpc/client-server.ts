@@ -20,7 +20,7 @@ import {
 import { clusterVersion, serverVersion, type EtcdServer } from '../server/etcd-server.js';
 import { listenClient, type ClientListener } from './client-listener.js';
 import { kvHandlers } from './kv-service.js';
-import { clusterHandlers, healthHandlers, maintenanceHandlers } from './maintenance-service.js';
+import { clusterHandlers, healthHandlers, maintenanceHandlers, unhealthyAlarm } from './maintenance-service.js';
 import { watchHandlers, watchServiceRaw } from './watch-service.js';
 
 export interface ClientServer {
@@ -77,6 +77,9 @@ async function handleHttp(server: EtcdServer, req: http.IncomingMessage, res: ht
     if (req.method !== 'GET' && req.method !== 'HEAD') return send(405, 'Method Not Allowed', 'text/plain');
     if (server.leader() === 0n) return send(503, JSON.stringify({ health: 'false', reason: 'RAFT NO LEADER' }));
     try {
+      // etcd: an active alarm (not excluded with ?exclude=NAME) makes the member unhealthy.
+      const alarm = unhealthyAlarm(server, url.searchParams.getAll('exclude'));
+      if (alarm) return send(503, JSON.stringify({ health: 'false', reason: `ALARM ${alarm}` }));
       // etcd 3.5: healthy when a linearizable read completes (or a serializable one if asked).
       if (url.searchParams.get('serializable') !== 'true') await server.linearizableRead();
       return send(200, JSON.stringify({ health: 'true', reason: '' }));

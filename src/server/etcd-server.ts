@@ -51,6 +51,8 @@ import { WatchableStore } from '../mvcc/watchable-store.js';
 import { type Member, MemberStore, encodeMembers } from '../membership/member-store.js';
 import { createGrpcTransport, type PeerHandler, type Transport } from '../peer/transport.js';
 import { applyCompaction, applyDeleteRange, applyPut, applyRange, applyTxn } from './apply-kv.js';
+import { AlarmAction, AlarmStore, AlarmType, putCost, txnCost, type AlarmRequest, type AlarmResponse } from './alarms.js';
+import { Quota } from './maintenance.js';
 import { decodeInternal, encodeInternal, RequestKind, type InternalRequest } from './internal-request.js';
 import { RaftNode, type CrashPoint } from './raft-node.js';
 import { DurableRaftStorage, encodeConfState } from './raft-storage.js';
@@ -154,6 +156,9 @@ export class EtcdServer {
   private campaignedAlone = false;
   private readonly incomingSnapshots = new Map<bigint, string>();
   readonly requestTimeoutMs: number;
+  /** Replicated alarms (alarms.ts) and the backend quota (maintenance.ts). */
+  readonly alarms = new AlarmStore();
+  readonly quota: Quota;
   readonly transport: Transport | null;
   private readonly node: RaftNode;
   /** Watchers over kv, told of each apply batch once it lands (mvcc/watchable-store.ts). */
@@ -177,6 +182,7 @@ export class EtcdServer {
     this.ids = new RequestIdGenerator(this.memberId, Date.now());
     // etcd: ReqTimeout = 5s + 2 × election timeout.
     this.requestTimeoutMs = 5000 + 2 * opts.electionTimeoutMs;
+    this.quota = new Quota(backend, opts.quotaBackendBytes);
     const electionTick = Math.max(2, Math.round(opts.electionTimeoutMs / opts.heartbeatIntervalMs));
     const core = new RawNode({
       id: this.memberId,
@@ -280,6 +286,7 @@ export class EtcdServer {
       'current-revision': kv.rev().toString(),
       members: members.all().map((m) => `${hex(m.id)}=${m.peerURLs.join(',')}`),
     });
+    await s.alarms.load(backend);
     if (s.transport) {
       for (const m of members.all()) if (m.id !== memberId) s.transport.addPeer(m.id, m.peerURLs);
       try {
@@ -313,8 +320,9 @@ export class EtcdServer {
     return this.role === StateRole.Leader;
   }
 
+  /** Status raftIndex: the committed index, as etcd's (RaftStatusGetter.CommittedIndex). */
   raftIndex(): bigint {
-    return this.node.core.raft.log.lastIndex();
+    return this.node.core.raft.log.committed;
   }
 
   applied(): bigint {
@@ -386,6 +394,7 @@ export class EtcdServer {
     const index = snap.metadata.index;
     this.kv = await KvStore.open(this.backend);
     this.watchable.restore(this.kv);
+    await this.alarms.reload(this.backend);
     const before = this.memberStore.all();
     this.memberStore = MemberStore.load(this.backend);
     this.syncPeers(before);
@@ -458,7 +467,12 @@ export class EtcdServer {
 
   private applyOne(r: InternalRequest, batch: WriteBatch): ApplyResult {
     try {
+      const kvKind = kvApplyKinds[r.kind as keyof typeof kvApplyKinds] as (typeof kvApplyKinds)[keyof typeof kvApplyKinds] | undefined;
+      const capped = kvKind ? this.alarms.applyCheck(kvKind, r.kind === RequestKind.Txn ? r.req : undefined) : null;
+      if (capped) return { ok: false, err: capped };
       switch (r.kind) {
+        case RequestKind.Alarm:
+          return { ok: true, value: this.alarms.apply(r.req, batch) };
         case RequestKind.Put:
           return { ok: true, value: applyPut(this.kv, batch, r.req).resp };
         case RequestKind.DeleteRange:
@@ -582,8 +596,24 @@ export class EtcdServer {
     return new EtcdError(Errors.Timeout);
   }
 
-  put(req: PutRequest): Promise<PutResponse> {
+  async put(req: PutRequest): Promise<PutResponse> {
+    await this.checkQuota(putCost(req.key, req.value));
     return this.propose((id) => ({ kind: RequestKind.Put, id, req }));
+  }
+
+  /**
+   * etcd quotaKVServer / quotaLeaseServer: over quota, raise NOSPACE (through Raft) and refuse
+   * the request. `cost` from alarms.ts putCost / txnCost / leaseOverheadBytes.
+   */
+  async checkQuota(cost: number): Promise<void> {
+    if (await this.quota.available(cost)) return;
+    await this.alarm({ action: AlarmAction.ACTIVATE, memberID: this.memberId, alarm: AlarmType.NOSPACE }).catch(() => undefined);
+    throw new EtcdError(Errors.NoSpace);
+  }
+
+  /** Maintenance.Alarm: every action goes through Raft, as etcd's. */
+  alarm(req: AlarmRequest): Promise<AlarmResponse> {
+    return this.propose((id) => ({ kind: RequestKind.Alarm, id, req }));
   }
 
   deleteRange(req: DeleteRangeRequest): Promise<DeleteRangeResponse> {
@@ -591,6 +621,7 @@ export class EtcdServer {
   }
 
   async txn(req: TxnRequest): Promise<TxnResponse> {
+    await this.checkQuota(txnCost(req));
     if (isReadOnlyTxn(req)) {
       // etcd serves read-only txns like reads: after a ReadIndex round, locally.
       await this.linearizableRead();
@@ -748,6 +779,14 @@ export class EtcdServer {
     await this.backend.close();
   }
 }
+
+/** KV requests an active alarm may refuse in apply (alarms.ts applyCheck). */
+const kvApplyKinds = {
+  [RequestKind.Put]: 'put',
+  [RequestKind.DeleteRange]: 'deleteRange',
+  [RequestKind.Txn]: 'txn',
+  [RequestKind.Compaction]: 'compaction',
+} as const;
 
 function restartApplied(storage: DurableRaftStorage, consistentIndex: bigint): bigint | undefined {
   const snap = storage.snapshot().metadata.index;

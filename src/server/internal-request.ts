@@ -9,12 +9,14 @@ import { u64FromBytesBE, u64ToBytesBE } from '../base/int64.js';
 import { toDomain, toWire } from '../api/convert.js';
 import type { CompactionRequest, DeleteRangeRequest, PutRequest, TxnRequest } from '../api/kv-types.js';
 import { protoRoot } from '../api/proto.js';
+import type { AlarmRequest } from './alarms.js';
 
 export const RequestKind = {
   Put: 2,
   DeleteRange: 3,
   Txn: 4,
   Compaction: 5,
+  Alarm: 6,
   /** A member publishes its name and client URLs (etcd's publish; JSON body, rare). */
   MemberPublish: 30,
 } as const;
@@ -30,6 +32,7 @@ export type InternalRequest =
   | { kind: typeof RequestKind.DeleteRange; id: bigint; req: DeleteRangeRequest }
   | { kind: typeof RequestKind.Txn; id: bigint; req: TxnRequest }
   | { kind: typeof RequestKind.Compaction; id: bigint; req: CompactionRequest }
+  | { kind: typeof RequestKind.Alarm; id: bigint; req: AlarmRequest }
   | { kind: typeof RequestKind.MemberPublish; id: bigint; req: MemberPublish };
 
 const typeNames: Record<number, string> = {
@@ -37,6 +40,7 @@ const typeNames: Record<number, string> = {
   [RequestKind.DeleteRange]: 'etcdserverpb.DeleteRangeRequest',
   [RequestKind.Txn]: 'etcdserverpb.TxnRequest',
   [RequestKind.Compaction]: 'etcdserverpb.CompactionRequest',
+  [RequestKind.Alarm]: 'etcdserverpb.AlarmRequest',
 };
 
 const headerBytes = 9;
