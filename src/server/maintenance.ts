@@ -75,7 +75,10 @@ export class Quota {
   /** etcd Available: a request that writes nothing always passes. */
   async available(cost: number): Promise<boolean> {
     if (cost === 0 || !this.enabled()) return true;
-    await this.refresh();
+    // Only the first check waits for a size; later ones use the cached figure and refresh it
+    // in the background, so a slow size read never stalls the write path.
+    if (this.sizeAt === -Infinity) await this.refresh();
+    else void this.refresh().catch(() => undefined);
     return this.size + cost < this.quotaBytes;
   }
 
