@@ -161,3 +161,12 @@ export class GrpcError extends Error {
 export function etcdError(s: ErrorSpec): EtcdError {
   return new EtcdError(s);
 }
+
+/**
+ * Texts a client sees as a WatchResponse's cancel_reason (mvcc/watcher.go, watch_stream.go,
+ * 3.4.23 LIVE): plain Go errors of the watch stream, not gRPC statuses.
+ */
+export const WatchCancelReasons = {
+  DuplicateId: 'mvcc: duplicate watch ID provided on the WatchStream',
+  EmptyRange: 'mvcc: watcher range is empty',
+} as const;

@@ -77,6 +77,7 @@ async function main(): Promise<void> {
         isLearner: false,
       })),
       initialClusterState: cfg.initialClusterState,
+      initialClusterToken: cfg.initialClusterToken,
       advertiseClientUrls: cfg.advertiseClientUrls,
       maxTxnOps: cfg.maxTxnOps,
       maxRequestBytes: cfg.maxRequestBytes,
@@ -94,7 +95,7 @@ async function main(): Promise<void> {
     logger.error('failed to start etcdts', { error: e instanceof Error ? e.message : String(e) });
     process.exit(1);
   }
-  clients = await startClientServer(server, cfg.listenClientUrls, logger);
+  clients = await startClientServer(server, cfg.listenClientUrls, logger, { watchProgressNotifyIntervalMs: cfg.watchProgressNotifyIntervalMs });
   logger.info('ready to serve client requests', { name: cfg.name, 'data-dir': cfg.dataDir });
   let stopping = false;
   const shutdown = (signal: string): void => {

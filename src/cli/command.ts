@@ -5,6 +5,7 @@
  */
 import type { EtcdClient } from '../client/client.js';
 import { FlagSet, type FlagSpec } from './flags.js';
+import type { OfflineTools } from './offline.js';
 import type { Out } from './output.js';
 import type { Printer } from './printers/printer.js';
 import { tabwrite } from './tabwriter.js';
@@ -30,6 +31,8 @@ export interface RunContext {
   clientFor(endpoint: string): EtcdClient;
   /** The endpoints of --endpoints (or of the member list with --cluster). */
   endpoints(): Promise<string[]>;
+  /** Local-file work (snapshot restore, defrag --data-dir), when the entry point provides it. */
+  offline?: OfflineTools;
 }
 
 export interface Command {

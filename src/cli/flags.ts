@@ -30,6 +30,9 @@ export class FlagSet {
   /** Values set on the command line, by flag name (raw, then converted). */
   readonly set = new Map<string, FlagValue>();
 
+  /** cobra ArgsLenAtDash: positional arguments before `--`, or -1 without one. */
+  argsLenAtDash = -1;
+
   constructor(specs: FlagSpec[]) {
     this.specs = specs;
     for (const s of specs) {
@@ -60,6 +63,7 @@ export class FlagSet {
     for (let i = 0; i < argv.length; i++) {
       const a = argv[i] as string;
       if (a === '--') {
+        this.argsLenAtDash = args.length;
         args.push(...argv.slice(i + 1));
         break;
       }

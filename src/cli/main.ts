@@ -18,16 +18,22 @@ import {
   type Command,
   type RunContext,
 } from './command.js';
+import { alarmCommand } from './commands/alarm.js';
 import { compactionCommand } from './commands/compaction.js';
+import { defragCommand } from './commands/defrag.js';
+import { snapshotCommand } from './commands/snapshot.js';
 import { delCommand } from './commands/del.js';
 import { endpointCommand, SilentExit } from './commands/endpoint-status.js';
 import { getCommand } from './commands/get.js';
+import { leaseCommand } from './commands/lease.js';
 import { memberCommand } from './commands/member-list.js';
 import { moveLeaderCommand } from './commands/move-leader.js';
 import { putCommand } from './commands/put.js';
 import { txnCommand } from './commands/txn.js';
 import { versionCommand } from './commands/version.js';
+import { watchCommand } from './commands/watch.js';
 import type { FlagSet } from './flags.js';
+import type { OfflineTools } from './offline.js';
 import { globalFlags } from './global-flags.js';
 import { bin, zapJsonString } from './go-format.js';
 import { CliExit, ExitCode, processOut, type Out } from './output.js';
@@ -39,13 +45,31 @@ export const rootCommand: Command = link({
   name: programName,
   short: 'A simple command line client for etcd3.',
   persistentFlags: globalFlags,
-  children: [getCommand, putCommand, delCommand, txnCommand, compactionCommand, memberCommand, endpointCommand, moveLeaderCommand, versionCommand, helpCommand],
+  children: [
+    getCommand,
+    putCommand,
+    delCommand,
+    txnCommand,
+    compactionCommand,
+    watchCommand,
+    leaseCommand,
+    memberCommand,
+    endpointCommand,
+    alarmCommand,
+    defragCommand,
+    snapshotCommand,
+    moveLeaderCommand,
+    versionCommand,
+    helpCommand,
+  ],
 });
 
 export interface MainOptions {
   env?: Readonly<Record<string, string | undefined>>;
   /** Standard input; default process.stdin. */
   stdin?: AsyncIterable<Buffer | string>;
+  /** snapshot restore, defrag --data-dir (bin/ctl.ts passes them). */
+  offline?: OfflineTools;
 }
 
 /** cobra's stripFlags: the words of argv that may name subcommands. */
@@ -216,7 +240,8 @@ export async function main(argvIn: string[], out: Out = processOut, opts: MainOp
         }
       }
       for (const [key, value] of Object.entries(env)) {
-        if (used.has(key) || key === 'ETCDCTL_API') continue;
+        // etcdctl reads ETCDCTL_WATCH_KEY / _RANGE_END itself (watch), without a warning.
+        if (used.has(key) || key === 'ETCDCTL_API' || key === 'ETCDCTL_WATCH_KEY' || key === 'ETCDCTL_WATCH_RANGE_END') continue;
         if (alreadySet.has(key)) {
           const msg = `${capnslogTime()} C | pkg/flags: conflicting environment variable "${key}" is shadowed by corresponding command-line flag (either unset environment variable or disable flag)\n`;
           throw new CliExit(ExitCode.Error, bin(msg), { raw: true });
@@ -297,6 +322,7 @@ export async function main(argvIn: string[], out: Out = processOut, opts: MainOp
         return display as unknown as Printer;
       },
       clientFor: (ep) => newClient([ep]),
+      offline: opts.offline,
       async endpoints() {
         if (!flags.has('cluster') || !flags.bool('cluster')) return endpointsOf();
         const r = await (await ctx.client()).memberList();

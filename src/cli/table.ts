@@ -53,8 +53,10 @@ export function wrapCell(s: string): string[] {
 export function renderTable(header: string[], rows: string[][]): string {
   const headerLines = header.map(wrapCell);
   const rowLines = rows.map((r) => header.map((_, i) => wrapCell(r[i] ?? '')));
-  const widths = header.map((_, i) =>
-    Math.max(...(headerLines[i] as string[]).map((l) => l.length), ...rowLines.map((r) => Math.max(...(r[i] as string[]).map((l) => l.length)))),
+  // tablewriter parseDimension: a cell is min(its width, 30) wide, or its longest wrapped line.
+  const cellWidth = (raw: string, lines: string[]): number => Math.max(Math.min(raw.length, wrapWidth), ...lines.map((l) => l.length));
+  const widths = header.map((h, i) =>
+    Math.max(cellWidth(h, headerLines[i] as string[]), ...rows.map((r, k) => cellWidth(r[i] ?? '', (rowLines[k] as string[][])[i] as string[]))),
   );
   const border = '+' + widths.map((w) => '-'.repeat(w + 2)).join('+') + '+\n';
   const centre = (s: string, w: number): string => {

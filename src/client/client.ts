@@ -21,19 +21,28 @@ import {
   AuthClient,
   ClusterClient,
   KVClient,
+  LeaseClient,
   MaintenanceClient,
 } from '../api/proto.js';
 import { parseEndpoint, type Endpoint } from './endpoints.js';
 import { ClientError, goStatusText } from './errors.js';
+import { WatchSession } from './watch.js';
 import { pruneWire } from './wire.js';
 import type {
   AlarmList,
   Authenticate,
   CallResult,
   Compaction,
+  Defragment,
+  HashKV,
+  SnapshotChunk,
   CompactionRequest,
   DeleteRange,
   DeleteRangeRequest,
+  LeaseGrant,
+  LeaseLeases,
+  LeaseRevoke,
+  LeaseTimeToLive,
   MemberAdd,
   MemberChange,
   MemberList,
@@ -179,6 +188,46 @@ export class EtcdClient {
     return this.call(kv('Compact', 'CompactionRequest', 'CompactionResponse', false), req);
   }
 
+  // ---- Lease (the keepalive stream: lease-keepalive.ts) ----
+
+  /** LeaseGrant; ID 0 lets the server choose. */
+  leaseGrant(TTL: bigint, ID = 0n): Promise<CallResult<LeaseGrant>> {
+    return this.call(lease('LeaseGrant', 'LeaseGrantRequest', 'LeaseGrantResponse', false), { TTL, ID });
+  }
+
+  leaseRevoke(ID: bigint): Promise<CallResult<LeaseRevoke>> {
+    return this.call(lease('LeaseRevoke', 'LeaseRevokeRequest', 'LeaseRevokeResponse', false), { ID });
+  }
+
+  leaseTimeToLive(ID: bigint, keys = false): Promise<CallResult<LeaseTimeToLive>> {
+    return this.call(lease('LeaseTimeToLive', 'LeaseTimeToLiveRequest', 'LeaseTimeToLiveResponse', true), { ID, keys });
+  }
+
+  leaseLeases(): Promise<CallResult<LeaseLeases>> {
+    return this.call(lease('LeaseLeases', 'LeaseLeasesRequest', 'LeaseLeasesResponse', true), {});
+  }
+
+  /**
+   * Opens a LeaseKeepAlive stream on a connected endpoint (waiting up to the command timeout
+   * for one). Messages are wire objects (int64 as decimal strings).
+   */
+  async leaseKeepAliveStream(): Promise<grpc.ClientDuplexStream<WireMessage, WireMessage>> {
+    const deadline = Date.now() + this.commandTimeoutMs;
+    const idx = await this.pick(deadline);
+    if (idx === null) throw ClientError.deadline(goStatusText(4, noConnectionText));
+    const def = LeaseClient.service['LeaseKeepAlive'];
+    if (!def) throw new Error('no method LeaseKeepAlive');
+    const md = new grpc.Metadata();
+    if (this.token !== undefined) md.set('token', this.token);
+    return (this.conns[idx] as Conn).client.makeBidiStreamRequest(
+      def.path,
+      def.requestSerialize as (v: WireMessage) => Buffer,
+      def.responseDeserialize as (b: Buffer) => WireMessage,
+      md,
+      {},
+    );
+  }
+
   // ---- Cluster, Maintenance, Auth ----
 
   memberList(): Promise<CallResult<MemberList>> {
@@ -238,10 +287,67 @@ export class EtcdClient {
   }
 
   alarmList(): Promise<CallResult<AlarmList>> {
+    return this.alarm(0, 0n, 0);
+  }
+
+  /** Maintenance.Alarm (action GET 0, ACTIVATE 1, DEACTIVATE 2). */
+  alarm(action: number, memberID: bigint, alarm: number): Promise<CallResult<AlarmList>> {
     return this.call(
-      { service: MaintenanceClient, method: 'Alarm', requestType: 'AlarmRequest', responseType: 'AlarmResponse', readOnly: true },
-      { action: 0, memberID: 0n, alarm: 0 },
+      { service: MaintenanceClient, method: 'Alarm', requestType: 'AlarmRequest', responseType: 'AlarmResponse', readOnly: action === 0 },
+      { action, memberID, alarm },
     );
+  }
+
+  /** Maintenance.HashKV of one endpoint (clientv3 HashKV dials it alone). */
+  hashKV(revision: bigint, endpointIndex = 0): Promise<CallResult<HashKV>> {
+    return this.call(
+      { service: MaintenanceClient, method: 'HashKV', requestType: 'HashKVRequest', responseType: 'HashKVResponse', readOnly: true },
+      { revision },
+      endpointIndex,
+    );
+  }
+
+  /** Maintenance.Defragment of one endpoint. */
+  defragment(endpointIndex = 0): Promise<CallResult<Defragment>> {
+    return this.call(
+      { service: MaintenanceClient, method: 'Defragment', requestType: 'DefragmentRequest', responseType: 'DefragmentResponse', readOnly: false },
+      {},
+      endpointIndex,
+    );
+  }
+
+  /**
+   * Maintenance.Snapshot of one endpoint: the chunks as they arrive (the last one is the
+   * SHA-256 of the rest). No deadline: a snapshot takes as long as it takes (clientv3 too).
+   */
+  async *snapshot(endpointIndex = 0): AsyncGenerator<SnapshotChunk> {
+    const conn = this.conns[endpointIndex];
+    if (!conn) throw new Error(`no endpoint #${endpointIndex}`);
+    const idx = await this.ready(endpointIndex, Date.now() + this.commandTimeoutMs);
+    if (idx === null) {
+      throw ClientError.deadline(goStatusText(4, refusedText(conn.endpoint)));
+    }
+    const def = MaintenanceClient.service['Snapshot'];
+    if (!def) throw new Error('no method Snapshot');
+    const md = new grpc.Metadata();
+    if (this.token !== undefined) md.set('token', this.token);
+    const stream = conn.client.makeServerStreamRequest(
+      def.path,
+      def.requestSerialize as (v: WireMessage) => Buffer,
+      def.responseDeserialize as (b: Buffer) => WireMessage,
+      {},
+      md,
+    );
+    try {
+      for await (const raw of stream as AsyncIterable<WireMessage>) {
+        yield toDomain<SnapshotChunk>('etcdserverpb.SnapshotResponse', raw);
+      }
+    } catch (e) {
+      const err = asServiceError(e);
+      throw new ClientError(err.code, err.details);
+    } finally {
+      stream.cancel();
+    }
   }
 
   /** Auth.Authenticate; on success the token is used for every later call. */
@@ -252,6 +358,25 @@ export class EtcdClient {
     );
     this.token = r.resp.token;
     return r;
+  }
+
+  // ---- Watch ----
+
+  /**
+   * A watch session (watch.ts) starting on the first connected endpoint, moving to the next
+   * ones if its stream breaks.
+   */
+  async watchSession(): Promise<WatchSession> {
+    const first = (await this.pick(Date.now() + this.commandTimeoutMs)) ?? 0;
+    const clients = this.conns.map((_, i) => (this.conns[(first + i) % this.conns.length] as Conn).client);
+    return new WatchSession({
+      clients,
+      metadata: () => {
+        const md = new grpc.Metadata();
+        if (this.token !== undefined) md.set('token', this.token);
+        return md;
+      },
+    });
   }
 
   close(): void {
@@ -354,6 +479,10 @@ export class EtcdClient {
 
 function kv(method: string, requestType: string, responseType: string, readOnly: boolean): CallSpec {
   return { service: KVClient, method, requestType, responseType, readOnly };
+}
+
+function lease(method: string, requestType: string, responseType: string, readOnly: boolean): CallSpec {
+  return { service: LeaseClient, method, requestType, responseType, readOnly };
 }
 
 function isReadOnlyTxn(req: TxnRequest): boolean {

@@ -43,6 +43,36 @@ export interface Compaction {
   header: ResponseHeader;
 }
 
+export interface LeaseGrant {
+  header: ResponseHeader;
+  ID: bigint;
+  TTL: bigint;
+  error: string;
+}
+
+export interface LeaseRevoke {
+  header: ResponseHeader;
+}
+
+export interface LeaseKeepAlive {
+  header: ResponseHeader;
+  ID: bigint;
+  TTL: bigint;
+}
+
+export interface LeaseTimeToLive {
+  header: ResponseHeader;
+  ID: bigint;
+  TTL: bigint;
+  grantedTTL: bigint;
+  keys: Buffer[];
+}
+
+export interface LeaseLeases {
+  header: ResponseHeader;
+  leases: { ID: bigint }[];
+}
+
 export interface Member {
   ID: bigint;
   name: string;
@@ -91,8 +121,26 @@ export interface AlarmMember {
 }
 
 export interface AlarmList {
-  header: ResponseHeader;
+  /** etcd answers Alarm without a header. */
+  header: ResponseHeader | null;
   alarms: AlarmMember[];
+}
+
+export interface HashKV {
+  header: ResponseHeader;
+  hash: number;
+  compact_revision: bigint;
+  hash_revision: bigint;
+}
+
+export interface Defragment {
+  header: ResponseHeader | null;
+}
+
+export interface SnapshotChunk {
+  header: ResponseHeader | null;
+  remaining_bytes: bigint;
+  blob: Buffer;
 }
 
 export interface Authenticate {

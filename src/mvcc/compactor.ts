@@ -8,7 +8,7 @@
  *
  * Invariants: jobs run one at a time in the order scheduled; a job starts only after the batch
  * that scheduled it has landed (so every record ≤ rev is in the database); a job never deletes a
- * record whose revision is in its keep set.
+ * record whose revision is in its keep set, nor one at exactly rev.
  */
 import { Backend, WriteBatch } from '../storage/backend.js';
 import { metaKey, mvccKeyFloor, parseMvccKey } from '../storage/schema.js';
@@ -80,7 +80,10 @@ export class Compactor {
       const batch = new WriteBatch();
       for (const k of keys) {
         const { main, sub } = parseMvccKey(k);
-        if (!job.keep.has(revId(main, sub))) batch.del(k);
+        // Every record AT rev stays: a tombstone there is still history for a watcher that
+        // starts at rev (allowed: only starts below rev are compacted). etcd drops it, and such
+        // a watcher misses that delete; the next compaction removes it.
+        if (main !== job.rev && !job.keep.has(revId(main, sub))) batch.del(k);
       }
       const last = keys.length < this.batchLimit;
       if (last) batch.put(metaKey.finishedCompactRev, Backend.u64(job.rev));

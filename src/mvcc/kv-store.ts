@@ -30,6 +30,7 @@ import { KeyIndex } from './key-index.js';
 import { RecordStore, recordCacheBytesDefault } from './record-store.js';
 import { revId, type Revision } from './revision.js';
 import { TreeIndex } from './tree-index.js';
+import type { KvObserver } from './watchable-store.js';
 
 export { compactionBatchLimitDefault as compactionBatchLimit } from './compactor.js';
 
@@ -83,6 +84,8 @@ export class KvStore {
   private compactMainRev = -1n;
   private txnOpen = false;
   leases: LeaseHooks;
+  /** Told of every write transaction with changes (the watchable store). */
+  observer: KvObserver | null = null;
 
   private constructor(backend: Backend, opts: KvStoreOptions) {
     this.records = new RecordStore(backend, opts.cacheBytesMax ?? recordCacheBytesDefault);
@@ -312,10 +315,13 @@ export class KvStore {
   }
 
   /** @internal */
-  txnEnd(txn: WriteTxn): void {
+  txnEnd(txn: WriteTxn, batch: WriteBatch, events: Event[]): void {
     assert(this.txnOpen && txn.beginRev === this.currentRev, 'ending a transaction that is not open');
-    if (txn.changed()) this.currentRev = txn.beginRev + 1n;
     this.txnOpen = false;
+    if (txn.changed()) {
+      this.currentRev = txn.beginRev + 1n;
+      this.observer?.written(batch, events);
+    }
   }
 }
 
@@ -377,8 +383,8 @@ export class WriteTxn {
   /** Ends the transaction; returns its events in the order of the changes. */
   end(): Event[] {
     assert(!this.ended, 'transaction ended twice');
-    this.store.txnEnd(this);
     this.ended = true;
+    this.store.txnEnd(this, this.batch, this.events);
     return this.events;
   }
 }

@@ -16,12 +16,13 @@ import {
   leaseService,
   lockService,
   maintenanceService,
-  watchService,
 } from '../api/proto.js';
 import { clusterVersion, serverVersion, type EtcdServer } from '../server/etcd-server.js';
 import { listenClient, type ClientListener } from './client-listener.js';
 import { kvHandlers } from './kv-service.js';
-import { clusterHandlers, healthHandlers, maintenanceHandlers } from './maintenance-service.js';
+import { leaseHandlers } from './lease-service.js';
+import { clusterHandlers, healthHandlers, maintenanceHandlers, unhealthyAlarm } from './maintenance-service.js';
+import { watchHandlers, watchServiceRaw } from './watch-service.js';
 import { memberHandlers, moveLeaderHandler } from './cluster-service.js';
 import { guardLearner } from './learner-guard.js';
 
@@ -30,7 +31,12 @@ export interface ClientServer {
   close(): Promise<void>;
 }
 
-export async function startClientServer(server: EtcdServer, urls: URL[], logger: Logger): Promise<ClientServer> {
+export interface ClientServerOptions {
+  /** --experimental-watch-progress-notify-interval */
+  watchProgressNotifyIntervalMs?: number;
+}
+
+export async function startClientServer(server: EtcdServer, urls: URL[], logger: Logger, opts: ClientServerOptions = {}): Promise<ClientServer> {
   const onUnknown = (e: unknown): void => logger.error('unexpected error serving a request', { error: String(e) });
   const g = new grpc.Server({
     'grpc.max_receive_message_length': server.opts.maxRequestBytes + grpcOverheadBytes,
@@ -40,7 +46,9 @@ export async function startClientServer(server: EtcdServer, urls: URL[], logger:
   g.addService(maintenanceService, guardLearner(server, { ...maintenanceHandlers(server, onUnknown), MoveLeader: moveLeaderHandler(server, onUnknown) }) as grpc.UntypedServiceImplementation);
   g.addService(clusterService, guardLearner(server, { ...clusterHandlers(server, onUnknown), ...memberHandlers(server, onUnknown) }) as grpc.UntypedServiceImplementation);
   g.addService(healthService, healthHandlers());
-  for (const svc of [watchService, leaseService, authService, electionService, lockService]) g.addService(svc, {});
+  g.addService(watchServiceRaw, watchHandlers(server, { progressNotifyIntervalMs: opts.watchProgressNotifyIntervalMs }, onUnknown));
+  g.addService(leaseService, leaseHandlers(server, onUnknown));
+  for (const svc of [authService, electionService, lockService]) g.addService(svc, {});
 
   const h = http.createServer((req, res) => void handleHttp(server, req, res));
   const listeners: ClientListener[] = [];
@@ -73,6 +81,9 @@ async function handleHttp(server: EtcdServer, req: http.IncomingMessage, res: ht
     if (req.method !== 'GET' && req.method !== 'HEAD') return send(405, 'Method Not Allowed', 'text/plain');
     if (server.leader() === 0n) return send(503, JSON.stringify({ health: 'false', reason: 'RAFT NO LEADER' }));
     try {
+      // etcd: an active alarm (not excluded with ?exclude=NAME) makes the member unhealthy.
+      const alarm = unhealthyAlarm(server, url.searchParams.getAll('exclude'));
+      if (alarm) return send(503, JSON.stringify({ health: 'false', reason: `ALARM ${alarm}` }));
       // etcd 3.5: healthy when a linearizable read completes (or a serializable one if asked).
       if (url.searchParams.get('serializable') !== 'true') await server.linearizableRead();
       return send(200, JSON.stringify({ health: 'true', reason: '' }));

@@ -1,41 +1,111 @@
 /**
- * etcdserverpb.Maintenance (Status, Alarm list) and etcdserverpb.Cluster (MemberList) as far as
- * a single member has them; the other methods answer UNIMPLEMENTED until they are built
- * (runtime membership and maintenance issue).
+ * etcdserverpb.Maintenance (Status, Alarm, Defragment, HashKV, Snapshot) and
+ * etcdserverpb.Cluster (MemberList); MoveLeader and the other Cluster methods are in
+ * cluster-service.ts; Hash and Downgrade answer UNIMPLEMENTED (no handler).
  */
+import { readdir, rm } from 'node:fs/promises';
+import path from 'node:path';
 import * as grpc from '@grpc/grpc-js';
-import { toWire } from '../api/convert.js';
-import { GrpcError, GrpcCode } from '../api/errors.js';
+import { toDomain, toWire } from '../api/convert.js';
+import { Errors } from '../api/errors.js';
+import { AlarmType, alarmText, alarmTypeNames, type AlarmRequest } from '../server/alarms.js';
 import { serverVersion, type EtcdServer } from '../server/etcd-server.js';
+import { dbSizeInUse, defragment, hashKV } from '../server/maintenance.js';
+import { snapshotChunks, writeSnapshotFile } from '../server/snapshot.js';
+import { toGrpcStatus } from './grpc-status.js';
 import { unary, type UnaryHandler } from './unary.js';
 
-export function maintenanceHandlers(server: EtcdServer, onUnknown: (e: unknown) => void): Record<string, UnaryHandler> {
+export function maintenanceHandlers(server: EtcdServer, onUnknown: (e: unknown) => void): Record<string, grpc.UntypedHandleCall> {
   return {
     Status: unary(async () => {
-      const size = BigInt(server.dbSize());
+      const errors: string[] = [];
+      // etcd v3rpc maintenance.go Status: no leader first, then every active alarm.
+      if (server.leader() === 0n) errors.push(Errors.NoLeader.message);
+      for (const a of server.alarms.get(AlarmType.NONE)) errors.push(alarmText(a));
       return toWire('etcdserverpb.StatusResponse', {
         header: server.header(),
         version: serverVersion,
-        dbSize: size,
+        dbSize: BigInt(server.dbSize()),
         leader: server.leader(),
         raftIndex: server.raftIndex(),
         raftTerm: server.term(),
         raftAppliedIndex: server.applied(),
-        errors: [],
-        dbSizeInUse: size,
+        errors,
+        dbSizeInUse: BigInt(await dbSizeInUse(server.backend)),
         isLearner: server.isLearner(),
         storageVersion: '',
-        dbSizeQuota: BigInt(server.opts.quotaBackendBytes),
+        dbSizeQuota: BigInt(Math.max(0, server.opts.quotaBackendBytes)),
       });
     }, onUnknown),
     Alarm: unary(async (wire) => {
-      const req = wire as { action: number };
-      // Alarms (NOSPACE, CORRUPT) are raised by the quota and corruption checks, which are not
-      // built yet: none can be active, so GET truthfully lists none; changing them is not built.
-      if (req.action !== 0) throw new GrpcError(GrpcCode.Unimplemented, 'alarm activate/deactivate is not implemented in etcdts yet');
-      return toWire('etcdserverpb.AlarmResponse', { header: server.header(), alarms: [] });
+      const req = toDomain<AlarmRequest>('etcdserverpb.AlarmRequest', wire);
+      // etcd answers Alarm without a header (the apply result is returned as it is).
+      return toWire('etcdserverpb.AlarmResponse', await server.alarm(req));
     }, onUnknown),
+    Defragment: unary(async () => {
+      await defragment(server.backend);
+      return toWire('etcdserverpb.DefragmentResponse', {});
+    }, onUnknown),
+    HashKV: unary(async (wire) => {
+      const req = toDomain<{ revision: bigint }>('etcdserverpb.HashKVRequest', wire);
+      const r = await hashKV(server.kv, server.backend, req.revision);
+      return toWire('etcdserverpb.HashKVResponse', {
+        header: server.header(r.currentRev),
+        hash: r.hash,
+        compact_revision: r.compactRev,
+        hash_revision: r.hashRev,
+      });
+    }, onUnknown),
+    Snapshot: ((call: grpc.ServerWritableStream<unknown, unknown>) => {
+      void streamSnapshot(server, call, onUnknown);
+    }) as grpc.UntypedHandleCall,
   };
+}
+
+/** The first active alarm /health reports (etcd etcdhttp checkHealth), unless excluded by name. */
+export function unhealthyAlarm(server: EtcdServer, exclude: string[]): string | null {
+  for (const a of server.alarms.get(AlarmType.NONE)) {
+    const name = alarmTypeNames[a.alarm] ?? String(a.alarm);
+    if (!exclude.includes(name)) return name;
+  }
+  return null;
+}
+
+let snapshotSeq = 0;
+
+async function streamSnapshot(server: EtcdServer, call: grpc.ServerWritableStream<unknown, unknown>, onUnknown: (e: unknown) => void): Promise<void> {
+  let cancelled = false;
+  call.on('cancelled', () => {
+    cancelled = true;
+  });
+  const dir = path.join(server.opts.dataDir, 'member');
+  if (snapshotSeq === 0) await removeStaleSnapshots(dir);
+  const file = path.join(dir, `snapshot-${process.pid}-${++snapshotSeq}.tmp`);
+  try {
+    const f = await writeSnapshotFile(server.backend, file).catch(async (e: unknown) => {
+      await rm(file, { force: true });
+      throw e;
+    });
+    for await (const chunk of snapshotChunks(f)) {
+      if (cancelled) break;
+      const more = call.write(toWire('etcdserverpb.SnapshotResponse', chunk));
+      if (!more) await new Promise<void>((resolve) => call.once('drain', resolve));
+    }
+    call.end();
+  } catch (e) {
+    const st = toGrpcStatus(e, onUnknown);
+    call.emit('error', { code: st.code, details: st.details, message: st.details });
+  }
+}
+
+/**
+ * Temp files of snapshots an earlier process left behind (killed while streaming): another
+ * pid's. This process removes its own when each stream ends.
+ */
+async function removeStaleSnapshots(dir: string): Promise<void> {
+  const names = await readdir(dir).catch(() => [] as string[]);
+  const stale = names.filter((n) => /^snapshot-\d+-\d+\.tmp$/.test(n) && !n.startsWith(`snapshot-${process.pid}-`));
+  await Promise.all(stale.map((n) => rm(path.join(dir, n), { force: true })));
 }
 
 export function clusterHandlers(server: EtcdServer, onUnknown: (e: unknown) => void): Record<string, UnaryHandler> {

@@ -47,9 +47,14 @@ import { type Entry, EntryType, type Message, MessageType, None, type ReadState,
 import { Backend, WriteBatch } from '../storage/backend.js';
 import { metaKey } from '../storage/schema.js';
 import { KvStore } from '../mvcc/kv-store.js';
+import { WatchableStore } from '../mvcc/watchable-store.js';
 import { type Member, MemberStore, encodeMembers } from '../membership/member-store.js';
 import { createGrpcTransport, type PeerHandler, type Transport } from '../peer/transport.js';
 import { applyCompaction, applyDeleteRange, applyPut, applyRange, applyTxn } from './apply-kv.js';
+import { AlarmAction, AlarmStore, AlarmType, putCost, txnCost, type AlarmRequest, type AlarmResponse } from './alarms.js';
+import { Quota } from './maintenance.js';
+import { applyLease, leaseAlarmCheck } from './apply-lease.js';
+import { LeaseServer } from './lease-server.js';
 import { decodeInternal, encodeInternal, RequestKind, type InternalRequest } from './internal-request.js';
 import { RaftNode, type CrashPoint } from './raft-node.js';
 import { DurableRaftStorage } from './raft-storage.js';
@@ -69,6 +74,8 @@ export interface ServerOptions {
   members: MemberInfo[];
   /** --initial-cluster-state: with 'new', a data dir of another cluster is refused. */
   initialClusterState?: 'new' | 'existing';
+  /** --initial-cluster-token, recorded in a new data dir. */
+  initialClusterToken?: string;
   /** This member's client URLs, published to the cluster once it runs. */
   advertiseClientUrls: string[];
   maxTxnOps: number;
@@ -159,10 +166,15 @@ export class EtcdServer {
   private campaignedAlone = false;
   private readonly incomingSnapshots = new Map<bigint, string>();
   readonly requestTimeoutMs: number;
+  /** Replicated alarms (alarms.ts) and the backend quota (maintenance.ts). */
+  readonly alarms = new AlarmStore();
+  readonly quota: Quota;
   readonly transport: Transport | null;
   private readonly node: RaftNode;
   /** Runtime membership and MoveLeader (cluster-ops.ts). */
   private readonly cluster: ClusterOps;
+  /** Watchers over kv, told of each apply batch once it lands (mvcc/watchable-store.ts). */
+  readonly watchable: WatchableStore;
 
   private constructor(
     readonly opts: ServerOptions,
@@ -175,12 +187,14 @@ export class EtcdServer {
     this.memberId = ids.memberId;
     this.clusterId = ids.clusterId;
     this.memberStore = ids.members;
+    this.watchable = new WatchableStore(kv);
     this.consistentIndex = backend.getU64(metaKey.consistentIndex) ?? 0n;
     this.snapshotIndex = storage.snapshot().metadata.index;
     this.appliedIndex = this.consistentIndex;
     this.ids = new RequestIdGenerator(this.memberId, Date.now());
     // etcd: ReqTimeout = 5s + 2 × election timeout.
     this.requestTimeoutMs = 5000 + 2 * opts.electionTimeoutMs;
+    this.quota = new Quota(backend, opts.quotaBackendBytes);
     const electionTick = Math.max(2, Math.round(opts.electionTimeoutMs / opts.heartbeatIntervalMs));
     const core = new RawNode({
       id: this.memberId,
@@ -219,7 +233,13 @@ export class EtcdServer {
       reportUnreachable: (id) => this.node.input(() => this.node.core.reportUnreachable(id)),
       reportSnapshot: (id, ok) => this.node.input(() => this.node.core.reportSnapshot(id, ok)),
       receiveSnapshot: (m, data) => this.receiveSnapshot(m, data),
-      onRequest: (from, kind, body) => this.cluster.onPeerRequest(kind, body) ?? Promise.reject(new Error(`unknown peer request ${kind} from ${hex(from)}`)),
+      onRequest: async (from, kind, body) => {
+        const membership = this.cluster.onPeerRequest(kind, body);
+        if (membership !== undefined) return membership;
+        const answer = await this.leases.onPeerRequest(kind, body);
+        if (answer === undefined) throw new Error(`unknown peer request ${kind} from ${hex(from)}`);
+        return answer;
+      },
       clusterInfo: () => this.cluster.clusterInfo(),
     };
     const ids2 = { memberId: this.memberId, clusterId: this.clusterId };
@@ -258,6 +278,9 @@ export class EtcdServer {
     });
   }
 
+  /** The Lease service (lease-server.ts); bound to this member in start(). */
+  leases!: LeaseServer;
+
   static async start(opts: ServerOptions): Promise<EtcdServer> {
     const backend = await Backend.open(path.join(opts.dataDir, 'member', 'db'));
     // A restarted member uses what its data dir says, not the initial flags (as etcd).
@@ -269,18 +292,28 @@ export class EtcdServer {
       const b = new WriteBatch();
       b.put(metaKey.memberId, Backend.u64(memberId));
       b.put(metaKey.clusterId, Backend.u64(clusterId));
+      if (opts.initialClusterToken !== undefined) b.put(metaKey.clusterToken, Buffer.from(opts.initialClusterToken));
       if (backend.getSync(metaKey.members) === undefined) b.put(metaKey.members, encodeMembers(opts.members));
       if (opts.join) b.put(metaKey.joinExisting, Buffer.alloc(0));
       await backend.commit(b, true);
-    } else if (opts.initialClusterState !== 'existing' && clusterId !== opts.clusterId) {
-      // etcd silently ignores the --initial-* flags here; a data dir made for another cluster
-      // (a copy-paste of --data-dir, another token) is far more often a mistake than intended.
-      await backend.close();
-      throw new Error(
-        `data dir ${opts.dataDir} belongs to member ${hex(memberId)} of cluster ${hex(clusterId)}, but --initial-cluster ` +
-          `and --initial-cluster-token describe cluster ${hex(opts.clusterId)}; start it with the flags it was created ` +
-          `with, or give this member a new --data-dir`,
-      );
+    } else if (clusterId !== opts.clusterId && opts.initialClusterState !== 'existing') {
+      // etcd ignores the --initial-* flags of a bootstrapped data dir. So do we (peer URLs and
+      // members may have changed since), except that a data dir bootstrapped with another
+      // --initial-cluster-token is another cluster's: almost surely a mistake.
+      const token = backend.getSync(metaKey.clusterToken)?.toString();
+      if (token !== undefined && opts.initialClusterToken !== undefined && token !== opts.initialClusterToken) {
+        await backend.close();
+        throw new Error(
+          `data dir ${opts.dataDir} belongs to member ${hex(memberId)} of cluster ${hex(clusterId)} (--initial-cluster-token ` +
+            `${JSON.stringify(token)}), not to a cluster with --initial-cluster-token ${JSON.stringify(opts.initialClusterToken)}; ` +
+            `start it with the flags it was created with, or give this member a new --data-dir`,
+        );
+      }
+      opts.logger.warn('ignoring --initial-cluster flags: the data dir is already bootstrapped', {
+        'data-dir': opts.dataDir,
+        'cluster-id': hex(clusterId),
+        'flags-cluster-id': hex(opts.clusterId),
+      });
     }
     const members = await MemberStore.load(backend);
     if (members.isRemoved(memberId)) {
@@ -298,8 +331,21 @@ export class EtcdServer {
     const fresh = storage.lastIndex() === 0n && hs.term === 0n && storage.snapshot().metadata.index === 0n;
     const joined = backend.getSync(metaKey.joinExisting) !== undefined;
     const voters = fresh && !joined ? members.all().filter((m) => !m.isLearner).map((m) => m.id) : [];
-    const kv = await KvStore.open(backend);
+    const leases = await LeaseServer.open(backend, { ...opts, requestTimeoutMs: 5000 + 2 * opts.electionTimeoutMs });
+    const kv = await KvStore.open(backend, { leases: leases.lessor });
     const s = new EtcdServer(opts, backend, storage, kv, { memberId, clusterId, members }, voters);
+    s.leases = leases;
+    leases.bind({
+      isLeader: () => s.isLeader(),
+      propose: (make) => s.propose(make),
+      nextId: () => s.ids.next(),
+      revision: () => s.kv.rev(),
+      waitApplied: () => s.linearizableRead(),
+      checkQuota: (cost) => s.checkQuota(cost),
+      forwardToLeader: s.transport
+        ? (kind, body, timeoutMs) => (s.leaderId === None ? Promise.reject(new EtcdError(Errors.NoLeader)) : (s.transport as Transport).request(s.leaderId, kind, body, timeoutMs))
+        : undefined,
+    });
     opts.logger.info('starting etcdts member', {
       'local-member-id': hex(memberId),
       'cluster-id': hex(clusterId),
@@ -310,6 +356,7 @@ export class EtcdServer {
       'current-revision': kv.rev().toString(),
       members: members.all().map((m) => `${hex(m.id)}=${m.peerURLs.join(',')}`),
     });
+    await s.alarms.load(backend);
     if (s.transport) {
       for (const m of members.all()) if (m.id !== memberId) s.transport.addPeer(m.id, m.peerURLs);
       s.cluster.syncTransport();
@@ -345,8 +392,9 @@ export class EtcdServer {
     return this.role === StateRole.Leader;
   }
 
+  /** Status raftIndex: the committed index, as etcd's (RaftStatusGetter.CommittedIndex). */
   raftIndex(): bigint {
-    return this.node.core.raft.log.lastIndex();
+    return this.node.core.raft.log.committed;
   }
 
   applied(): bigint {
@@ -416,7 +464,10 @@ export class EtcdServer {
   /** After a snapshot install: the store, members and indexes now come from the leader's state. */
   private async restore(snap: Snapshot): Promise<void> {
     const index = snap.metadata.index;
-    this.kv = await KvStore.open(this.backend);
+    await this.leases.lessor.load(this.backend);
+    this.kv = await KvStore.open(this.backend, { leases: this.leases.lessor });
+    this.watchable.restore(this.kv);
+    await this.alarms.reload(this.backend);
     const before = this.memberStore.all();
     this.memberStore = await MemberStore.load(this.backend);
     this.syncPeers(before);
@@ -463,6 +514,8 @@ export class EtcdServer {
       }
       if (e.index <= this.consistentIndex) continue;
       last = e.index;
+      // etcd applyEntryNormal: a leader's lessor is promoted when its term's empty entry applies.
+      if (e.type === EntryType.Normal && e.data.length === 0) this.leases.onTermStartApplied();
       if (e.type !== EntryType.Normal || e.data.length === 0) continue;
       const r = decodeInternal(e.data);
       results.push([r.id, this.applyOne(r, batch)]);
@@ -492,7 +545,12 @@ export class EtcdServer {
 
   private applyOne(r: InternalRequest, batch: WriteBatch): ApplyResult {
     try {
+      const kvKind = kvApplyKinds[r.kind as keyof typeof kvApplyKinds] as (typeof kvApplyKinds)[keyof typeof kvApplyKinds] | undefined;
+      const capped = kvKind ? this.alarms.applyCheck(kvKind, r.kind === RequestKind.Txn ? r.req : undefined) : null;
+      if (capped) return { ok: false, err: capped };
       switch (r.kind) {
+        case RequestKind.Alarm:
+          return { ok: true, value: this.alarms.apply(r.req, batch) };
         case RequestKind.Put:
           return { ok: true, value: applyPut(this.kv, batch, r.req).resp };
         case RequestKind.DeleteRange:
@@ -501,6 +559,13 @@ export class EtcdServer {
           return { ok: true, value: applyTxn(this.kv, batch, r.req).resp };
         case RequestKind.Compaction:
           return { ok: true, value: applyCompaction(this.kv, batch, r.req) };
+        case RequestKind.LeaseGrant:
+        case RequestKind.LeaseRevoke:
+        case RequestKind.LeaseCheckpoint: {
+          const refused = leaseAlarmCheck((a) => this.alarms.has(a), r.kind);
+          if (refused) return { ok: false, err: refused };
+          return { ok: true, value: applyLease(this.leases.lessor, this.kv, batch, r).resp };
+        }
         case RequestKind.MemberPublish:
           return { ok: true, value: this.memberStore.setAttributes(r.req.memberId, r.req.name, r.req.clientURLs, batch) };
         case RequestKind.MemberUpdate:
@@ -518,6 +583,7 @@ export class EtcdServer {
     const prev = this.leaderId;
     this.leaderId = s.leader;
     this.role = s.role;
+    this.leases.onRoleChange(s.role === StateRole.Leader);
     if (s.leader !== prev) {
       this.opts.logger.info(s.leader === None ? 'raft lost leader' : 'raft elected leader', {
         'local-member-id': hex(this.memberId),
@@ -618,8 +684,24 @@ export class EtcdServer {
     return new EtcdError(Errors.Timeout);
   }
 
-  put(req: PutRequest): Promise<PutResponse> {
+  async put(req: PutRequest): Promise<PutResponse> {
+    await this.checkQuota(putCost(req.key, req.value));
     return this.propose((id) => ({ kind: RequestKind.Put, id, req }));
+  }
+
+  /**
+   * etcd quotaKVServer / quotaLeaseServer: over quota, raise NOSPACE (through Raft) and refuse
+   * the request. `cost` from alarms.ts putCost / txnCost / leaseOverheadBytes.
+   */
+  async checkQuota(cost: number): Promise<void> {
+    if (await this.quota.available(cost)) return;
+    await this.alarm({ action: AlarmAction.ACTIVATE, memberID: this.memberId, alarm: AlarmType.NOSPACE }).catch(() => undefined);
+    throw new EtcdError(Errors.NoSpace);
+  }
+
+  /** Maintenance.Alarm: every action goes through Raft, as etcd's. */
+  alarm(req: AlarmRequest): Promise<AlarmResponse> {
+    return this.propose((id) => ({ kind: RequestKind.Alarm, id, req }));
   }
 
   deleteRange(req: DeleteRangeRequest): Promise<DeleteRangeResponse> {
@@ -627,6 +709,7 @@ export class EtcdServer {
   }
 
   async txn(req: TxnRequest): Promise<TxnResponse> {
+    await this.checkQuota(txnCost(req));
     if (isReadOnlyTxn(req)) {
       // etcd serves read-only txns like reads: after a ReadIndex round, locally.
       await this.linearizableRead();
@@ -804,13 +887,23 @@ export class EtcdServer {
     if (this.publishTimer) clearTimeout(this.publishTimer);
     this.cluster.stop();
     await this.node.stop();
+    this.leases.stop();
     this.waits.failAll(new EtcdError(Errors.Stopped));
     this.failReads(new EtcdError(Errors.Stopped));
+    this.watchable.close();
     if (this.transport) await this.transport.stop();
     await this.storage.close();
     await this.backend.close();
   }
 }
+
+/** KV requests an active alarm may refuse in apply (alarms.ts applyCheck). */
+const kvApplyKinds = {
+  [RequestKind.Put]: 'put',
+  [RequestKind.DeleteRange]: 'deleteRange',
+  [RequestKind.Txn]: 'txn',
+  [RequestKind.Compaction]: 'compaction',
+} as const;
 
 function restartApplied(storage: DurableRaftStorage, consistentIndex: bigint): bigint | undefined {
   const snap = storage.snapshot().metadata.index;

@@ -8,13 +8,20 @@ import { assert } from '../base/assert.js';
 import { u64FromBytesBE, u64ToBytesBE } from '../base/int64.js';
 import { toDomain, toWire } from '../api/convert.js';
 import type { CompactionRequest, DeleteRangeRequest, PutRequest, TxnRequest } from '../api/kv-types.js';
+import type { LeaseCheckpointRequest, LeaseGrantRequest, LeaseRevokeRequest } from '../api/lease-types.js';
 import { protoRoot } from '../api/proto.js';
+import type { AlarmRequest } from './alarms.js';
 
 export const RequestKind = {
   Put: 2,
   DeleteRange: 3,
   Txn: 4,
   Compaction: 5,
+  Alarm: 6,
+  // Lease service (apply-lease.ts); numbered apart so other kinds can be added below.
+  LeaseGrant: 20,
+  LeaseRevoke: 21,
+  LeaseCheckpoint: 22,
   /** A member publishes its name and client URLs (etcd's publish; JSON body, rare). */
   MemberPublish: 30,
   /** MemberUpdate: a member's new peer URLs (JSON body, rare). */
@@ -37,6 +44,10 @@ export type InternalRequest =
   | { kind: typeof RequestKind.DeleteRange; id: bigint; req: DeleteRangeRequest }
   | { kind: typeof RequestKind.Txn; id: bigint; req: TxnRequest }
   | { kind: typeof RequestKind.Compaction; id: bigint; req: CompactionRequest }
+  | { kind: typeof RequestKind.Alarm; id: bigint; req: AlarmRequest }
+  | { kind: typeof RequestKind.LeaseGrant; id: bigint; req: LeaseGrantRequest }
+  | { kind: typeof RequestKind.LeaseRevoke; id: bigint; req: LeaseRevokeRequest }
+  | { kind: typeof RequestKind.LeaseCheckpoint; id: bigint; req: LeaseCheckpointRequest }
   | { kind: typeof RequestKind.MemberPublish; id: bigint; req: MemberPublish }
   | { kind: typeof RequestKind.MemberUpdate; id: bigint; req: MemberUpdate };
 
@@ -45,6 +56,10 @@ const typeNames: Record<number, string> = {
   [RequestKind.DeleteRange]: 'etcdserverpb.DeleteRangeRequest',
   [RequestKind.Txn]: 'etcdserverpb.TxnRequest',
   [RequestKind.Compaction]: 'etcdserverpb.CompactionRequest',
+  [RequestKind.Alarm]: 'etcdserverpb.AlarmRequest',
+  [RequestKind.LeaseGrant]: 'etcdserverpb.LeaseGrantRequest',
+  [RequestKind.LeaseRevoke]: 'etcdserverpb.LeaseRevokeRequest',
+  [RequestKind.LeaseCheckpoint]: 'etcdserverpb.LeaseCheckpointRequest',
 };
 
 const headerBytes = 9;

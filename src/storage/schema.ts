@@ -64,6 +64,8 @@ export const metaKey = {
   members: metaName('members'),
   /** Cluster version string (etcd cluster/clusterVersion). */
   clusterVersion: metaName('cluster_version'),
+  /** --initial-cluster-token the data dir was bootstrapped with (to refuse another cluster's). */
+  clusterToken: metaName('cluster_token'),
   /** The Raft configuration (voters, learners) as of the consistent index (etcd 3.5 confState key). */
   confState: metaName('conf_state'),
   /** Term of the consistent index (etcd 3.5 term key). */

@@ -104,6 +104,8 @@ export interface MemberSpec {
   nodeArgs?: string[];
   /** Wait until /health answers 200 (default true). */
   waitHealthy?: boolean;
+  /** Path polled until it answers 200 (default /health; an alarmed member needs ?exclude=). */
+  healthPath?: string;
 }
 
 export async function startMember(spec: MemberSpec): Promise<MemberProc> {
@@ -159,7 +161,7 @@ export async function startMember(spec: MemberSpec): Promise<MemberProc> {
   if (spec.waitHealthy === false) return member;
   await waitFor(`${spec.kind} ${name} healthy on ${clientUrl}`, async () => {
     if (gone) return 'gone';
-    const r = await httpGet(`${clientUrl}/health`);
+    const r = await httpGet(`${clientUrl}${spec.healthPath ?? '/health'}`);
     return r.status === 200;
   });
   if (gone) throw new Error(`${spec.kind} ${name} exited during start-up:\n${logs.join('')}`);

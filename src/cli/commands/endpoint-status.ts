@@ -4,6 +4,7 @@
  * code is 1 without an `Error:` line, as etcdctl 3.4 does.
  */
 import type { Command } from '../command.js';
+import { endpointHashKvCommand } from './endpoint-hashkv.js';
 import { endpointHealthCommand } from './endpoint-health.js';
 import { bin } from '../go-format.js';
 import { ExitCode } from '../output.js';
@@ -48,5 +49,5 @@ export const endpointCommand: Command = {
   use: '<subcommand>',
   short: 'Endpoint related commands',
   persistentFlags: [{ name: 'cluster', kind: 'bool', def: 'false', usage: 'use all endpoints from the cluster member list' }],
-  children: [endpointHealthCommand, endpointStatusCommand],
+  children: [endpointHashKvCommand, endpointHealthCommand, endpointStatusCommand],
 };

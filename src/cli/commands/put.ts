@@ -15,7 +15,7 @@ export const putFlags: FlagSpec[] = [
 const needArgs = 'put command needs 1 argument and input from stdin or 2 arguments';
 
 /** strconv.ParseInt(s, 16, 64). */
-function parseHexLease(s: string): bigint {
+export function parseHexLease(s: string): bigint {
   if (!/^[+-]?[0-9a-fA-F]+$/.test(s)) throw new Error(`strconv.ParseInt: parsing ${JSON.stringify(s)}: invalid syntax`);
   const neg = s.startsWith('-');
   const v = BigInt('0x' + s.replace(/^[+-]/, ''));

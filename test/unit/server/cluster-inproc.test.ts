@@ -34,6 +34,7 @@ function options(hub: MemHub, dir: string, i: number, extra: Partial<ServerOptio
     electionTimeoutMs: 200,
     heartbeatIntervalMs: 20,
     quotaBackendBytes: 2 ** 31,
+    initialClusterToken: 'tok',
     snapshotCount: 100_000,
     snapshotCatchupEntries: 5000,
     preVote: true,
@@ -158,8 +159,10 @@ describe('three members in one process', () => {
     await (ms[0] as EtcdServer).put(putReq('p', '2')).catch(async () => {
       await (ms[1] as EtcdServer).put(putReq('p', '2'));
     });
-    // The data dir with flags that describe another cluster is refused, saying why.
-    await expect(EtcdServer.start(options(hub, dir, 2, { clusterId: 0xdeadn }))).rejects.toThrow(/belongs to member 3003 of cluster c1.*describe cluster dead/);
+    // The data dir started with another cluster's token is refused, saying why.
+    await expect(EtcdServer.start(options(hub, dir, 2, { clusterId: 0xdeadn, initialClusterToken: 'other' }))).rejects.toThrow(
+      /belongs to member 3003 of cluster c1 \(--initial-cluster-token "tok"\), not to a cluster with --initial-cluster-token "other"/,
+    );
     const again = await EtcdServer.start(options(hub, dir, 2, { memberId: 0x9999n }));
     servers.push(again);
     expect(again.memberId).toBe(ids[2]);

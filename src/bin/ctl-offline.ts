@@ -1,0 +1,35 @@
+/**
+ * ctl's local-file tools (cli/offline.ts), built from the server's storage code and the
+ * config's bootstrap rules: `snapshot restore` computes the new cluster's ids exactly as a
+ * member started with the same --name/--initial-cluster/--initial-cluster-token/
+ * --initial-advertise-peer-urls would (config/bootstrap.ts), then writes the data dir
+ * (server/snapshot-restore.ts).
+ */
+import type { OfflineTools } from '../cli/offline.js';
+import { bootstrapMembers } from '../config/bootstrap.js';
+import { parseInitialCluster } from '../config/flags.js';
+import { parseEtcdUrls } from '../config/urls.js';
+import { defragDataDir } from '../server/maintenance.js';
+import { restoreSnapshot } from '../server/snapshot-restore.js';
+
+export const offlineTools: OfflineTools = {
+  async restore(r) {
+    const boot = bootstrapMembers({
+      name: r.name,
+      initialCluster: parseInitialCluster(r.initialCluster),
+      initialClusterToken: r.initialClusterToken,
+      initialAdvertisePeerUrls: parseEtcdUrls(r.initialAdvertisePeerUrls).map((u) => u.text),
+    });
+    await restoreSnapshot({
+      snapshotPath: r.snapshotPath,
+      dataDir: r.dataDir,
+      memberId: boot.memberId,
+      clusterId: boot.clusterId,
+      // As a static bootstrap: names and client URLs come when each member publishes them.
+      members: boot.members.map((m) => ({ id: m.id, name: '', peerURLs: m.peerUrls, clientURLs: [], isLearner: false })),
+      skipHashCheck: r.skipHashCheck,
+      log: r.log,
+    });
+  },
+  defragDataDir,
+};
