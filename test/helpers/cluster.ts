@@ -34,8 +34,19 @@ export interface ClusterOptions {
 
 /** Free ports for a cluster of `size`. */
 export async function clusterPorts(size: number): Promise<{ client: number; peer: number }[]> {
+  // freePort may hand out a port twice (it is free again once probed): keep them distinct.
+  const seen = new Set<number>();
+  const distinct = async (): Promise<number> => {
+    for (;;) {
+      const p = await freePort();
+      if (!seen.has(p)) {
+        seen.add(p);
+        return p;
+      }
+    }
+  };
   const ports = [];
-  for (let i = 0; i < size; i++) ports.push({ client: await freePort(), peer: await freePort() });
+  for (let i = 0; i < size; i++) ports.push({ client: await distinct(), peer: await distinct() });
   return ports;
 }
 
