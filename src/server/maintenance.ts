@@ -75,10 +75,14 @@ export class Quota {
   /** etcd Available: a request that writes nothing always passes. */
   async available(cost: number): Promise<boolean> {
     if (cost === 0 || !this.enabled()) return true;
-    // Only the first check waits for a size; later ones use the cached figure and refresh it
-    // in the background, so a slow size read never stalls the write path.
-    if (this.sizeAt === -Infinity) await this.refresh();
-    else void this.refresh().catch(() => undefined);
+    // A request the cached figure lets through does not wait for a size read (the figure is
+    // refreshed in the background), so a slow read never stalls the write path; one it would
+    // refuse waits for a fresh figure (space may have been reclaimed by compact + defrag).
+    if (this.sizeAt !== -Infinity && this.size + cost < this.quotaBytes) {
+      void this.refresh().catch(() => undefined);
+      return true;
+    }
+    await this.refresh();
     return this.size + cost < this.quotaBytes;
   }
 
