@@ -77,6 +77,7 @@ async function main(): Promise<void> {
         isLearner: false,
       })),
       initialClusterState: cfg.initialClusterState,
+      corruptCheckTimeMs: cfg.corruptCheckTimeMs,
       initialClusterToken: cfg.initialClusterToken,
       advertiseClientUrls: cfg.advertiseClientUrls,
       maxTxnOps: cfg.maxTxnOps,

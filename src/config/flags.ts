@@ -100,6 +100,8 @@ export interface ServerConfig {
   autoCompactionRevisions: bigint;
   compactionBatchLimit: number;
   watchProgressNotifyIntervalMs: number;
+  /** --experimental-corrupt-check-time: period of the leader's HashKV comparison (0: off). */
+  corruptCheckTimeMs: number;
   warningApplyDurationMs: number;
   enableLeaseCheckpoint: boolean;
   enableLeaseCheckpointPersist: boolean;
@@ -410,6 +412,7 @@ export function parseConfig(argv: readonly string[], env: Record<string, string 
     autoCompactionRevisions,
     compactionBatchLimit: num('experimental-compaction-batch-limit'),
     watchProgressNotifyIntervalMs: ms('experimental-watch-progress-notify-interval'),
+    corruptCheckTimeMs: ms('experimental-corrupt-check-time'),
     warningApplyDurationMs: ms('experimental-warning-apply-duration'),
     enableLeaseCheckpoint: bool('experimental-enable-lease-checkpoint'),
     enableLeaseCheckpointPersist: bool('experimental-enable-lease-checkpoint-persist'),

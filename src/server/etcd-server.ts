@@ -52,7 +52,7 @@ import { type Member, MemberStore, encodeMembers } from '../membership/member-st
 import { createGrpcTransport, type PeerHandler, type Transport } from '../peer/transport.js';
 import { applyCompaction, applyDeleteRange, applyPut, applyRange, applyTxn } from './apply-kv.js';
 import { AlarmAction, AlarmStore, AlarmType, putCost, txnCost, type AlarmRequest, type AlarmResponse } from './alarms.js';
-import { Quota } from './maintenance.js';
+import { hashKV, Quota } from './maintenance.js';
 import { applyLease, leaseAlarmCheck } from './apply-lease.js';
 import { LeaseServer } from './lease-server.js';
 import { decodeInternal, encodeInternal, RequestKind, type InternalRequest } from './internal-request.js';
@@ -61,6 +61,7 @@ import { DurableRaftStorage } from './raft-storage.js';
 import { RequestIdGenerator } from './request-id.js';
 import { dumpState, installOps, parseStateFile, storeStateFile } from './state-snapshot.js';
 import { WaitRegistry } from './wait.js';
+import { CorruptionChecker, hashKvPeerRequest } from './corruption-check.js';
 import { ClusterOps, type MemberAddResult } from './cluster-ops.js';
 
 export type MemberInfo = Member;
@@ -72,6 +73,8 @@ export interface ServerOptions {
   clusterId: bigint;
   /** The bootstrap member list (used only when the data dir is new). */
   members: MemberInfo[];
+  /** --experimental-corrupt-check-time in ms (0: no periodic corruption check, etcd's default). */
+  corruptCheckTimeMs?: number;
   /** --initial-cluster-state: with 'new', a data dir of another cluster is refused. */
   initialClusterState?: 'new' | 'existing';
   /** --initial-cluster-token, recorded in a new data dir. */
@@ -169,6 +172,8 @@ export class EtcdServer {
   /** Replicated alarms (alarms.ts) and the backend quota (maintenance.ts). */
   readonly alarms = new AlarmStore();
   readonly quota: Quota;
+  /** The leader's periodic HashKV comparison with its peers (--experimental-corrupt-check-time). */
+  readonly corruption: CorruptionChecker;
   readonly transport: Transport | null;
   private readonly node: RaftNode;
   /** Runtime membership and MoveLeader (cluster-ops.ts). */
@@ -234,6 +239,7 @@ export class EtcdServer {
       reportSnapshot: (id, ok) => this.node.input(() => this.node.core.reportSnapshot(id, ok)),
       receiveSnapshot: (m, data) => this.receiveSnapshot(m, data),
       onRequest: async (from, kind, body) => {
+        if (kind === hashKvPeerRequest) return this.corruption.answer(body);
         const membership = this.cluster.onPeerRequest(kind, body);
         if (membership !== undefined) return membership;
         const answer = await this.leases.onPeerRequest(kind, body);
@@ -247,6 +253,20 @@ export class EtcdServer {
     else if (opts.listenPeerUrls && opts.listenPeerUrls.length > 0) {
       this.transport = createGrpcTransport({ ...ids2, listenPeerUrls: opts.listenPeerUrls, logger: opts.logger, handler });
     } else this.transport = null;
+    this.corruption = new CorruptionChecker(
+      {
+        memberId: this.memberId,
+        isLeader: () => this.isLeader(),
+        peers: () => this.members.filter((m) => m.id !== this.memberId && !m.isLearner).map((m) => m.id),
+        currentRev: () => this.kv.rev(),
+        hash: (rev) => hashKV(this.kv, this.backend, rev),
+        request: (to, kind, body, timeoutMs) =>
+          this.transport ? this.transport.request(to, kind, body, timeoutMs) : Promise.reject(new Error('no peer transport')),
+        raiseCorrupt: (id) => this.alarm({ action: AlarmAction.ACTIVATE, memberID: id, alarm: AlarmType.CORRUPT }),
+        logger: opts.logger,
+      },
+      opts.corruptCheckTimeMs ?? 0,
+    );
     this.cluster = new ClusterOps({
       memberId: this.memberId,
       clusterId: this.clusterId,
@@ -370,6 +390,7 @@ export class EtcdServer {
     s.ticker = setInterval(() => s.node.input(() => s.node.core.tick()), opts.heartbeatIntervalMs);
     s.ticker.unref?.();
     s.cluster.startRemovedCheck();
+    s.corruption.start();
     s.node.kick();
     return s;
   }
@@ -881,6 +902,7 @@ export class EtcdServer {
   }
 
   async stop(): Promise<void> {
+    this.corruption.stop();
     if (this.stopped) return;
     this.stopped = true;
     if (this.ticker) clearInterval(this.ticker);

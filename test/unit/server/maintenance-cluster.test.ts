@@ -93,6 +93,31 @@ describe('maintenance in a three-member cluster', () => {
     for (const m of ms) expect((await hashKV(m.kv, m.backend, rev)).hash).toBe(hashes[0]?.hash);
   }, 60_000);
 
+  it('the corruption check finds a member whose store differs at the same revision and raises CORRUPT', async () => {
+    const ms = await cluster();
+    const leader = ms.find((m) => m.isLeader()) as EtcdServer;
+    let rev = 0n;
+    for (let i = 0; i < 10; i++) rev = (await leader.put(putReq(`c${i}`, `v${i}`))).header?.revision ?? 0n;
+    await until(() => ms.every((m) => m.kv.rev() === rev));
+    expect(await leader.corruption.checkOnce()).toEqual([]);
+    // Damage one follower's stored record behind Raft's back: same revision, different bytes.
+    const victim = followers(ms)[0] as EtcdServer;
+    let damaged = false;
+    for await (const [k, v] of victim.backend.scan(Buffer.from('k'), Buffer.from('l'))) {
+      const bad = Buffer.from(v);
+      bad[bad.length - 1] = (bad[bad.length - 1] as number) ^ 0xff;
+      await victim.backend.db.put(k, bad);
+      damaged = true;
+      break;
+    }
+    expect(damaged).toBe(true);
+    expect(followers(ms)[0]?.isLeader()).toBe(false);
+    expect(await leader.corruption.checkOnce()).toEqual([victim.memberId]);
+    await until(() => ms.every((m) => m.alarms.get(AlarmType.CORRUPT).length === 1));
+    expect(leader.alarms.get(AlarmType.CORRUPT)[0]?.memberID).toBe(victim.memberId);
+    await expect(leader.put(putReq('x', 'y'))).rejects.toSatisfy((e: unknown) => e instanceof EtcdError && e.spec === Errors.Corrupt);
+  }, 60_000);
+
   it('an alarm changed through a follower is replicated; NOSPACE refuses puts on every member', async () => {
     const ms = await cluster();
     const f = followers(ms)[0] as EtcdServer;
