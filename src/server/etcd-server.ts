@@ -20,6 +20,12 @@
  * changes among them are still given to the Raft core, whose configuration is not in the store;
  * apply reads only the entry and the store (deterministic); every waiter is settled (result,
  * error, timeout or stop).
+ *
+ * Why this file is past ~500 lines: it is the one owner of the loop's effects and of the
+ * member's request API, so every service hooks in here; the logic of each concern lives beside
+ * it (apply-kv.ts, apply-lease.ts, lease-server.ts, cluster-ops.ts, alarms.ts,
+ * corruption-check.ts, state-snapshot.ts). The next split moves the ReadIndex batching and the
+ * proposal/wait path into files of their own.
  */
 import { randomBytes } from 'node:crypto';
 import { readFile, rm } from 'node:fs/promises';
