@@ -12,35 +12,16 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { createTestLogger } from '../../src/base/logger.js';
 import { EventType, type PutRequest, type RangeRequest } from '../../src/api/kv-types.js';
 import { EtcdServer, type ServerOptions } from '../../src/server/etcd-server.js';
 import { MemHub } from '../helpers/mem-hub.js';
+import { inprocIds as ids, inprocOptions } from '../helpers/inproc-cluster.js';
 
-const ids = [0x1001n, 0x2002n, 0x3003n];
 const electionTimeoutMs = 500;
 const enc = (s: string): Buffer => Buffer.from(s);
 
 function options(hub: MemHub, dir: string, i: number, extra: Partial<ServerOptions> = {}): ServerOptions {
-  return {
-    name: `m${i}`,
-    dataDir: path.join(dir, `m${i}`),
-    memberId: ids[i] as bigint,
-    clusterId: 0xc1n,
-    members: ids.map((id, k) => ({ id, name: '', peerURLs: [`http://127.0.0.1:${20000 + k}`], clientURLs: [], isLearner: false })),
-    advertiseClientUrls: [`http://127.0.0.1:${30000 + i}`],
-    maxTxnOps: 128,
-    maxRequestBytes: 1.5 * 1024 * 1024,
-    electionTimeoutMs,
-    heartbeatIntervalMs: 50,
-    quotaBackendBytes: 2 ** 31,
-    snapshotCount: 100_000,
-    snapshotCatchupEntries: 5000,
-    preVote: true,
-    logger: createTestLogger('warn').logger,
-    transport: ({ memberId, handler }) => hub.transport(memberId, handler),
-    ...extra,
-  };
+  return inprocOptions(hub, dir, i, { electionTimeoutMs, heartbeatIntervalMs: 50, ...extra });
 }
 
 async function until(what: string, cond: () => boolean | Promise<boolean>, ms = 20_000): Promise<void> {

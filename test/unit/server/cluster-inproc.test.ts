@@ -8,40 +8,17 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { createTestLogger } from '../../../src/base/logger.js';
 import type { PutRequest, RangeRequest } from '../../../src/api/kv-types.js';
 import { EtcdServer, type ServerOptions } from '../../../src/server/etcd-server.js';
 import { MemHub } from '../../helpers/mem-hub.js';
+import { inprocIds as ids, inprocLogs, inprocOptions } from '../../helpers/inproc-cluster.js';
 
-const ids = [0x1001n, 0x2002n, 0x3003n];
 const enc = (s: string): Buffer => Buffer.from(s);
 
-/** Log lines of each member by data dir, to check what happened inside. */
-const logs = new Map<string, string[]>();
+const logs = inprocLogs;
 
 function options(hub: MemHub, dir: string, i: number, extra: Partial<ServerOptions> = {}): ServerOptions {
-  const tl = createTestLogger('info');
-  logs.set(path.join(dir, `m${i}`), tl.lines);
-  return {
-    name: `m${i}`,
-    dataDir: path.join(dir, `m${i}`),
-    memberId: ids[i] as bigint,
-    clusterId: 0xc1n,
-    members: ids.map((id, k) => ({ id, name: '', peerURLs: [`http://127.0.0.1:${20000 + k}`], clientURLs: [], isLearner: false })),
-    advertiseClientUrls: [`http://127.0.0.1:${30000 + i}`],
-    maxTxnOps: 128,
-    maxRequestBytes: 1.5 * 1024 * 1024,
-    electionTimeoutMs: 200,
-    heartbeatIntervalMs: 20,
-    quotaBackendBytes: 2 ** 31,
-    initialClusterToken: 'tok',
-    snapshotCount: 100_000,
-    snapshotCatchupEntries: 5000,
-    preVote: true,
-    logger: tl.logger,
-    transport: ({ memberId, handler }) => hub.transport(memberId, handler),
-    ...extra,
-  };
+  return inprocOptions(hub, dir, i, { initialClusterToken: 'tok', ...extra }, 'info');
 }
 
 async function until(cond: () => boolean | Promise<boolean>, ms = 10_000): Promise<void> {

@@ -9,7 +9,6 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { createTestLogger } from '../../../src/base/logger.js';
 import { EtcdError, Errors } from '../../../src/api/errors.js';
 import type { PutRequest } from '../../../src/api/kv-types.js';
 import { AlarmAction, AlarmType } from '../../../src/server/alarms.js';
@@ -18,31 +17,13 @@ import { hashKV } from '../../../src/server/maintenance.js';
 import { snapshotChunks, writeSnapshotFile } from '../../../src/server/snapshot.js';
 import { BoltReader } from '../../../src/api/snapshot-file.js';
 import { MemHub } from '../../helpers/mem-hub.js';
+import { inprocIds as ids, inprocOptions } from '../../helpers/inproc-cluster.js';
 
-const ids = [0x1001n, 0x2002n, 0x3003n];
 const enc = (s: string): Buffer => Buffer.from(s);
 const putReq = (key: string, value: string): PutRequest => ({ key: enc(key), value: enc(value), lease: 0n, prev_kv: false, ignore_value: false, ignore_lease: false });
 
 function options(hub: MemHub, dir: string, i: number, extra: Partial<ServerOptions> = {}): ServerOptions {
-  return {
-    name: `m${i}`,
-    dataDir: path.join(dir, `m${i}`),
-    memberId: ids[i] as bigint,
-    clusterId: 0xc1n,
-    members: ids.map((id, k) => ({ id, name: '', peerURLs: [`http://127.0.0.1:${20000 + k}`], clientURLs: [], isLearner: false })),
-    advertiseClientUrls: [`http://127.0.0.1:${30000 + i}`],
-    maxTxnOps: 128,
-    maxRequestBytes: 1.5 * 1024 * 1024,
-    electionTimeoutMs: 200,
-    heartbeatIntervalMs: 20,
-    quotaBackendBytes: 2 ** 31,
-    snapshotCount: 100_000,
-    snapshotCatchupEntries: 5000,
-    preVote: true,
-    logger: createTestLogger('warn').logger,
-    transport: ({ memberId, handler }) => hub.transport(memberId, handler),
-    ...extra,
-  };
+  return inprocOptions(hub, dir, i, extra);
 }
 
 async function until(cond: () => boolean | Promise<boolean>, ms = 20_000): Promise<void> {
