@@ -254,10 +254,10 @@ export class EtcdServer {
       },
       clusterInfo: () => this.cluster.clusterInfo(),
     };
-    const ids2 = { memberId: this.memberId, clusterId: this.clusterId };
-    if (opts.transport) this.transport = opts.transport({ ...ids2, handler });
+    const self = { memberId: this.memberId, clusterId: this.clusterId };
+    if (opts.transport) this.transport = opts.transport({ ...self, handler });
     else if (opts.listenPeerUrls && opts.listenPeerUrls.length > 0) {
-      this.transport = createGrpcTransport({ ...ids2, listenPeerUrls: opts.listenPeerUrls, logger: opts.logger, handler });
+      this.transport = createGrpcTransport({ ...self, listenPeerUrls: opts.listenPeerUrls, logger: opts.logger, handler });
     } else this.transport = null;
     this.corruption = new CorruptionChecker(
       {
@@ -942,8 +942,7 @@ function restartApplied(storage: DurableRaftStorage, consistentIndex: bigint): b
 
 /** A client's KV request (not the member's own bookkeeping such as publish). */
 function isClientRequest(data: Uint8Array): boolean {
-  const k = data[0];
-  return k === RequestKind.Put || k === RequestKind.DeleteRange || k === RequestKind.Txn || k === RequestKind.Compaction;
+  return (data[0] as number) in kvApplyKinds;
 }
 
 function isReadOnlyTxn(t: TxnRequest): boolean {

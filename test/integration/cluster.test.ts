@@ -8,6 +8,7 @@ import { afterAll, afterEach, describe, expect, it } from 'vitest';
 import { type Cluster, startCluster } from '../helpers/cluster.js';
 import { ctl, killAll, waitFor } from '../helpers/procs.js';
 import { TestKv } from '../helpers/kv-client.js';
+import { expectAllAcked, writeLoad } from '../helpers/write-load.js';
 
 // Fast but not twitchy on a shared 2-core machine: heartbeat 100 ms, election 1 s.
 const timing = ['--heartbeat-interval', '100', '--election-timeout', '1000'];
@@ -18,34 +19,6 @@ afterEach(async () => {
   cluster = null;
 });
 afterAll(() => killAll());
-
-/** Writes keys load/<c>/<i> from `clients` clients round-robin over `endpoints`, recording acks. */
-function writeLoad(endpoints: string[], clients: number, acked: Map<string, string>, stop: { v: boolean }): Promise<void> {
-  return Promise.all(
-    Array.from({ length: clients }, async (_, c) => {
-      const kv = new TestKv(endpoints[c % endpoints.length] as string);
-      for (let i = 0; !stop.v; i++) {
-        const key = `load/${c}/${i}`;
-        try {
-          const r = await kv.put(key, `v${i}`);
-          acked.set(key, r.header.revision);
-        } catch {
-          await new Promise((r) => setTimeout(r, 50)); // leader change: retry a new key
-        }
-      }
-      kv.close();
-    }),
-  ).then(() => undefined);
-}
-
-async function expectAllAcked(endpoint: string, acked: Map<string, string>): Promise<void> {
-  const kv = new TestKv(endpoint);
-  const all = await kv.range('load/', 'load0');
-  kv.close();
-  const got = new Map(all.kvs.map((x) => [x.key.toString(), String(x.mod_revision)]));
-  const missing = [...acked].filter(([k, rev]) => got.get(k) !== rev);
-  expect({ acked: acked.size, missing: missing.slice(0, 5) }).toEqual({ acked: acked.size, missing: [] });
-}
 
 describe('a 3-member etcdts cluster', () => {
   it('the seed scenario: put through one member, the same value read through each, linearizable and serializable', async () => {

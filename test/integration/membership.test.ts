@@ -9,6 +9,7 @@ import { type Cluster, memberStatus, startCluster } from '../helpers/cluster.js'
 import { addAndStart, ctlRetry, notYetHealthy, promote } from '../helpers/membership.js';
 import { ctl, killAll, type MemberProc, waitFor } from '../helpers/procs.js';
 import { TestKv } from '../helpers/kv-client.js';
+import { expectAllAcked, writeLoad } from '../helpers/write-load.js';
 
 const timing = ['--heartbeat-interval', '100', '--election-timeout', '1000'];
 
@@ -20,33 +21,6 @@ afterEach(async () => {
   await Promise.all(extra.splice(0).map((m) => m.kill('SIGKILL')));
 });
 afterAll(() => killAll());
-
-function writeLoad(endpoints: string[], clients: number, acked: Map<string, string>, stop: { v: boolean }): Promise<void> {
-  return Promise.all(
-    Array.from({ length: clients }, async (_, c) => {
-      const kv = new TestKv(endpoints[c % endpoints.length] as string);
-      for (let i = 0; !stop.v; i++) {
-        const key = `load/${c}/${i}`;
-        try {
-          const r = await kv.put(key, `v${i}`);
-          acked.set(key, r.header.revision);
-        } catch {
-          await new Promise((r) => setTimeout(r, 50));
-        }
-      }
-      kv.close();
-    }),
-  ).then(() => undefined);
-}
-
-async function expectAllAcked(endpoint: string, acked: Map<string, string>): Promise<void> {
-  const kv = new TestKv(endpoint);
-  const all = await kv.range('load/', 'load0');
-  kv.close();
-  const got = new Map(all.kvs.map((x) => [x.key.toString(), String(x.mod_revision)]));
-  const missing = [...acked].filter(([k, rev]) => got.get(k) !== rev);
-  expect({ acked: acked.size, missing: missing.slice(0, 5) }).toEqual({ acked: acked.size, missing: [] });
-}
 
 async function memberLines(endpoint: string): Promise<string[]> {
   const r = await ctl(endpoint, ['member', 'list']);
