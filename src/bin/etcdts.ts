@@ -4,7 +4,7 @@ import path from 'node:path';
 import { createLogger } from '../base/logger.js';
 import { ConfigError, bootstrapMembers, parseConfig, usage } from '../config/flags.js';
 import { EtcdServer, serverVersion } from '../server/etcd-server.js';
-import type { CrashPoint } from '../server/raft-node.js';
+import { FailpointError, parseFailpoints } from '../server/failpoints.js';
 import { fetchExistingCluster } from '../server/join-existing.js';
 import { startClientServer } from '../rpc/client-server.js';
 
@@ -27,6 +27,16 @@ async function main(): Promise<void> {
   if (cfg.version) {
     process.stdout.write(`etcdts Version: 0.1.0\netcd API Version: ${serverVersion}\nNode Version: ${process.version}\n`);
     return;
+  }
+  let failpoints;
+  try {
+    failpoints = parseFailpoints(process.env);
+  } catch (e) {
+    if (e instanceof FailpointError) {
+      process.stderr.write(`etcdts: ${e.message}\n`);
+      process.exit(2);
+    }
+    throw e;
   }
   const logger = createLogger({ level: cfg.logLevel === 'panic' || cfg.logLevel === 'fatal' ? 'error' : cfg.logLevel });
   for (const w of parsed.warnings) logger.warn(w);
@@ -90,7 +100,13 @@ async function main(): Promise<void> {
       preVote: cfg.preVote,
       logger,
       listenPeerUrls: cfg.listenPeerUrls.map((u) => `${u.protocol}//${u.host}`),
-      crashAt: (process.env.ETCDTS_CRASH_AT as CrashPoint | undefined) || undefined,
+      failpoints,
+      onFatal: (err) => {
+        // As etcd panics: the member cannot go on, so it ends here (status 2, as a Go panic's),
+        // and a supervisor restarts it; the restarted member replays its WAL and catches up.
+        logger.error('member cannot go on; exiting', { error: err instanceof Error ? err.message : String(err) });
+        process.exit(2);
+      },
     });
   } catch (e) {
     logger.error('failed to start etcdts', { error: e instanceof Error ? e.message : String(e) });

@@ -17,6 +17,7 @@ import { MessageType, type Message } from '../raft/types.js';
 import { mathRandom } from './backoff.js';
 import { batchItemBytes, encodeMessage } from './codec.js';
 import { PeerUnavailableError } from './errors.js';
+import { mayOriginate } from './identity.js';
 import { resolveLimits } from './options.js';
 import { PeerLink, type LinkContext } from './peer-link.js';
 import { PeerServer } from './peer-server.js';
@@ -153,7 +154,7 @@ export class GrpcTransport implements Transport {
     if (this.stopping) return;
     for (const m of msgs) {
       assert(m.type !== MessageType.Snap, 'MsgSnap goes through sendSnapshot');
-      assert(m.from === this.memberId, `send of a message from ${idField(m.from)}, not from us`);
+      assert(mayOriginate(this.memberId, m), `send of a ${MessageType[m.type]} from ${idField(m.from)}, neither ours nor relayable`);
       const link = this.links.get(m.to);
       if (link === undefined) {
         if (!this.unknownLogged.has(m.to)) {

@@ -77,8 +77,28 @@ export function checkIdentity(id: CallIdentity | undefined, local: LocalIdentity
   return undefined;
 }
 
-/** Whether a message that came on `from`'s stream may reach process(): addressed to us, really
- *  from that sender, not a local message type, and not MsgSnap (which has its own call). */
-export function belongsOnStream(memberId: bigint, from: bigint, m: Message): boolean {
-  return m.to === memberId && m.from === from && !isLocalMessage(m.type) && m.type !== MessageType.Snap;
+/**
+ * Messages a follower relays to its leader with the original sender's `from` kept, as etcd's
+ * raft does (stepFollower): a proposal or a ReadIndex request that reached a member which is no
+ * longer the leader (the leader answers a ReadIndex straight to `from`), and a TransferLeader,
+ * whose `from` names the transferee. Every other message is its sender's own.
+ */
+export function isRelayable(t: MessageType): boolean {
+  return t === MessageType.Prop || t === MessageType.ReadIndex || t === MessageType.TransferLeader;
+}
+
+/** Whether a member may hand `m` to its transport: its own message, or one it relays. */
+export function mayOriginate(memberId: bigint, m: Message): boolean {
+  return m.from === memberId || (isRelayable(m.type) && m.from !== 0n);
+}
+
+/**
+ * Whether a message that came on `from`'s stream may reach process(): addressed to us, not a
+ * local message type, not MsgSnap (which has its own call), and from that sender — or relayed
+ * by it (isRelayable) on behalf of another member we know (`isKnown`) and have not removed.
+ */
+export function belongsOnStream(memberId: bigint, from: bigint, m: Message, isKnown: (id: bigint) => boolean): boolean {
+  if (m.to !== memberId || isLocalMessage(m.type) || m.type === MessageType.Snap) return false;
+  if (m.from === from) return true;
+  return isRelayable(m.type) && m.from !== memberId && isKnown(m.from);
 }

@@ -20,7 +20,7 @@ import { idField, type Logger } from '../base/logger.js';
 import { MessageType, type Message } from '../raft/types.js';
 import { batchItemBytes, decodeBatch, decodeMessage, encodeMessage, frameBatch } from './codec.js';
 import { PeerListenError, PeerRequestError, PeerUnavailableError } from './errors.js';
-import { belongsOnStream, checkIdentity, type Refusal } from './identity.js';
+import { belongsOnStream, checkIdentity, mayOriginate, type Refusal } from './identity.js';
 import { resolveLimits } from './options.js';
 import type { PeerHandler, Transport, TransportLimits, TransportOptions } from './transport.js';
 
@@ -217,7 +217,7 @@ export class MemoryTransport implements Transport {
     const overflowed = new Set<bigint>();
     for (const m of msgs) {
       assert(m.type !== MessageType.Snap, 'MsgSnap goes through sendSnapshot');
-      assert(m.from === this.memberId, `send of a message from ${idField(m.from)}, not from us`);
+      assert(mayOriginate(this.memberId, m), `send of a ${MessageType[m.type]} from ${idField(m.from)}, neither ours nor relayable`);
       const l = this.links.get(m.to);
       if (l === undefined) {
         if (!this.unknownLogged.has(m.to)) {
@@ -266,7 +266,7 @@ export class MemoryTransport implements Transport {
   deliver(from: bigint, frame: Uint8Array): void {
     if (!this.running) return;
     for (const m of decodeBatch(frame)) {
-      if (!belongsOnStream(this.memberId, from, m)) continue;
+      if (!belongsOnStream(this.memberId, from, m, (id) => this.links.has(id) && !this.removed.has(id))) continue;
       try {
         this.handler.process(m);
       } catch (e) {

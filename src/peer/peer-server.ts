@@ -8,8 +8,9 @@
  *   nothing of it reaches the handler. Refusals are logged once per (sender, reason) streak.
  * - A Stream is accepted by sending response headers at once; at most one Stream per sender is
  *   kept (a newer one from the same sender closes the older, which the sender already gave up).
- * - Only messages addressed to us, from the stream's sender, of a non-local type other than
- *   MsgSnap reach handler.process; MsgSnap arrives only through Snapshot, and process(msg) runs
+ * - Only messages addressed to us, of a non-local type other than MsgSnap, from the stream's
+ *   sender or relayed by it for another known member (identity.ts isRelayable: a proposal,
+ *   ReadIndex or TransferLeader keeps its first sender, as in etcd's raft) reach handler.process; MsgSnap arrives only through Snapshot, and process(msg) runs
  *   only after receiveSnapshot resolved; the acknowledgement follows process.
  * - A snapshot's data iterable ends normally only after the sender's `done` frame; a call cut
  *   short makes it throw, so a truncated snapshot is never taken as complete.
@@ -148,9 +149,9 @@ export class PeerServer {
     return undefined;
   }
 
-  /** Whether a message from the sender `from` may reach process(). */
+  /** Whether a message from the sender `from` (or relayed by it) may reach process(). */
   private acceptable(from: bigint, m: Message): boolean {
-    const ok = belongsOnStream(this.ctx.memberId, from, m);
+    const ok = belongsOnStream(this.ctx.memberId, from, m, (id) => this.ctx.isKnown(id) && !this.ctx.isRemoved(id));
     if (!ok) {
       const key = `${idField(from)}/${m.type}`;
       if (!this.droppedLogged.has(key)) {

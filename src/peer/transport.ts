@@ -23,7 +23,8 @@ import type { Message } from '../raft/types.js';
 import { GrpcTransport } from './grpc-transport.js';
 
 export interface PeerHandler {
-  /** A Raft message from a peer, already checked (same cluster, known sender, addressed to us). */
+  /** A Raft message from a peer, already checked (same cluster, known sender, addressed to us;
+   *  `from` is the sender's id, or a known member's whose proposal/read the sender relays). */
   process(msg: Message): void;
   /** Sending to `id` failed or its stream broke; the server calls rawNode.reportUnreachable(id). */
   reportUnreachable(id: bigint): void;
@@ -86,7 +87,8 @@ export interface Transport {
   removePeer(id: bigint): void;
   /** Non-blocking. Messages to the same peer keep their order and go out batched on that peer's
    *  one long-lived stream. A bounded per-peer queue: on overflow drop and reportUnreachable.
-   *  MsgSnap never goes through here. Messages to unknown peers are dropped (logged once). */
+   *  MsgSnap never goes through here. Messages to unknown peers are dropped (logged once).
+   *  Each message is ours (`from` = this member) or one we relay (identity.ts mayOriginate). */
   send(msgs: Message[]): void;
   /** MsgSnap: streams msg + data() on the separate snapshot call; calls reportSnapshot once. */
   sendSnapshot(msg: Message, data: () => AsyncIterable<Uint8Array>): void;

@@ -62,7 +62,8 @@ import { hashKV, Quota } from './maintenance.js';
 import { applyLease, leaseAlarmCheck } from './apply-lease.js';
 import { LeaseServer } from './lease-server.js';
 import { decodeInternal, encodeInternal, RequestKind, type InternalRequest } from './internal-request.js';
-import { RaftNode, type CrashPoint } from './raft-node.js';
+import { RaftNode } from './raft-node.js';
+import { fire, type Failpoints } from './failpoints.js';
 import { DurableRaftStorage } from './raft-storage.js';
 import { RequestIdGenerator } from './request-id.js';
 import { dumpState, installOps, parseStateFile, storeStateFile } from './state-snapshot.js';
@@ -103,8 +104,14 @@ export interface ServerOptions {
   /** Builds the peer transport instead (tests: an in-memory network). Neither this nor
    *  listenPeerUrls ⇒ a member that talks to nobody. */
   transport?: (args: { memberId: bigint; clusterId: bigint; handler: PeerHandler }) => Transport;
-  /** Test hook: exit the process at this point of the loop (integration crash tests). */
-  crashAt?: CrashPoint;
+  /** Test hook: armed failpoints (failpoints.ts), each firing in a Ready that carries a client request. */
+  failpoints?: Failpoints;
+  /**
+   * Called once the member cannot go on (its raft loop failed, an apply batch could not be
+   * written, an invariant broke), after it stopped serving. bin/etcdts exits non-zero here, as
+   * etcd panics, so that a supervisor restarts it; without it the member only stops serving.
+   */
+  onFatal?: (err: unknown) => void;
   /** --strict-reconfig-check (default true). */
   strictReconfigCheck?: boolean;
   /** Joining an existing cluster (--initial-cluster-state existing): `members` is the list
@@ -229,15 +236,16 @@ export class EtcdServer {
       onReadStates: (s) => this.onReadStates(s),
       afterAdvance: () => this.afterAdvance(),
       onFatal: (err) => this.onFatal(err),
-      crashPoint: opts.crashAt
-        ? (p, rd) => {
-            // Only in a Ready that carries a client request, so start-up itself survives.
-            const hasRequest = (es: Entry[]): boolean => es.some((e) => e.type === EntryType.Normal && isClientRequest(e.data));
-            if (p === opts.crashAt && (hasRequest(rd.entries) || hasRequest(rd.committedEntries.filter((e) => e.index > this.readyBaseIndex)))) {
-              process.kill(process.pid, 'SIGKILL');
+      failpoint:
+        opts.failpoints && opts.failpoints.size > 0
+          ? (p, rd) => {
+              const action = opts.failpoints?.get(p);
+              if (action === undefined) return;
+              // Only in a Ready that carries a client request, so start-up itself survives.
+              const hasRequest = (es: Entry[]): boolean => es.some((e) => e.type === EntryType.Normal && isClientRequest(e.data));
+              if (hasRequest(rd.entries) || hasRequest(rd.committedEntries.filter((e) => e.index > this.readyBaseIndex))) fire(p, action);
             }
-          }
-        : undefined,
+          : undefined,
     });
     const handler: PeerHandler = {
       process: (m) => this.node.input(() => this.node.core.step(m)),
@@ -553,6 +561,8 @@ export class EtcdServer {
       // store's memory (its overlay serves reads until the batch lands), without waiting for
       // classic-level — etcd likewise answers before its backend batch commits. The writes
       // land in order; at most applyBatchesInFlightMax wait, bounding the overlay's memory.
+      const fp = this.opts.failpoints?.get('backendBeforeCommit');
+      if (fp !== undefined && entries.some((e) => e.index > this.readyBaseIndex && e.type === EntryType.Normal && isClientRequest(e.data))) fire('backendBeforeCommit', fp);
       const landed = this.backend.commit(batch);
       landed.catch((e: unknown) => this.onFatal(e));
       this.applyInFlight.push(landed);
@@ -662,11 +672,15 @@ export class EtcdServer {
     this.snapshotIndex = applied;
   }
 
+  /** The member cannot go on: stop serving, say why, and let the owner end the process. */
   private onFatal(err: unknown): void {
+    if (this.fatal !== null) return;
     this.fatal = err;
     this.opts.logger.error('raft loop failed; member stops serving', { error: err instanceof Error ? (err.stack ?? err.message) : String(err) });
     this.waits.failAll(new EtcdError(Errors.Stopped));
     this.failReads(new EtcdError(Errors.Stopped));
+    if (this.ticker) clearInterval(this.ticker);
+    this.opts.onFatal?.(err);
   }
 
   // ---- proposals ----

@@ -20,7 +20,7 @@ import { assert } from '../base/assert.js';
 import type { RawNode, Ready } from '../raft/raw-node.js';
 import { type Entry, type Message, type ReadState, type Snapshot, type SoftState, StateRole } from '../raft/types.js';
 
-export type CrashPoint = 'before-persist' | 'after-persist' | 'after-apply';
+import type { FailpointName } from './failpoints.js';
 
 export interface RaftNodeEffects {
   /** Step 1 (without or with a snapshot). */
@@ -36,8 +36,8 @@ export interface RaftNodeEffects {
   /** After advance: the place for housekeeping such as creating a snapshot. */
   afterAdvance(): Promise<void>;
   onFatal(err: unknown): void;
-  /** Test hook: called at each named point; may terminate the process. */
-  crashPoint?(point: CrashPoint, rd: Ready): void;
+  /** Test hook (failpoints.ts): called at each named point; may throw or end the process. */
+  failpoint?(point: FailpointName, rd: Ready): void;
 }
 
 export class RaftNode {
@@ -58,8 +58,27 @@ export class RaftNode {
   input(fn: () => void): void {
     if (this.stopped) return;
     if (this.inReady) this.queued.push(fn);
-    else fn();
+    else this.run(fn);
     this.kick();
+  }
+
+  /**
+   * Runs an input against the core. Callers catch the errors they expect (a dropped proposal);
+   * anything else thrown here leaves the core in an unknown state, so the loop stops and the
+   * member is told it cannot go on (as etcd panics) — it never goes on half-dead.
+   */
+  private run(fn: () => void): void {
+    try {
+      fn();
+    } catch (err) {
+      this.fail(err);
+    }
+  }
+
+  private fail(err: unknown): void {
+    if (this.stopped) return;
+    this.stopped = true;
+    this.fx.onFatal(err);
   }
 
   /** Ask the loop to run soon. */
@@ -87,8 +106,7 @@ export class RaftNode {
       } while (this.again && !this.stopped);
     } catch (err) {
       // A failed fsync or apply leaves the member in an unknown state: stop, as etcd panics.
-      this.stopped = true;
-      this.fx.onFatal(err);
+      this.fail(err);
     } finally {
       this.running = false;
     }
@@ -105,20 +123,23 @@ export class RaftNode {
       // acknowledgements) may only leave after the write they promise.
       const early = this.core.raft.state === StateRole.Leader;
       if (early && rd.messages.length > 0) this.fx.send(rd.messages);
-      this.fx.crashPoint?.('before-persist', rd);
+      this.fx.failpoint?.('raftBeforeSave', rd);
       await this.fx.persist(rd);
-      this.fx.crashPoint?.('after-persist', rd);
+      this.fx.failpoint?.('raftAfterSave', rd);
       if (!early && rd.messages.length > 0) this.fx.send(rd.messages);
       if (rd.snapshot) {
+        this.fx.failpoint?.('raftBeforeApplySnap', rd);
         await this.fx.restore(rd.snapshot);
+        this.fx.failpoint?.('raftAfterApplySnap', rd);
         this.lastApplied = rd.snapshot.metadata.index;
       }
       if (rd.committedEntries.length > 0) {
         const first = rd.committedEntries[0] as Entry;
         assert(this.lastApplied < 0n || first.index === this.lastApplied + 1n, `apply gap: ${this.lastApplied} → ${first.index}`);
+        this.fx.failpoint?.('raftBeforeApply', rd);
         await this.fx.apply(rd.committedEntries);
         this.lastApplied = (rd.committedEntries[rd.committedEntries.length - 1] as Entry).index;
-        this.fx.crashPoint?.('after-apply', rd);
+        this.fx.failpoint?.('raftAfterApply', rd);
       }
       if (rd.readStates.length > 0) this.fx.onReadStates(rd.readStates);
       this.core.advance(rd);
@@ -127,7 +148,7 @@ export class RaftNode {
     }
     const q = this.queued;
     this.queued = [];
-    for (const fn of q) fn();
+    for (const fn of q) this.run(fn);
     await this.fx.afterAdvance();
   }
 }

@@ -5,6 +5,7 @@
  */
 import type { Message } from '../../src/raft/types.js';
 import type { PeerHandler, Transport } from '../../src/peer/transport.js';
+import { mayOriginate } from '../../src/peer/identity.js';
 
 export class MemHub {
   private readonly handlers = new Map<bigint, PeerHandler>();
@@ -22,6 +23,8 @@ export class MemHub {
       removePeer() {},
       send(msgs: Message[]) {
         for (const m of msgs) {
+          // The same rule as the real transports: our own message, or a relayed proposal/read.
+          if (!mayOriginate(self, m)) throw new Error(`send of a message from ${m.from}, neither ours nor relayable`);
           setImmediate(() => {
             if (stopped || hub.down.has(self) || hub.down.has(m.to)) return;
             const h = hub.handlers.get(m.to);

@@ -1,7 +1,7 @@
 /**
  * kill -9 in the middle of a concurrent write load, restart on the same data dir: every write
  * that was acknowledged is there, with the revision it was acknowledged with, and the member
- * keeps serving. Also a crash at each named point of the raft loop (ETCDTS_CRASH_AT).
+ * keeps serving. Also a crash (kill -9) at named failpoints of the raft loop (ETCDTS_FAILPOINTS, src/server/failpoints.ts).
  */
 import { afterAll, describe, expect, it } from 'vitest';
 import { killAll, startMember, waitFor } from '../helpers/procs.js';
@@ -64,7 +64,7 @@ describe('crash recovery of a single member', () => {
     await again.kill('SIGTERM');
   });
 
-  for (const point of ['before-persist', 'after-persist', 'after-apply'] as const) {
+  for (const point of ['raftBeforeSave', 'raftAfterSave', 'raftAfterApply', 'backendBeforeCommit'] as const) {
     it(`recovers from a crash at the ${point} point of the raft loop`, async () => {
       const m = await startMember({ kind: 'etcdts' });
       const kv = new TestKv(m.endpoint);
@@ -77,7 +77,7 @@ describe('crash recovery of a single member', () => {
       await m.kill('SIGTERM');
       // Restart armed to crash at the point during the next write, which must then not be
       // acknowledged; the earlier ones must survive it.
-      const armed = await startMember({ kind: 'etcdts', name: m.name, dataDir: m.dataDir, env: { ETCDTS_CRASH_AT: point } });
+      const armed = await startMember({ kind: 'etcdts', name: m.name, dataDir: m.dataDir, env: { ETCDTS_FAILPOINTS: `${point}=kill` } });
       const kv2 = new TestKv(armed.endpoint);
       const doomed = await kv2.put('doomed', 'x').then(
         () => 'acked',

@@ -92,6 +92,32 @@ describe('gRPC peer transport', () => {
     }
   });
 
+  it('relays a proposal, a ReadIndex and a TransferLeader with their first sender kept (issue 14 regression)', async () => {
+    // Member 13 sent these to 11 (which it took for the leader); 11 relays them to 12, as etcd's
+    // stepFollower does. Before the fix send() asserted that every message was 11's own, and the
+    // raft loop of a former leader died on it.
+    const ms = [testMember(11n), testMember(12n), testMember(13n)];
+    const ports = [await freePort(), await freePort(), await freePort()];
+    const ts = await Promise.all(ms.map((m, i) => node(m, ports[i] as number)));
+    ms.forEach((_, i) => ms.forEach((o, j) => i !== j && ts[i]?.addPeer(o.id, url(ports[j] as number))));
+    const [ta] = ts as [GrpcTransport];
+    const b = ms[1] as TestMember;
+    const entry = { term: 0n, index: 0n, type: 0, data: new Uint8Array([7]) };
+    const relayed = [
+      message({ type: MessageType.Prop, from: 13n, to: 12n, entries: [entry] }),
+      message({ type: MessageType.ReadIndex, from: 13n, to: 12n, entries: [entry] }),
+      message({ type: MessageType.TransferLeader, from: 13n, to: 12n }),
+    ];
+    ta.send(relayed);
+    await until('relayed', () => b.handler.received.length === 3);
+    expect(b.handler.received).toEqual(relayed);
+    expect(() => ta.send([heartbeat(13n, 12n, 1n)])).toThrow(/neither ours nor relayable/);
+    // A relay on behalf of a member the receiver does not know is dropped (and logged).
+    ta.send([message({ type: MessageType.Prop, from: 99n, to: 12n }), heartbeat(11n, 12n, 5n)]);
+    await until('heartbeat', () => b.handler.received.length === 4);
+    expect(b.handler.received[3]?.type).toBe(MessageType.Heartbeat);
+  });
+
   it('reports a broken stream, reconnects with backoff when the peer restarts on the same port', async () => {
     const a = testMember(1n);
     const b = testMember(2n);

@@ -53,6 +53,29 @@ describe('memory transport', () => {
     expect(a.handler.unreachable).toEqual([]);
   });
 
+  it('relays a proposal, a ReadIndex and a TransferLeader with their first sender kept, and nothing else', async () => {
+    // Member 3 sent these to 1 (which it took for the leader); 1 relays them to 2, as etcd's
+    // stepFollower does. Regression: send() asserted that every message was 1's own, which
+    // killed the raft loop of a former leader (issue 14).
+    const [, b, ta, tb] = await pair();
+    await node(testMember(3n));
+    ta.addPeer(3n, url(3n));
+    tb.addPeer(3n, url(3n));
+    const relayed = [
+      message({ type: MessageType.Prop, from: 3n, to: 2n, entries: [{ term: 0n, index: 0n, type: 0, data: new Uint8Array([7]) }] }),
+      message({ type: MessageType.ReadIndex, from: 3n, to: 2n, entries: [{ term: 0n, index: 0n, type: 0, data: new Uint8Array([1, 2]) }] }),
+      message({ type: MessageType.TransferLeader, from: 3n, to: 2n }),
+    ];
+    ta.send(relayed);
+    await until('relayed', () => b.handler.received.length === 3);
+    expect(b.handler.received).toEqual(relayed);
+    // Any other type must be the sender's own; and a relay on behalf of an unknown member is dropped.
+    expect(() => ta.send([heartbeat(3n, 2n, 1n)])).toThrow(/neither ours nor relayable/);
+    ta.send([message({ type: MessageType.Prop, from: 9n, to: 2n }), heartbeat(1n, 2n, 5n)]);
+    await until('heartbeat', () => b.handler.received.length === 4);
+    expect(b.handler.received[3]?.type).toBe(MessageType.Heartbeat);
+  });
+
   it('round-trips 64-bit ids and full messages', async () => {
     const a = testMember(0xfedcba9876543210n);
     const b = testMember(0xffffffffffffffffn);
