@@ -3,13 +3,13 @@
  * etcd does with cmux (embed/serve.go). The first bytes of a connection decide: the HTTP/2
  * client preface starts with "PRI * HTTP/2.0", anything else is HTTP/1.1.
  *
- * gRPC connections go to grpc-js through createConnectionInjector; HTTP/1.1 connections go to a
- * node:http server (gateway, /health, /version later). Bytes read to decide are pushed back
+ * gRPC connections go to etcdts's own HTTP/2 server (h2/grpc-server.ts); HTTP/1.1 connections
+ * go to a node:http server (gateway, /health, /version). Bytes read to decide are pushed back
  * with unshift before the connection is handed over.
  */
 import net from 'node:net';
 import http from 'node:http';
-import * as grpc from '@grpc/grpc-js';
+import type { GrpcServer } from './h2/grpc-server.js';
 
 const h2Preface = Buffer.from('PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n');
 /** Bytes needed to tell the two protocols apart ("PRI" vs an HTTP/1.1 method). */
@@ -26,10 +26,9 @@ export interface ClientListener {
 export async function listenClient(
   host: string,
   port: number,
-  grpcServer: grpc.Server,
+  grpcServer: GrpcServer,
   httpServer: http.Server,
 ): Promise<ClientListener> {
-  const injector = grpcServer.createConnectionInjector(grpc.ServerCredentials.createInsecure());
   const sockets = new Set<net.Socket>();
   const server = net.createServer((socket) => {
     sockets.add(socket);
@@ -45,9 +44,8 @@ export async function listenClient(
       socket.pause();
       socket.unshift(head);
       if (head.subarray(0, sniffBytes).equals(h2Preface.subarray(0, sniffBytes))) {
-        // http2 drains what is already buffered in the socket on the next tick (node
-        // lib/internal/http2/core.js); resuming here would emit it to no listener.
-        injector.injectConnection(socket);
+        grpcServer.handleConnection(socket);
+        socket.resume();
       } else {
         httpServer.emit('connection', socket);
         socket.resume();
@@ -70,7 +68,6 @@ export async function listenClient(
     host,
     close: () =>
       new Promise<void>((resolve) => {
-        injector.destroy();
         for (const s of sockets) s.destroy();
         server.close(() => resolve());
       }),

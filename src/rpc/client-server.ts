@@ -1,30 +1,22 @@
 /**
- * The client-facing server of one member: gRPC services and HTTP/1.1 endpoints sharing each
- * --listen-client-urls port (client-listener.ts). Services not built yet are registered without
- * handlers, so their methods answer UNIMPLEMENTED.
+ * The client-facing server of one member: gRPC (h2/grpc-server.ts, etcdts's own HTTP/2) and
+ * HTTP/1.1 endpoints sharing each --listen-client-urls port (client-listener.ts). Services not
+ * built yet are registered without handlers, so their methods answer UNIMPLEMENTED.
  */
 import http from 'node:http';
-import * as grpc from '@grpc/grpc-js';
 import type { Logger } from '../base/logger.js';
 import { grpcOverheadBytes } from '../base/limits.js';
-import {
-  authService,
-  clusterService,
-  electionService,
-  healthService,
-  kvService,
-  leaseService,
-  lockService,
-  maintenanceService,
-} from '../api/proto.js';
 import { clusterVersion, serverVersion, type EtcdServer } from '../server/etcd-server.js';
 import { listenClient, type ClientListener } from './client-listener.js';
+import { toGrpcStatus } from './grpc-status.js';
+import { GrpcServer } from './h2/grpc-server.js';
 import { kvHandlers } from './kv-service.js';
 import { leaseHandlers } from './lease-service.js';
 import { clusterHandlers, healthHandlers, maintenanceHandlers, unhealthyAlarm } from './maintenance-service.js';
-import { watchHandlers, watchServiceRaw } from './watch-service.js';
+import { watchHandlers } from './watch-service.js';
 import { memberHandlers, moveLeaderHandler } from './cluster-service.js';
 import { guardLearner } from './learner-guard.js';
+import { bindService } from './unary.js';
 
 export interface ClientServer {
   listeners: ClientListener[];
@@ -38,17 +30,17 @@ export interface ClientServerOptions {
 
 export async function startClientServer(server: EtcdServer, urls: URL[], logger: Logger, opts: ClientServerOptions = {}): Promise<ClientServer> {
   const onUnknown = (e: unknown): void => logger.error('unexpected error serving a request', { error: String(e) });
-  const g = new grpc.Server({
-    'grpc.max_receive_message_length': server.opts.maxRequestBytes + grpcOverheadBytes,
-    'grpc.max_send_message_length': 2 ** 31 - 1,
+  const g = new GrpcServer({
+    maxReceiveBytes: server.opts.maxRequestBytes + grpcOverheadBytes,
+    toStatus: (e) => toGrpcStatus(e, onUnknown),
   });
-  g.addService(kvService, guardLearner(server, kvHandlers(server, onUnknown)) as grpc.UntypedServiceImplementation);
-  g.addService(maintenanceService, guardLearner(server, { ...maintenanceHandlers(server, onUnknown), MoveLeader: moveLeaderHandler(server, onUnknown) }) as grpc.UntypedServiceImplementation);
-  g.addService(clusterService, guardLearner(server, { ...clusterHandlers(server, onUnknown), ...memberHandlers(server, onUnknown) }) as grpc.UntypedServiceImplementation);
-  g.addService(healthService, healthHandlers());
-  g.addService(watchServiceRaw, watchHandlers(server, { progressNotifyIntervalMs: opts.watchProgressNotifyIntervalMs }, onUnknown));
-  g.addService(leaseService, leaseHandlers(server, onUnknown));
-  for (const svc of [authService, electionService, lockService]) g.addService(svc, {});
+  g.addService('etcdserverpb.KV', bindService('etcdserverpb.KV', kvHandlers(server)));
+  g.addService('etcdserverpb.Maintenance', bindService('etcdserverpb.Maintenance', guardLearner(server, { ...maintenanceHandlers(server, onUnknown), MoveLeader: moveLeaderHandler(server) })));
+  g.addService('etcdserverpb.Cluster', bindService('etcdserverpb.Cluster', guardLearner(server, { ...clusterHandlers(server), ...memberHandlers(server) })));
+  g.addService('grpc.health.v1.Health', bindService('grpc.health.v1.Health', healthHandlers()));
+  g.addService('etcdserverpb.Watch', bindService('etcdserverpb.Watch', watchHandlers(server, { progressNotifyIntervalMs: opts.watchProgressNotifyIntervalMs }, onUnknown)));
+  g.addService('etcdserverpb.Lease', bindService('etcdserverpb.Lease', leaseHandlers(server, onUnknown)));
+  for (const svc of ['etcdserverpb.Auth', 'v3electionpb.Election', 'v3lockpb.Lock']) g.addService(svc, bindService(svc, {}));
 
   const h = http.createServer((req, res) => void handleHttp(server, req, res));
   const listeners: ClientListener[] = [];
@@ -62,11 +54,10 @@ export async function startClientServer(server: EtcdServer, urls: URL[], logger:
     listeners,
     close: async () => {
       await Promise.all(listeners.map((l) => l.close()));
-      g.forceShutdown();
+      await g.close(0);
     },
   };
 }
-
 async function handleHttp(server: EtcdServer, req: http.IncomingMessage, res: http.ServerResponse): Promise<void> {
   const url = new URL(req.url ?? '/', 'http://x');
   const send = (status: number, body: string, type = 'application/json'): void => {

@@ -7,7 +7,7 @@
  */
 import { toWire } from '../api/convert.js';
 import type { EtcdServer, MemberInfo } from '../server/etcd-server.js';
-import { unary, type UnaryHandler } from './unary.js';
+import { unary, type ObjUnary, type ServiceImpl } from './unary.js';
 
 /** proto-loader gives uint64 as a decimal string. */
 function u64(v: unknown): bigint {
@@ -22,7 +22,7 @@ function membersResponse(server: EtcdServer, type: string, members: MemberInfo[]
   return toWire(type, { header: { ...server.header(), revision: 0n }, members: members.map(wireMember) });
 }
 
-export function memberHandlers(server: EtcdServer, onUnknown: (e: unknown) => void): Record<string, UnaryHandler> {
+export function memberHandlers(server: EtcdServer): ServiceImpl {
   return {
     MemberAdd: unary(async (wire) => {
       const req = wire as { peerURLs?: string[]; isLearner?: boolean };
@@ -32,26 +32,26 @@ export function memberHandlers(server: EtcdServer, onUnknown: (e: unknown) => vo
         member: { ID: r.member.id, name: '', peerURLs: r.member.peerURLs, clientURLs: [], isLearner: r.member.isLearner },
         members: r.members.map(wireMember),
       });
-    }, onUnknown),
+    }),
     MemberRemove: unary(async (wire) => {
       const members = await server.memberRemove(u64((wire as { ID?: unknown }).ID));
       return membersResponse(server, 'etcdserverpb.MemberRemoveResponse', members);
-    }, onUnknown),
+    }),
     MemberUpdate: unary(async (wire) => {
       const req = wire as { ID?: unknown; peerURLs?: string[] };
       const members = await server.memberUpdate(u64(req.ID), req.peerURLs ?? []);
       return membersResponse(server, 'etcdserverpb.MemberUpdateResponse', members);
-    }, onUnknown),
+    }),
     MemberPromote: unary(async (wire) => {
       const members = await server.memberPromote(u64((wire as { ID?: unknown }).ID));
       return membersResponse(server, 'etcdserverpb.MemberPromoteResponse', members);
-    }, onUnknown),
+    }),
   };
 }
 
-export function moveLeaderHandler(server: EtcdServer, onUnknown: (e: unknown) => void): UnaryHandler {
+export function moveLeaderHandler(server: EtcdServer): ObjUnary {
   return unary(async (wire) => {
     await server.moveLeader(u64((wire as { targetID?: unknown }).targetID));
     return {};
-  }, onUnknown);
+  });
 }

@@ -3,32 +3,57 @@
  * learner serves only Maintenance.Status and serializable ranges; every other call of the guarded
  * services (unary, or server-streaming such as Snapshot) fails with "etcdserver: rpc not
  * supported for learner" (Unavailable in 3.4/3.5, so clientv3 moves on to another endpoint).
- * Bidirectional streams (Watch, LeaseKeepAlive) are not guarded here.
+ * Bidirectional streams (Watch, LeaseKeepAlive) are not guarded here. Range checks for itself
+ * (kv-service.ts), since only it knows whether its request is serializable.
  */
-import type * as grpc from '@grpc/grpc-js';
-import { Errors } from '../api/errors.js';
+import { EtcdError, Errors } from '../api/errors.js';
 import type { EtcdServer } from '../server/etcd-server.js';
-import type { UnaryHandler } from './unary.js';
+import type { MethodDef } from './h2/grpc-server.js';
+import type { ObjUnary, ServiceImpl } from './unary.js';
 
-function supportedForLearner(method: string, req: unknown): boolean {
-  if (method === 'Status') return true;
-  return method === 'Range' && (req as { serializable?: boolean } | null)?.serializable === true;
+export function refuseLearner(server: Pick<EtcdServer, 'isLearner'>): void {
+  if (server.isLearner()) throw new EtcdError(Errors.NotSupportedForLearner);
 }
 
-export function guardLearner(server: EtcdServer, handlers: Record<string, UnaryHandler>): Record<string, UnaryHandler> {
-  const out: Record<string, UnaryHandler> = {};
-  for (const [method, h] of Object.entries(handlers)) {
-    out[method] = (call: grpc.ServerUnaryCall<unknown, unknown>, cb: grpc.sendUnaryData<unknown>) => {
-      if (server.isLearner() && !supportedForLearner(method, call.request)) {
-        const e = Errors.NotSupportedForLearner;
-        const err = { code: e.code as number as grpc.status, details: e.message, name: 'Error', message: e.message };
-        // A server-streaming method (Snapshot) has no callback: end the stream with the status.
-        if (typeof cb === 'function') cb(err, null);
-        else (call as unknown as { emit(ev: 'error', e: unknown): void }).emit('error', err);
-        return;
-      }
-      h(call, cb);
-    };
+export function guardLearner(server: EtcdServer, impl: ServiceImpl, exempt: string[] = []): ServiceImpl {
+  const out: ServiceImpl = {};
+  for (const [method, m] of Object.entries(impl)) {
+    if (method === 'Status' || exempt.includes(method)) {
+      out[method] = m;
+      continue;
+    }
+    out[method] = guardOne(server, m);
   }
   return out;
+}
+
+function guardOne(server: EtcdServer, m: ObjUnary | MethodDef): ObjUnary | MethodDef {
+  switch (m.kind) {
+    case 'obj-unary':
+      return {
+        kind: 'obj-unary',
+        run: (wire, ctx) => {
+          refuseLearner(server);
+          return m.run(wire, ctx);
+        },
+      };
+    case 'unary':
+      return {
+        kind: 'unary',
+        handler: (req, ctx) => {
+          refuseLearner(server);
+          return m.handler(req, ctx);
+        },
+      };
+    case 'serverStream':
+      return {
+        kind: 'serverStream',
+        handler: (req, call) => {
+          refuseLearner(server);
+          m.handler(req, call);
+        },
+      };
+    case 'bidi':
+      return m;
+  }
 }

@@ -6,12 +6,13 @@
  * etcd's special answers kept: keepalive on an unknown lease → TTL 0 (no error);
  * time-to-live on an unknown lease → TTL −1, grantedTTL 0 (no error).
  */
-import * as grpc from '@grpc/grpc-js';
 import { toDomain, toWire } from '../api/convert.js';
+import { encodeGeneric } from '../api/generic-codec.js';
 import type { LeaseGrantRequest, LeaseRevokeRequest, LeaseTimeToLiveRequest } from '../api/lease-types.js';
 import type { EtcdServer } from '../server/etcd-server.js';
 import { toGrpcStatus } from './grpc-status.js';
-import { unary, type UnaryHandler } from './unary.js';
+import type { StreamCall } from './h2/grpc-server.js';
+import { decodeRequest, unary, type ServiceImpl } from './unary.js';
 
 /** What this service needs of the member. */
 export type LeaseServiceServer = Pick<EtcdServer, 'leases' | 'header'>;
@@ -19,27 +20,26 @@ export type LeaseServiceServer = Pick<EtcdServer, 'leases' | 'header'>;
 /** Keepalive requests read ahead of their answers on one stream (then reading pauses). */
 export const keepAliveQueueMax = 1024;
 
-export function leaseHandlers(server: LeaseServiceServer, onUnknown: (e: unknown) => void): Record<string, grpc.UntypedHandleCall> {
-  const handlers: Record<string, UnaryHandler | grpc.handleBidiStreamingCall<unknown, unknown>> = {
+export function leaseHandlers(server: LeaseServiceServer, onUnknown: (e: unknown) => void): ServiceImpl {
+  return {
     LeaseGrant: unary(async (wire) => {
       const r = await server.leases.grant(toDomain<LeaseGrantRequest>('etcdserverpb.LeaseGrantRequest', wire));
       return toWire('etcdserverpb.LeaseGrantResponse', { ...r, header: server.header(r.header.revision) });
-    }, onUnknown),
+    }),
     LeaseRevoke: unary(async (wire) => {
       const r = await server.leases.revoke(toDomain<LeaseRevokeRequest>('etcdserverpb.LeaseRevokeRequest', wire));
       return toWire('etcdserverpb.LeaseRevokeResponse', { header: server.header(r.header.revision) });
-    }, onUnknown),
+    }),
     LeaseTimeToLive: unary(async (wire) => {
       const r = await server.leases.timeToLive(toDomain<LeaseTimeToLiveRequest>('etcdserverpb.LeaseTimeToLiveRequest', wire));
       return toWire('etcdserverpb.LeaseTimeToLiveResponse', { ...r, header: server.header(r.header.revision) });
-    }, onUnknown),
+    }),
     LeaseLeases: unary(async () => {
       const ids = server.leases.leases();
       return toWire('etcdserverpb.LeaseLeasesResponse', { header: server.header(), leases: ids.map((ID) => ({ ID })) });
-    }, onUnknown),
-    LeaseKeepAlive: (call: grpc.ServerDuplexStream<unknown, unknown>) => keepAlive(server, call, onUnknown),
+    }),
+    LeaseKeepAlive: { kind: 'bidi', handler: (call) => keepAlive(server, call, onUnknown) },
   };
-  return handlers as Record<string, grpc.UntypedHandleCall>;
 }
 
 /**
@@ -49,46 +49,54 @@ export function leaseHandlers(server: LeaseServiceServer, onUnknown: (e: unknown
  * stream with that error, as etcd's loop returns it. At most keepAliveQueueMax requests are
  * outstanding; beyond that the stream stops reading until answers drain.
  */
-function keepAlive(server: LeaseServiceServer, call: grpc.ServerDuplexStream<unknown, unknown>, onUnknown: (e: unknown) => void): void {
+function keepAlive(server: LeaseServiceServer, call: StreamCall, onUnknown: (e: unknown) => void): void {
   const outstanding: { id: bigint; ttl: Promise<bigint> }[] = [];
   let writing = false;
   let ended = false;
-  let failed = false;
+  let paused = false;
+  let wake: (() => void) | null = null;
+  call.onDrain(() => wake?.());
+  call.onCancel(() => wake?.());
   const drain = async (): Promise<void> => {
     if (writing) return;
     writing = true;
     try {
-      while (outstanding.length > 0 && !failed && !call.cancelled) {
+      while (outstanding.length > 0 && !call.ended) {
         const head = outstanding[0] as { id: bigint; ttl: Promise<bigint> };
         const TTL = await head.ttl;
         outstanding.shift();
-        if (outstanding.length < keepAliveQueueMax / 2 && call.isPaused()) call.resume();
-        const ok = call.write(toWire('etcdserverpb.LeaseKeepAliveResponse', { header: server.header(), ID: head.id, TTL }));
-        if (!ok) await new Promise<void>((r) => call.once('drain', () => r()));
+        if (paused && outstanding.length < keepAliveQueueMax / 2) {
+          paused = false;
+          call.resume();
+        }
+        const ok = call.write(encodeGeneric('etcdserverpb.LeaseKeepAliveResponse', toWire('etcdserverpb.LeaseKeepAliveResponse', { header: server.header(), ID: head.id, TTL })));
+        if (!ok && !call.ended) {
+          await new Promise<void>((r) => (wake = r));
+          wake = null;
+        }
       }
-      if (ended && outstanding.length === 0 && !failed && !call.cancelled) call.end();
+      if (ended && outstanding.length === 0) call.end();
     } catch (err) {
-      failed = true;
-      const st = toGrpcStatus(err, onUnknown);
-      call.emit('error', { code: st.code, details: st.details, message: st.details, name: 'Error' });
+      call.end(toGrpcStatus(err, onUnknown));
     } finally {
       writing = false;
     }
   };
-  call.on('data', (wire: { ID?: string }) => {
-    if (failed) return;
+  call.onMessage((bytes) => {
+    if (call.ended) return;
+    const wire = decodeRequest('etcdserverpb.LeaseKeepAliveRequest', bytes) as { ID?: string };
     const id = BigInt(wire.ID ?? '0');
     const ttl = server.leases.renew(id);
     ttl.catch(() => undefined); // settled through drain(); never an unhandled rejection
     outstanding.push({ id, ttl });
-    if (outstanding.length >= keepAliveQueueMax) call.pause();
+    if (outstanding.length >= keepAliveQueueMax && !paused) {
+      paused = true;
+      call.pause();
+    }
     void drain();
   });
-  call.on('end', () => {
+  call.onHalfClose(() => {
     ended = true;
     void drain();
-  });
-  call.on('error', () => {
-    failed = true;
   });
 }

@@ -5,17 +5,18 @@
  */
 import { readdir, rm } from 'node:fs/promises';
 import path from 'node:path';
-import * as grpc from '@grpc/grpc-js';
 import { toDomain, toWire } from '../api/convert.js';
-import { Errors } from '../api/errors.js';
+import { encodeGeneric } from '../api/generic-codec.js';
+import { Errors, GrpcError, type GrpcCode } from '../api/errors.js';
 import { AlarmType, alarmText, alarmTypeNames, type AlarmRequest } from '../server/alarms.js';
 import { serverVersion, type EtcdServer } from '../server/etcd-server.js';
 import { dbSizeInUse, defragment, hashKV } from '../server/maintenance.js';
 import { snapshotChunks, writeSnapshotFile } from '../server/snapshot.js';
 import { toGrpcStatus } from './grpc-status.js';
-import { unary, type UnaryHandler } from './unary.js';
+import { Status, type StreamCall } from './h2/grpc-server.js';
+import { decodeRequest, unary, type ServiceImpl } from './unary.js';
 
-export function maintenanceHandlers(server: EtcdServer, onUnknown: (e: unknown) => void): Record<string, grpc.UntypedHandleCall> {
+export function maintenanceHandlers(server: EtcdServer, onUnknown: (e: unknown) => void): ServiceImpl {
   return {
     Status: unary(async () => {
       const errors: string[] = [];
@@ -36,16 +37,16 @@ export function maintenanceHandlers(server: EtcdServer, onUnknown: (e: unknown) 
         storageVersion: '',
         dbSizeQuota: BigInt(Math.max(0, server.opts.quotaBackendBytes)),
       });
-    }, onUnknown),
+    }),
     Alarm: unary(async (wire) => {
       const req = toDomain<AlarmRequest>('etcdserverpb.AlarmRequest', wire);
       // etcd answers Alarm without a header (the apply result is returned as it is).
       return toWire('etcdserverpb.AlarmResponse', await server.alarm(req));
-    }, onUnknown),
+    }),
     Defragment: unary(async () => {
       await defragment(server.backend);
       return toWire('etcdserverpb.DefragmentResponse', {});
-    }, onUnknown),
+    }),
     HashKV: unary(async (wire) => {
       const req = toDomain<{ revision: bigint }>('etcdserverpb.HashKVRequest', wire);
       const r = await hashKV(server.kv, server.backend, req.revision);
@@ -55,10 +56,14 @@ export function maintenanceHandlers(server: EtcdServer, onUnknown: (e: unknown) 
         compact_revision: r.compactRev,
         hash_revision: r.hashRev,
       });
-    }, onUnknown),
-    Snapshot: ((call: grpc.ServerWritableStream<unknown, unknown>) => {
-      void streamSnapshot(server, call, onUnknown);
-    }) as grpc.UntypedHandleCall,
+    }),
+    Snapshot: {
+      kind: 'serverStream',
+      handler: (req, call) => {
+        decodeRequest('etcdserverpb.SnapshotRequest', req);
+        void streamSnapshot(server, call, onUnknown);
+      },
+    },
   };
 }
 
@@ -73,11 +78,14 @@ export function unhealthyAlarm(server: EtcdServer, exclude: string[]): string | 
 
 let snapshotSeq = 0;
 
-async function streamSnapshot(server: EtcdServer, call: grpc.ServerWritableStream<unknown, unknown>, onUnknown: (e: unknown) => void): Promise<void> {
+async function streamSnapshot(server: EtcdServer, call: StreamCall, onUnknown: (e: unknown) => void): Promise<void> {
   let cancelled = false;
-  call.on('cancelled', () => {
+  let wake: (() => void) | null = null;
+  call.onCancel(() => {
     cancelled = true;
+    wake?.();
   });
+  call.onDrain(() => wake?.());
   const dir = path.join(server.opts.dataDir, 'member');
   if (snapshotSeq === 0) await removeStaleSnapshots(dir);
   const file = path.join(dir, `snapshot-${process.pid}-${++snapshotSeq}.tmp`);
@@ -88,13 +96,15 @@ async function streamSnapshot(server: EtcdServer, call: grpc.ServerWritableStrea
     });
     for await (const chunk of snapshotChunks(f)) {
       if (cancelled) break;
-      const more = call.write(toWire('etcdserverpb.SnapshotResponse', chunk));
-      if (!more) await new Promise<void>((resolve) => call.once('drain', resolve));
+      const more = call.write(encodeGeneric('etcdserverpb.SnapshotResponse', toWire('etcdserverpb.SnapshotResponse', chunk)));
+      if (!more && !cancelled) {
+        await new Promise<void>((resolve) => (wake = resolve));
+        wake = null;
+      }
     }
     call.end();
   } catch (e) {
-    const st = toGrpcStatus(e, onUnknown);
-    call.emit('error', { code: st.code, details: st.details, message: st.details });
+    call.end(toGrpcStatus(e, onUnknown));
   }
 }
 
@@ -108,7 +118,7 @@ async function removeStaleSnapshots(dir: string): Promise<void> {
   await Promise.all(stale.map((n) => rm(path.join(dir, n), { force: true })));
 }
 
-export function clusterHandlers(server: EtcdServer, onUnknown: (e: unknown) => void): Record<string, UnaryHandler> {
+export function clusterHandlers(server: EtcdServer): ServiceImpl {
   return {
     MemberList: unary(async () => {
       return toWire('etcdserverpb.MemberListResponse', {
@@ -122,16 +132,16 @@ export function clusterHandlers(server: EtcdServer, onUnknown: (e: unknown) => v
           isLearner: m.isLearner,
         })),
       });
-    }, onUnknown),
+    }),
   };
 }
 
-export function healthHandlers(): Record<string, grpc.UntypedHandleCall> {
+export function healthHandlers(): ServiceImpl {
   return {
-    Check: ((call: grpc.ServerUnaryCall<{ service: string }, unknown>, cb: grpc.sendUnaryData<unknown>) => {
+    Check: unary(async (wire) => {
       // etcd registers the empty service name as SERVING (v3rpc/grpc.go).
-      if (call.request.service === '') cb(null, { status: 1 });
-      else cb({ code: grpc.status.NOT_FOUND, details: 'unknown service', name: 'Error', message: 'unknown service' }, null);
-    }) as grpc.UntypedHandleCall,
+      if (wire.service === '') return { status: 1 };
+      throw new GrpcError(Status.NOT_FOUND as number as GrpcCode, 'unknown service');
+    }),
   };
 }

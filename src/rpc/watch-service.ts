@@ -13,21 +13,17 @@
  * (--experimental-watch-progress-notify-interval, plus up to 10 % jitter as etcd) serves
  * progress_notify watchers.
  *
- * Why responses are framed here and written straight to the HTTP/2 stream when grpc-js allows
- * it: grpc-js's server stream writes one message per socket-write completion (an object-mode
- * Writable waiting for each callback), which caps a stream at a few thousand messages per
- * second — far below what 10 000 watchers on one prefix need (each revision is one message per
- * watcher). Several length-prefixed gRPC messages in one HTTP/2 write is ordinary gRPC framing;
- * back-pressure then comes from the HTTP/2 stream itself ('drain'). If grpc-js's internals are
- * not as expected, we fall back to call.write, one message at a time.
+ * Responses are framed several to a write (StreamCall.writeMany): each revision is one message
+ * per watcher, so 10 000 watchers on one prefix need tens of thousands of messages a second;
+ * back-pressure comes from the HTTP/2 stream (write() false, then onDrain).
  */
-import * as grpc from '@grpc/grpc-js';
 import { grpcOverheadBytes } from '../base/limits.js';
 import { toDomain } from '../api/convert.js';
 import { EtcdError, Errors } from '../api/errors.js';
-import { watchService } from '../api/proto.js';
 import { encodeWatchResponse } from '../api/watch-codec.js';
 import { toGrpcStatus } from './grpc-status.js';
+import type { StreamCall } from './h2/grpc-server.js';
+import { decodeRequest, type ServiceImpl } from './unary.js';
 import type { EtcdServer } from '../server/etcd-server.js';
 
 /** A queued response of a watch stream (mvcc/watch-stream.ts WatchOut, reached through the server). */
@@ -62,67 +58,20 @@ interface WatchRequestDomain {
 const filterNoPut = 0;
 const filterNoDelete = 1;
 
-/** The Watch service definition with a pass-through serializer (responses are pre-encoded). */
-export const watchServiceRaw: grpc.ServiceDefinition = (() => {
-  const def = watchService.Watch;
-  if (!def) throw new Error('Watch method missing from the proto');
-  return { Watch: { ...def, responseSerialize: (b: Buffer) => b } } as grpc.ServiceDefinition;
-})();
-
 /**
  * Responses framed into one HTTP/2 write at most (bytes): about the HTTP/2 stream buffer and
  * well inside the peer's flow-control window; 256 KiB writes measured 10× the delivery latency.
  */
 export const watchWriteBytesMax = 16 * 1024;
 
-interface RawStream {
-  write(b: Buffer): boolean;
-  onDrain(fn: () => void): void;
-  closed(): boolean;
-}
-
-/** The HTTP/2 stream under a grpc-js server call without interceptors, or null. */
-function rawStream(call: grpc.ServerDuplexStream<unknown, Buffer>): RawStream | null {
-  const base = (call as unknown as { call?: { stream?: unknown; maybeSendMetadata?: unknown } }).call;
-  const h2 = base?.stream as { write?: unknown; once?: unknown; destroyed?: boolean; closed?: boolean } | undefined;
-  if (!base || typeof base.maybeSendMetadata !== 'function' || !h2 || typeof h2.write !== 'function' || typeof h2.once !== 'function') return null;
-  const send = base.maybeSendMetadata.bind(base) as () => void;
-  const stream = h2 as unknown as import('node:stream').Writable & { closed: boolean };
-  return {
-    write: (b) => {
-      send();
-      return stream.write(b);
-    },
-    onDrain: (fn) => void stream.once('drain', fn),
-    closed: () => stream.destroyed || stream.closed,
-  };
-}
-
-function frame(msgs: Buffer[]): Buffer {
-  let n = 0;
-  for (const m of msgs) n += 5 + m.length;
-  const out = Buffer.allocUnsafe(n);
-  let at = 0;
-  for (const m of msgs) {
-    out[at] = 0;
-    out.writeUInt32BE(m.length, at + 1);
-    m.copy(out, at + 5);
-    at += 5 + m.length;
-  }
-  return out;
-}
-
-export function watchHandlers(server: EtcdServer, opts: WatchServiceOptions, onUnknown: (e: unknown) => void): grpc.UntypedServiceImplementation {
+export function watchHandlers(server: EtcdServer, opts: WatchServiceOptions, onUnknown: (e: unknown) => void): ServiceImpl {
   const intervalMs = opts.progressNotifyIntervalMs ?? watchProgressNotifyIntervalMsDefault;
   const fragmentBytes = server.opts.maxRequestBytes + grpcOverheadBytes;
-  const Watch = (call: grpc.ServerDuplexStream<unknown, Buffer>): void => {
+  const Watch = (call: StreamCall): void => {
     // clientv3 WithRequireLeader (etcdctl watch): refuse, then end the stream, without a leader
     // (etcd v3rpc interceptor + monitorLeader), so the client moves to another member.
-    const requireLeader = call.metadata.get('hasleader')[0] === 'true';
-    const noLeader = (): void => {
-      const st = toGrpcStatus(new EtcdError(Errors.NoLeader));
-      call.emit('error', { code: st.code, details: st.details, metadata: new grpc.Metadata() });
-    };
+    const requireLeader = call.metadata.get('hasleader') === 'true';
+    const noLeader = (): void => call.end(toGrpcStatus(new EtcdError(Errors.NoLeader)));
     if (requireLeader && server.leader() === 0n) return noLeader();
     const stream = server.watchable.newStream();
     let blocked = false;
@@ -143,46 +92,32 @@ export function watchHandlers(server: EtcdServer, opts: WatchServiceOptions, onU
         },
         o.fragment ? fragmentBytes : 0,
       );
-    const raw = rawStream(call);
     const pump = (): void => {
       scheduled = false;
       if (done || blocked) return;
-      if (raw) {
-        for (;;) {
-          if (raw.closed()) return finish();
-          const msgs: Buffer[] = [];
-          let bytes = 0;
-          for (let o = stream.shift(); o !== undefined; o = bytes < watchWriteBytesMax ? stream.shift() : undefined) {
-            for (const b of encode(o)) {
-              msgs.push(b);
-              bytes += b.length + 5;
-            }
-            if (bytes >= watchWriteBytesMax) break;
+      for (;;) {
+        if (call.ended) return finish();
+        const msgs: Buffer[] = [];
+        let bytes = 0;
+        for (let o = stream.shift(); o !== undefined; o = bytes < watchWriteBytesMax ? stream.shift() : undefined) {
+          for (const b of encode(o)) {
+            msgs.push(b);
+            bytes += b.length + 5;
           }
-          if (msgs.length === 0) return;
-          if (!raw.write(frame(msgs))) {
-            blocked = true;
-            raw.onDrain(() => {
-              blocked = false;
-              pump();
-            });
-            return;
-          }
+          if (bytes >= watchWriteBytesMax) break;
         }
-      }
-      for (let o = stream.shift(); o !== undefined; o = stream.shift()) {
-        let ok = true;
-        for (const b of encode(o)) ok = call.write(b) && ok;
-        if (!ok) {
+        if (msgs.length === 0) return;
+        if (!call.writeMany(msgs)) {
           blocked = true;
-          call.once('drain', () => {
-            blocked = false;
-            pump();
-          });
           return;
         }
       }
     };
+    call.onDrain(() => {
+      if (!blocked) return;
+      blocked = false;
+      pump();
+    });
     stream.onReady = () => {
       if (scheduled || blocked || done) return;
       scheduled = true;
@@ -208,10 +143,10 @@ export function watchHandlers(server: EtcdServer, opts: WatchServiceOptions, onU
       if (leaderCheck) clearInterval(leaderCheck);
       stream.close();
     };
-    call.on('data', (wire: unknown) => {
+    call.onMessage((bytes) => {
       if (done) return;
       try {
-        const req = toDomain<WatchRequestDomain>('etcdserverpb.WatchRequest', wire);
+        const req = toDomain<WatchRequestDomain>('etcdserverpb.WatchRequest', decodeRequest('etcdserverpb.WatchRequest', bytes));
         switch (req.request_union) {
           case 'create_request': {
             const c = req.create_request;
@@ -241,18 +176,15 @@ export function watchHandlers(server: EtcdServer, opts: WatchServiceOptions, onU
             return; // etcd ignores an empty request
         }
       } catch (e) {
-        onUnknown(e);
         finish();
-        call.emit('error', { code: grpc.status.UNKNOWN, details: e instanceof Error ? e.message : String(e) });
+        call.end(toGrpcStatus(e, onUnknown));
       }
     });
-    call.on('end', () => {
+    call.onHalfClose(() => {
       finish();
       call.end();
     });
-    call.on('cancelled', finish);
-    call.on('error', finish);
-    call.on('close', finish);
+    call.onCancel(finish);
   };
-  return { Watch } as grpc.UntypedServiceImplementation;
+  return { Watch: { kind: 'bidi', handler: Watch } };
 }
