@@ -17,6 +17,8 @@ import { watchHandlers } from './watch-service.js';
 import { memberHandlers, moveLeaderHandler } from './cluster-service.js';
 import { guardLearner } from './learner-guard.js';
 import { bindService } from './unary.js';
+import { electionHandlers } from './election-service.js';
+import { lockHandlers } from './lock-service.js';
 
 export interface ClientServer {
   listeners: ClientListener[];
@@ -40,7 +42,9 @@ export async function startClientServer(server: EtcdServer, urls: URL[], logger:
   g.addService('grpc.health.v1.Health', bindService('grpc.health.v1.Health', healthHandlers()));
   g.addService('etcdserverpb.Watch', bindService('etcdserverpb.Watch', watchHandlers(server, { progressNotifyIntervalMs: opts.watchProgressNotifyIntervalMs }, onUnknown)));
   g.addService('etcdserverpb.Lease', bindService('etcdserverpb.Lease', leaseHandlers(server, onUnknown)));
-  for (const svc of ['etcdserverpb.Auth', 'v3electionpb.Election', 'v3lockpb.Lock']) g.addService(svc, bindService(svc, {}));
+  g.addService('v3electionpb.Election', bindService('v3electionpb.Election', electionHandlers(server)));
+  g.addService('v3lockpb.Lock', bindService('v3lockpb.Lock', lockHandlers(server)));
+  g.addService('etcdserverpb.Auth', bindService('etcdserverpb.Auth', {}));
 
   const h = http.createServer((req, res) => void handleHttp(server, req, res));
   const listeners: ClientListener[] = [];
