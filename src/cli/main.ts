@@ -26,6 +26,8 @@ import { delCommand } from './commands/del.js';
 import { endpointCommand, SilentExit } from './commands/endpoint-status.js';
 import { getCommand } from './commands/get.js';
 import { leaseCommand } from './commands/lease.js';
+import { lockCommand } from './commands/lock.js';
+import { electCommand } from './commands/elect.js';
 import { memberCommand } from './commands/member-list.js';
 import { moveLeaderCommand } from './commands/move-leader.js';
 import { putCommand } from './commands/put.js';
@@ -59,6 +61,8 @@ export const rootCommand: Command = link({
     defragCommand,
     snapshotCommand,
     moveLeaderCommand,
+    lockCommand,
+    electCommand,
     versionCommand,
     helpCommand,
   ],
