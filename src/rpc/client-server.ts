@@ -10,6 +10,7 @@ import { clusterVersion, serverVersion, type EtcdServer } from '../server/etcd-s
 import { listenClient, type ClientListener } from './client-listener.js';
 import { toGrpcStatus } from './grpc-status.js';
 import { GrpcServer } from './h2/grpc-server.js';
+import { Gateway, corsHeaders, gatewayPath } from './gateway.js';
 import { kvHandlers } from './kv-service.js';
 import { leaseHandlers } from './lease-service.js';
 import { clusterHandlers, healthHandlers, maintenanceHandlers, unhealthyAlarm } from './maintenance-service.js';
@@ -28,6 +29,8 @@ export interface ClientServer {
 export interface ClientServerOptions {
   /** --experimental-watch-progress-notify-interval */
   watchProgressNotifyIntervalMs?: number;
+  /** --enable-grpc-gateway (default true): the JSON gateway on /v3/ and /v3beta/. */
+  enableGateway?: boolean;
 }
 
 export async function startClientServer(server: EtcdServer, urls: URL[], logger: Logger, opts: ClientServerOptions = {}): Promise<ClientServer> {
@@ -46,7 +49,8 @@ export async function startClientServer(server: EtcdServer, urls: URL[], logger:
   g.addService('v3lockpb.Lock', bindService('v3lockpb.Lock', lockHandlers(server)));
   g.addService('etcdserverpb.Auth', bindService('etcdserverpb.Auth', {}));
 
-  const h = http.createServer((req, res) => void handleHttp(server, req, res));
+  const gateway = opts.enableGateway === false ? null : new Gateway(g);
+  const h = http.createServer((req, res) => void handleHttp(server, gateway, req, res));
   const listeners: ClientListener[] = [];
   for (const u of urls) {
     const host = u.hostname === 'localhost' ? '127.0.0.1' : u.hostname.replace(/^\[|\]$/g, '');
@@ -62,8 +66,13 @@ export async function startClientServer(server: EtcdServer, urls: URL[], logger:
     },
   };
 }
-async function handleHttp(server: EtcdServer, req: http.IncomingMessage, res: http.ServerResponse): Promise<void> {
+async function handleHttp(server: EtcdServer, gateway: Gateway | null, req: http.IncomingMessage, res: http.ServerResponse): Promise<void> {
   const url = new URL(req.url ?? '/', 'http://x');
+  for (const [k, v] of Object.entries(corsHeaders)) res.setHeader(k, v);
+  // etcd's CORS handler answers every preflight itself.
+  if (req.method === 'OPTIONS') return void res.writeHead(200, { 'Content-Length': 0 }).end();
+  const sub = gateway === null ? null : gatewayPath(url.pathname);
+  if (gateway !== null && sub !== null) return gateway.serve(sub, req, res);
   const send = (status: number, body: string, type = 'application/json'): void => {
     res.writeHead(status, { 'Content-Type': type });
     res.end(body);

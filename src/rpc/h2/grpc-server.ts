@@ -436,6 +436,11 @@ export class GrpcServer {
     for (const [name, def] of Object.entries(methods)) this.methods.set(`/${service}/${name}`, def);
   }
 
+  /** The method served at a gRPC path (undefined: none; null: declared, not built). The JSON gateway calls methods through it. */
+  method(path: string): MethodDef | null | undefined {
+    return this.methods.get(path);
+  }
+
   /** Serves HTTP/2 on a connected socket (plain or TLS) whose preface may already be unshifted. */
   handleConnection(socket: Duplex & { remoteAddress?: string; remotePort?: number; writableLength: number }, peerCertificate: unknown = undefined): H2Connection {
     const conn = new H2Connection(
