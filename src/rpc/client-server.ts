@@ -20,6 +20,7 @@ import { guardLearner } from './learner-guard.js';
 import { bindService } from './unary.js';
 import { electionHandlers } from './election-service.js';
 import { lockHandlers } from './lock-service.js';
+import { hashHandler } from './hash-service.js';
 
 export interface ClientServer {
   listeners: ClientListener[];
@@ -40,7 +41,7 @@ export async function startClientServer(server: EtcdServer, urls: URL[], logger:
     toStatus: (e) => toGrpcStatus(e, onUnknown),
   });
   g.addService('etcdserverpb.KV', bindService('etcdserverpb.KV', kvHandlers(server)));
-  g.addService('etcdserverpb.Maintenance', bindService('etcdserverpb.Maintenance', guardLearner(server, { ...maintenanceHandlers(server, onUnknown), MoveLeader: moveLeaderHandler(server) })));
+  g.addService('etcdserverpb.Maintenance', bindService('etcdserverpb.Maintenance', guardLearner(server, { ...maintenanceHandlers(server, onUnknown), MoveLeader: moveLeaderHandler(server), Hash: hashHandler(server) })));
   g.addService('etcdserverpb.Cluster', bindService('etcdserverpb.Cluster', guardLearner(server, { ...clusterHandlers(server), ...memberHandlers(server) })));
   g.addService('grpc.health.v1.Health', bindService('grpc.health.v1.Health', healthHandlers()));
   g.addService('etcdserverpb.Watch', bindService('etcdserverpb.Watch', watchHandlers(server, { progressNotifyIntervalMs: opts.watchProgressNotifyIntervalMs }, onUnknown)));

@@ -87,6 +87,8 @@ interface Route {
   reqType: string;
   respType: string;
   requestStream: boolean;
+  /** Neither side streams: errors are answered as unary errors. */
+  unary: boolean;
   /** Half-close the call at the end of the body (all but Watch). */
   halfClose: boolean;
 }
@@ -102,6 +104,7 @@ const routeTable: Map<string, Route> = (() => {
       reqType: m.requestType,
       respType: m.responseType,
       requestStream: m.requestStream,
+      unary: !m.requestStream && !m.responseStream,
       halfClose: name !== 'etcdserverpb.Watch/Watch',
     });
   }
@@ -206,6 +209,7 @@ export class Gateway {
     const body = await readBody(req);
     const ctx = new GatewayCall(route.grpcPath, metadataOf(req), `${req.socket.remoteAddress ?? ''}:${req.socket.remotePort ?? 0}`, res, route.respType, this.grpc);
     res.once('close', () => ctx.cancel());
+    ctx.unary = route.unary;
     if (def === null) return ctx.end({ code: Status.UNIMPLEMENTED, details: `unknown method ${route.grpcPath.split('/')[2]} for service ${route.grpcPath.split('/')[1]}` });
     if (route.requestStream) return this.bidi(route, def, ctx, body);
     let reqBytes: Uint8Array;
@@ -217,7 +221,6 @@ export class Gateway {
       return sendJson(res, 400, errorBody({ code: Status.INVALID_ARGUMENT, details: e.message }));
     }
     if (def.kind === 'unary') {
-      ctx.unary = true;
       try {
         const out = await def.handler(Buffer.from(reqBytes), ctx);
         ctx.reply(out);
