@@ -112,7 +112,12 @@ async function main(): Promise<void> {
     logger.error('failed to start etcdts', { error: e instanceof Error ? e.message : String(e) });
     process.exit(1);
   }
-  clients = await startClientServer(server, cfg.listenClientUrls, logger, { watchProgressNotifyIntervalMs: cfg.watchProgressNotifyIntervalMs });
+  clients = await startClientServer(server, cfg.listenClientUrls, logger, {
+    watchProgressNotifyIntervalMs: cfg.watchProgressNotifyIntervalMs,
+    metrics: cfg.metrics,
+    metricsUrls: cfg.listenMetricsUrls,
+    enableGateway: cfg.enableGrpcGateway,
+  });
   logger.info('ready to serve client requests', { name: cfg.name, 'data-dir': cfg.dataDir });
   let stopping = false;
   const shutdown = (signal: string): void => {

@@ -13,6 +13,7 @@
  * - a batch's committed-hooks run after its write has landed, in commit order, before the
  *   promise of that commit resolves; a batch is committed at most once.
  */
+import { metrics, secondsSince } from '../base/metrics.js';
 import { ClassicLevel } from 'classic-level';
 import { mkdirSync, readdirSync, statSync } from 'node:fs';
 import path from 'node:path';
@@ -114,7 +115,11 @@ export class Backend {
     assert(!batch.committed, 'batch committed twice');
     const ops = batch.ops;
     const p = this.tail.then(async () => {
-      if (ops.length > 0) await this.db.batch(ops, { sync });
+      if (ops.length > 0) {
+        const t0 = performance.now();
+        await this.db.batch(ops, { sync });
+        metrics.disk.backendCommit.observe(secondsSince(t0));
+      }
       batch.markCommitted();
     });
     this.tail = p;

@@ -22,6 +22,7 @@
  * of the last segment (a crash during an append), where it is cut off; anywhere else it is
  * corruption and open fails; save(..., sync=true) resolves only after fdatasync.
  */
+import { metrics, secondsSince } from '../base/metrics.js';
 import { closeSync, fsyncSync, mkdirSync, openSync, readdirSync } from 'node:fs';
 import { open, readFile, rm, truncate, type FileHandle } from 'node:fs/promises';
 import path from 'node:path';
@@ -257,7 +258,12 @@ export class Wal {
     const buf = parts.length === 1 ? (parts[0] as Buffer) : Buffer.concat(parts);
     await this.fh.write(buf, 0, buf.length, this.size);
     this.size += buf.length;
-    if (sync) await this.fh.datasync();
+    metrics.disk.walWriteBytes += buf.length;
+    if (sync) {
+      const t0 = performance.now();
+      await this.fh.datasync();
+      metrics.disk.walFsync.observe(secondsSince(t0));
+    }
     if (floor !== undefined) this.last = floor;
     const tail = entries[entries.length - 1];
     if (tail) this.last = tail.index;
