@@ -7,6 +7,8 @@ import { EtcdServer, serverVersion } from '../server/etcd-server.js';
 import { FailpointError, parseFailpoints } from '../server/failpoints.js';
 import { fetchExistingCluster } from '../server/join-existing.js';
 import { startClientServer } from '../rpc/client-server.js';
+import { startAutoCompactor } from '../server/auto-compactor.js';
+import { realClock } from '../base/clock.js';
 
 async function main(): Promise<void> {
   let parsed;
@@ -119,12 +121,32 @@ async function main(): Promise<void> {
     enableGateway: cfg.enableGrpcGateway,
   });
   logger.info('ready to serve client requests', { name: cfg.name, 'data-dir': cfg.dataDir });
+  // Test hook: the revision compactor's 5-minute step, shortened (as ETCDTS_FAILPOINTS, tests only).
+  const revisionStepMs = Number(process.env.ETCDTS_TEST_REVISION_COMPACTION_INTERVAL_MS ?? '') || undefined;
+  const compactor = startAutoCompactor(
+    cfg.autoCompactionMode === 'revision'
+      ? { mode: 'revision', retention: cfg.autoCompactionRevisions, intervalMs: revisionStepMs }
+      : { mode: 'periodic', periodMs: cfg.autoCompactionPeriodMs },
+    {
+      rev: () => server.kv.rev(),
+      compact: async (revision) => void (await server.compact({ revision, physical: false })),
+      isLeader: () => server.isLeader(),
+      logger,
+      clock: realClock,
+      schedule: (fn, ms) => {
+        const t = setTimeout(fn, ms);
+        t.unref();
+        return () => clearTimeout(t);
+      },
+    },
+  );
   let stopping = false;
   const shutdown = (signal: string): void => {
     if (stopping) return;
     stopping = true;
     logger.info('received signal; shutting down', { signal });
     void (async () => {
+      compactor?.stop();
       await clients?.close();
       await server.stop();
       process.exit(0);
