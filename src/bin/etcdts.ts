@@ -1,7 +1,7 @@
 /** The etcdts server: etcd's flags and ETCD_* variables in, one member serving out. */
 import { existsSync } from 'node:fs';
 import path from 'node:path';
-import { createLogger } from '../base/logger.js';
+import { createLogger, goDuration, outputsWriter } from '../base/logger.js';
 import { ConfigError, bootstrapMembers, parseConfig, usage } from '../config/flags.js';
 import { EtcdServer, serverVersion } from '../server/etcd-server.js';
 import { FailpointError, parseFailpoints } from '../server/failpoints.js';
@@ -40,7 +40,8 @@ async function main(): Promise<void> {
     }
     throw e;
   }
-  const logger = createLogger({ level: cfg.logLevel === 'panic' || cfg.logLevel === 'fatal' ? 'error' : cfg.logLevel });
+  const logOut = outputsWriter(cfg.logOutputs);
+  const logger = createLogger({ level: cfg.logLevel === 'panic' || cfg.logLevel === 'fatal' ? 'error' : cfg.logLevel, out: logOut.out });
   for (const w of parsed.warnings) logger.warn(w);
   let boot;
   try {
@@ -118,9 +119,15 @@ async function main(): Promise<void> {
     watchProgressNotifyIntervalMs: cfg.watchProgressNotifyIntervalMs,
     metrics: cfg.metrics,
     metricsUrls: cfg.listenMetricsUrls,
+    maxConcurrentStreams: cfg.maxConcurrentStreams,
     enableGateway: cfg.enableGrpcGateway,
   });
   logger.info('ready to serve client requests', { name: cfg.name, 'data-dir': cfg.dataDir });
+  logger.debug('flags set', { flags: cfg.explicit.join(',') });
+  if (cfg.corruptCheckTimeMs > 0) {
+    // etcd logs this when its periodic corruption check starts (server/corrupt.go).
+    logger.info('enabled corruption checking', { 'local-member-id': server.memberId.toString(16), interval: goDuration(cfg.corruptCheckTimeMs) });
+  }
   // Test hook: the revision compactor's 5-minute step, shortened (as ETCDTS_FAILPOINTS, tests only).
   const revisionStepMs = Number(process.env.ETCDTS_TEST_REVISION_COMPACTION_INTERVAL_MS ?? '') || undefined;
   const compactor = startAutoCompactor(

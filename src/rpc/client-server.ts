@@ -32,6 +32,8 @@ export interface ClientServer {
 export interface ClientServerOptions {
   /** --experimental-watch-progress-notify-interval */
   watchProgressNotifyIntervalMs?: number;
+  /** --max-concurrent-streams: streams per client connection (HTTP/2 SETTINGS). */
+  maxConcurrentStreams?: number;
   /** --metrics: 'extensive' adds gRPC handling-time histograms. */
   metrics?: string;
   /** --listen-metrics-urls: extra listeners serving /metrics and /health. */
@@ -45,6 +47,7 @@ export async function startClientServer(server: EtcdServer, urls: URL[], logger:
   const g = new GrpcServer({
     maxReceiveBytes: server.opts.maxRequestBytes + grpcOverheadBytes,
     toStatus: (e) => toGrpcStatus(e, onUnknown),
+    h2: opts.maxConcurrentStreams === undefined ? undefined : { maxConcurrentStreams: opts.maxConcurrentStreams },
   });
   const hub = new MetricsHub(server, opts.metrics === 'extensive');
   const add = (name: string, methods: Record<string, MethodDef | null>): void => g.addService(name, hub.instrument(name, methods));
