@@ -5,7 +5,7 @@
  * clientv3 retry warning line before a failed request's error).
  */
 import { readFileSync } from 'node:fs';
-import { EtcdClient, type RetryWarning } from '../client/client.js';
+import type { EtcdClient, RetryWarning } from '../client/client.js';
 import { ClientError } from '../client/errors.js';
 import {
   flagSetFor,
@@ -42,6 +42,9 @@ import { CliExit, ExitCode, processOut, type Out } from './output.js';
 import { newPrinter, type Printer } from './printers/index.js';
 
 const helpCommand: Command = { name: 'help', use: '[command]', short: 'Help about any command' };
+
+/** Commands that never dial a server (by command path). */
+const offlineCommands = new Set(['etcdctl version', 'etcdctl snapshot status', 'etcdctl snapshot restore', 'etcdctl help']);
 
 export const rootCommand: Command = link({
   name: programName,
@@ -272,8 +275,13 @@ export async function main(argvIn: string[], out: Out = processOut, opts: MainOp
       if (!ca && !cert && !key && flags.bool('insecure-transport')) return undefined;
       return { ca, cert, key };
     };
+    // The gRPC client (grpc-js) loads only for commands that talk to a server: `version` and
+    // the offline snapshot commands start without it (cold start, issue 13).
+    let Client: typeof EtcdClient | null = offlineCommands.has(pathOf(cmd).join(' ')) ? null : (await import('../client/client.js')).EtcdClient;
+    const loadClient = async (): Promise<typeof EtcdClient> => (Client ??= (await import('../client/client.js')).EtcdClient);
     const newClient = (endpoints: string[]): EtcdClient => {
-      const c = new EtcdClient({
+      if (Client === null) throw new Error('the client module is not loaded');
+      const c = new Client({
         tls: tls(),
         endpoints,
         dialTimeoutMs: flags.ms('dial-timeout'),
@@ -295,6 +303,7 @@ export async function main(argvIn: string[], out: Out = processOut, opts: MainOp
       readLine: () => input().line(),
       async client() {
         if (main) return main;
+        await loadClient();
         configure();
         const c = newClient(endpointsOf());
         const user = flags.str('user');

@@ -9,7 +9,7 @@
  * `yaml` package.
  */
 import { readFileSync } from 'node:fs';
-import { parse } from 'yaml';
+import { createRequire } from 'node:module';
 import { ConfigError } from './config-error.js';
 import { checkValue } from './command-line.js';
 import { flagsByName } from './flag-table.js';
@@ -54,7 +54,9 @@ export function readConfigFile(file: string): Map<string, string> {
   }
   let doc: unknown;
   try {
-    doc = parse(body);
+    // Loaded only when a file is given (ctl bundles config/ and must not carry a YAML parser).
+    const yaml = createRequire(import.meta.url)('yaml') as typeof import('yaml');
+    doc = yaml.parse(body);
   } catch (e) {
     throw new ConfigError(`error unmarshaling YAML in ${file}: ${e instanceof Error ? e.message : String(e)}`, 'config-file', file);
   }

@@ -17,7 +17,7 @@
  */
 import type protobuf from 'protobufjs';
 import { decodeGeneric, encodeGeneric } from '../api/generic-codec.js';
-import { protoRoot } from '../api/proto.js';
+import { protoRoot } from '../api/descriptor.js';
 
 export class JsonError extends Error {
   override name = 'JsonError';

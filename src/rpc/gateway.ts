@@ -21,7 +21,7 @@
  * Invariants: every HTTP response ends exactly once; a client that disconnects cancels its call.
  */
 import type http from 'node:http';
-import { allServiceMethods } from '../api/proto.js';
+import { allServiceMethods } from '../api/descriptor.js';
 import type { CallStatus, GrpcServer, MethodDef, StreamCall } from './h2/grpc-server.js';
 import { Status } from './h2/grpc-server.js';
 import { JsonError, goJsonString, jsonToMessage, messageToJson, parseJson, type JsonValue } from './gateway-json.js';

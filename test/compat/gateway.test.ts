@@ -29,7 +29,7 @@ function normalize(v: unknown): unknown {
     for (const [k, x] of Object.entries(v as Record<string, unknown>)) {
       if (k === 'dbSizeQuota') continue; // a 3.6 field etcdts fills, absent in 3.4
       if (masked.has(k) && (typeof x !== 'object' || x === null)) out[k] = '<m>';
-      else if (k === 'key' && typeof x === 'string') out[k] = b(Buffer.from(x, 'base64').toString().replace(/[0-9a-f]{16}$/, '<lease>'));
+      else if (k === 'key' && typeof x === 'string') out[k] = b(Buffer.from(x, 'base64').toString().replace(/\/[0-9a-f]{1,16}$/, '/<lease>'));
       else if ((k === 'peerURLs' || k === 'clientURLs') && Array.isArray(x)) out[k] = x.map(() => '<url>');
       else if (k === 'name' && typeof x === 'string' && !/=$/.test(x)) out[k] = '<name>';
       else out[k] = normalize(x);

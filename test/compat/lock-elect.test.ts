@@ -30,7 +30,7 @@ function show(x: unknown): unknown {
   return JSON.parse(
     JSON.stringify(x, (k, v: unknown) => {
       if (['cluster_id', 'member_id', 'raft_term', 'lease'].includes(k)) return '<m>';
-      if (v && typeof v === 'object' && (v as { type?: string }).type === 'Buffer') return Buffer.from((v as { data: number[] }).data).toString().replace(/\/[0-9a-f]{16}$/, '/<lease>');
+      if (v && typeof v === 'object' && (v as { type?: string }).type === 'Buffer') return Buffer.from((v as { data: number[] }).data).toString().replace(/\/[0-9a-f]{1,16}$/, '/<lease>');
       return v;
     }),
   );
@@ -81,7 +81,7 @@ const tools: Record<string, (ep: string, args: string[]) => Running> = {
   ctl: (ep, args) => start(process.execPath, [ctlBin, `--endpoints=${ep}`, ...args]),
 };
 
-const mask = (s: string): string => s.replace(/[0-9a-f]{16}/g, '<lease>');
+const mask = (s: string): string => s.replace(/\/[0-9a-f]{1,16}\n/g, '/<lease>\n');
 
 /** Two contending locks and a lock with a command; returns what each printed and its exit code. */
 async function lockRun(tool: string, ep: string, name: string): Promise<string[]> {
