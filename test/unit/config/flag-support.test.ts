@@ -108,3 +108,14 @@ describe('every flag is real or refused', () => {
     expect(text.includes(flag) || text.includes(camel(flag)), `${file} names --${flag}`).toBe(true);
   });
 });
+
+describe('the README flag table', () => {
+  it('lists every flag with what etcdts does with it', () => {
+    const readme = readFileSync(path.join(repoRoot, 'README.md'), 'utf8');
+    for (const s of flagSpecs) {
+      const row = readme.split('\n').find((l) => l.startsWith(`| \`--${s.name}\` |`));
+      expect(row, `README row for --${s.name}`).toBeDefined();
+      expect(row?.includes(implemented.has(s.name) ? 'acts on it' : alsoAccepted.has(s.name) ? 'default, or' : 'default only'), `--${s.name}`).toBe(true);
+    }
+  });
+});
