@@ -725,9 +725,10 @@ export class EtcdServer {
     return new EtcdError(Errors.Timeout);
   }
 
-  async put(req: PutRequest): Promise<PutResponse> {
+  /** `wire`: the request's protobuf bytes as the client sent them (they become the entry). */
+  async put(req: PutRequest, wire?: Uint8Array): Promise<PutResponse> {
     await this.checkQuota(putCost(req.key, req.value));
-    return this.propose((id) => ({ kind: RequestKind.Put, id, req }));
+    return this.propose((id) => ({ kind: RequestKind.Put, id, req, wire }));
   }
 
   /**
@@ -745,11 +746,11 @@ export class EtcdServer {
     return this.propose((id) => ({ kind: RequestKind.Alarm, id, req }));
   }
 
-  deleteRange(req: DeleteRangeRequest): Promise<DeleteRangeResponse> {
-    return this.propose((id) => ({ kind: RequestKind.DeleteRange, id, req }));
+  deleteRange(req: DeleteRangeRequest, wire?: Uint8Array): Promise<DeleteRangeResponse> {
+    return this.propose((id) => ({ kind: RequestKind.DeleteRange, id, req, wire }));
   }
 
-  async txn(req: TxnRequest): Promise<TxnResponse> {
+  async txn(req: TxnRequest, wire?: Uint8Array): Promise<TxnResponse> {
     await this.checkQuota(txnCost(req));
     if (isReadOnlyTxn(req)) {
       // etcd serves read-only txns like reads: after a ReadIndex round, locally.
@@ -757,7 +758,7 @@ export class EtcdServer {
       const res = applyTxn(this.kv, new WriteBatch(), req);
       return res.resp;
     }
-    return this.propose((id) => ({ kind: RequestKind.Txn, id, req }));
+    return this.propose((id) => ({ kind: RequestKind.Txn, id, req, wire }));
   }
 
   async compact(req: CompactionRequest): Promise<CompactionResponse> {

@@ -114,11 +114,23 @@ export class Backend {
     assert(!batch.committed, 'batch committed twice');
     const ops = batch.ops;
     const p = this.tail.then(async () => {
-      if (ops.length > 0) await this.db.batch(ops, { sync });
+      if (ops.length > 0) await this.writeOps(ops, sync);
       batch.markCommitted();
     });
     this.tail = p;
     return p;
+  }
+
+  /**
+   * One classic-level write. Ops here are always Buffer keys and values of type put/del, which
+   * abstract-level's public batch() re-validates, copies and re-encodes op by op (measured: 5 µs
+   * per op, a tenth of a put's whole budget); its implementation method `_batch` (the
+   * documented contract between abstract-level and its stores) takes them as they are.
+   */
+  private writeOps(ops: BatchOp[], sync: boolean): Promise<void> {
+    const direct = (this.db as unknown as { _batch?: (ops: BatchOp[], o: { sync: boolean }) => Promise<void> })._batch;
+    if (typeof direct === 'function' && this.db.status === 'open') return direct.call(this.db, ops, { sync });
+    return this.db.batch(ops, { sync });
   }
 
   /** Resolves once every commit issued so far has landed. */
