@@ -55,7 +55,7 @@ import { metaKey } from '../storage/schema.js';
 import { KvStore } from '../mvcc/kv-store.js';
 import { WatchableStore } from '../mvcc/watchable-store.js';
 import { type Member, MemberStore, encodeMembers } from '../membership/member-store.js';
-import { createGrpcTransport, type PeerHandler, type Transport } from '../peer/transport.js';
+import { createPeerTransport, type PeerHandler, type Transport } from '../peer/transport.js';
 import { applyCompaction, applyDeleteRange, applyPut, applyRange, applyTxn } from './apply-kv.js';
 import { AlarmAction, AlarmStore, AlarmType, putCost, txnCost, type AlarmRequest, type AlarmResponse } from './alarms.js';
 import { hashKV, Quota } from './maintenance.js';
@@ -265,7 +265,7 @@ export class EtcdServer {
     const self = { memberId: this.memberId, clusterId: this.clusterId };
     if (opts.transport) this.transport = opts.transport({ ...self, handler });
     else if (opts.listenPeerUrls && opts.listenPeerUrls.length > 0) {
-      this.transport = createGrpcTransport({ ...self, listenPeerUrls: opts.listenPeerUrls, logger: opts.logger, handler });
+      this.transport = createPeerTransport({ ...self, listenPeerUrls: opts.listenPeerUrls, logger: opts.logger, handler });
     } else this.transport = null;
     this.corruption = new CorruptionChecker(
       {
