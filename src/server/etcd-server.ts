@@ -50,7 +50,7 @@ import type {
 import { ErrProposalDropped } from '../raft/errors.js';
 import { RawNode, type Ready } from '../raft/raw-node.js';
 import { type Entry, EntryType, type Message, MessageType, None, type ReadState, type Snapshot, type SoftState, StateRole } from '../raft/types.js';
-import { Backend, WriteBatch } from '../storage/backend.js';
+import { Backend, WriteBatch, backendBatchIntervalMsDefault, backendBatchLimitDefault } from '../storage/backend.js';
 import { metaKey } from '../storage/schema.js';
 import { KvStore } from '../mvcc/kv-store.js';
 import { WatchableStore } from '../mvcc/watchable-store.js';
@@ -95,6 +95,9 @@ export interface ServerOptions {
   quotaBackendBytes: number;
   /** Applied entries between two Raft snapshots (--snapshot-count). */
   snapshotCount: number;
+  /** --backend-batch-interval (ms) and --backend-batch-limit: 0 or absent is etcd's default. */
+  backendBatchIntervalMs?: number;
+  backendBatchLimit?: number;
   /** Entries kept in the log behind a snapshot for slow followers (--experimental-snapshot-catchup-entries). */
   snapshotCatchupEntries: number;
   preVote: boolean;
@@ -316,7 +319,10 @@ export class EtcdServer {
   leases!: LeaseServer;
 
   static async start(opts: ServerOptions): Promise<EtcdServer> {
-    const backend = await Backend.open(path.join(opts.dataDir, 'member', 'db'));
+    const backend = await Backend.open(path.join(opts.dataDir, 'member', 'db'), {
+      batchIntervalMs: opts.backendBatchIntervalMs || backendBatchIntervalMsDefault,
+      batchLimit: opts.backendBatchLimit || backendBatchLimitDefault,
+    });
     // A restarted member uses what its data dir says, not the initial flags (as etcd).
     let memberId = backend.getU64(metaKey.memberId);
     let clusterId = backend.getU64(metaKey.clusterId);
@@ -559,18 +565,22 @@ export class EtcdServer {
       batch.put(metaKey.consistentIndex, Backend.u64(last));
       // The raft log is the durable record, so apply answers as soon as the effects are in the
       // store's memory (its overlay serves reads until the batch lands), without waiting for
-      // classic-level — etcd likewise answers before its backend batch commits. The writes
-      // land in order; at most applyBatchesInFlightMax wait, bounding the overlay's memory.
+      // classic-level — etcd likewise answers before its backend batch commits. The backend
+      // gathers apply batches into one write per --backend-batch-interval or -limit; writes land
+      // in order; at most applyBatchesInFlightMax writes wait, bounding the overlay's memory.
       const fp = this.opts.failpoints?.get('backendBeforeCommit');
       if (fp !== undefined && entries.some((e) => e.index > this.readyBaseIndex && e.type === EntryType.Normal && isClientRequest(e.data))) fire('backendBeforeCommit', fp);
       const landed = this.backend.commit(batch);
-      landed.catch((e: unknown) => this.onFatal(e));
-      this.applyInFlight.push(landed);
-      if (this.applyInFlight.length >= applyBatchesInFlightMax) await this.applyInFlight.shift();
-      void landed.then(() => {
-        const k = this.applyInFlight.indexOf(landed);
-        if (k >= 0) this.applyInFlight.splice(k, 1);
-      });
+      if (this.applyInFlight[this.applyInFlight.length - 1] !== landed) {
+        // A new write (group): count it once.
+        landed.catch((e: unknown) => this.onFatal(e));
+        this.applyInFlight.push(landed);
+        void landed.then(() => {
+          const k = this.applyInFlight.indexOf(landed);
+          if (k >= 0) this.applyInFlight.splice(k, 1);
+        });
+        if (this.applyInFlight.length >= applyBatchesInFlightMax) await this.applyInFlight.shift();
+      }
       this.consistentIndex = last;
     }
     this.appliedIndex = (entries[entries.length - 1] as Entry).index;
