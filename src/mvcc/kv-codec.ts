@@ -120,3 +120,43 @@ export function decodeKv(buf: Buffer): KeyValue {
   }
   return kv;
 }
+
+/** What start-up needs of a record, without allocating Buffers: see peekKv. */
+export interface KvPeek {
+  /** The key as latin1 (one char per byte). */
+  key: string;
+  createMain: number;
+  version: number;
+  lease: bigint;
+}
+
+/**
+ * Reads a record's key, create revision, version and lease into `out` (reused across records:
+ * start-up reads every record once, and a million KeyValue objects would be garbage at once).
+ */
+export function peekKv(buf: Buffer, out: KvPeek): void {
+  out.key = '';
+  out.createMain = 0;
+  out.version = 0;
+  out.lease = 0n;
+  let p = 0;
+  while (p < buf.length) {
+    const tag = buf[p++] as number;
+    const field = tag >> 3;
+    const wire = tag & 7;
+    if (wire === 2) {
+      let len: bigint;
+      [len, p] = readVarint(buf, p);
+      const n = Number(len);
+      if (field === 1) out.key = buf.toString('latin1', p, p + n);
+      p += n;
+    } else {
+      assert(wire === 0, `unexpected wire type ${wire}`);
+      let v: bigint;
+      [v, p] = readVarint(buf, p);
+      if (field === 2) out.createMain = Number(v);
+      else if (field === 4) out.version = Number(v);
+      else if (field === 6) out.lease = v;
+    }
+  }
+}

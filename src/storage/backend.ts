@@ -83,6 +83,8 @@ export class WriteBatch {
 export interface CommitOptions {
   /** fsync before resolving. */
   sync?: boolean;
+  /** Write now (with whatever is gathered), without fsync. */
+  now?: boolean;
 }
 
 /** etcd's defaults (backend.go defaultBatchInterval, defaultBatchLimit). */
@@ -148,9 +150,10 @@ export class Backend {
    */
   commit(batch: WriteBatch, opts: CommitOptions | boolean = {}): Promise<void> {
     const sync = typeof opts === 'boolean' ? opts : (opts.sync ?? false);
+    const now = typeof opts === 'boolean' ? false : (opts.now ?? false);
     assert(!batch.committed, 'batch committed twice');
     assert(this.group === null || !this.group.batches.includes(batch), 'batch committed twice');
-    if (sync || this.batchIntervalMs === 0) {
+    if (sync || now || this.batchIntervalMs === 0) {
       this.flush();
       return this.write([batch], batch.ops, sync);
     }
