@@ -133,30 +133,37 @@ export interface KvPeek {
 /**
  * Reads a record's key, create revision, version and lease into `out` (reused across records:
  * start-up reads every record once, and a million KeyValue objects would be garbage at once).
+ * Varints are read as numbers (no tuple, no bigint) except the lease, which may use 64 bits.
  */
 export function peekKv(buf: Buffer, out: KvPeek): void {
   out.key = '';
   out.createMain = 0;
   out.version = 0;
   out.lease = 0n;
+  const end = buf.length;
   let p = 0;
-  while (p < buf.length) {
+  while (p < end) {
     const tag = buf[p++] as number;
     const field = tag >> 3;
-    const wire = tag & 7;
-    if (wire === 2) {
-      let len: bigint;
-      [len, p] = readVarint(buf, p);
-      const n = Number(len);
-      if (field === 1) out.key = buf.toString('latin1', p, p + n);
-      p += n;
+    // A varint as a number (exact to 2^53; lengths and revisions), remembering where it began.
+    const start = p;
+    let v = 0;
+    let mul = 1;
+    for (;;) {
+      const b = buf[p++];
+      assert(b !== undefined, 'truncated varint');
+      v += (b & 0x7f) * mul;
+      if (b < 0x80) break;
+      mul *= 128;
+    }
+    if ((tag & 7) === 2) {
+      if (field === 1) out.key = buf.toString('latin1', p, p + v);
+      p += v;
     } else {
-      assert(wire === 0, `unexpected wire type ${wire}`);
-      let v: bigint;
-      [v, p] = readVarint(buf, p);
-      if (field === 2) out.createMain = Number(v);
-      else if (field === 4) out.version = Number(v);
-      else if (field === 6) out.lease = v;
+      assert((tag & 7) === 0, `unexpected wire type ${tag & 7}`);
+      if (field === 2) out.createMain = v;
+      else if (field === 4) out.version = v;
+      else if (field === 6) out.lease = p - start > 7 ? readVarint(buf, start)[0] : BigInt(v);
     }
   }
 }

@@ -131,7 +131,7 @@ export class KvStore {
       if (kv.lease !== 0n) leased.set(id, kv.lease);
       else leased.delete(id);
     }
-    s.index.load([...keys.values()]);
+    s.index.loadById(keys);
     keys.clear();
     s.currentRev = BigInt(maxMain);
     const scheduled = backend.getU64(metaKey.scheduledCompactRev);

@@ -56,8 +56,19 @@ export class TreeIndex {
    * inserting keys in revision order).
    */
   load(all: KeyIndex[]): void {
-    const sorted = [...all].sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
-    for (let i = 1; i < sorted.length; i++) assert((sorted[i - 1] as KeyIndex).id !== (sorted[i] as KeyIndex).id, 'duplicate key in load');
+    const byId = new Map<string, KeyIndex>();
+    for (const ki of all) {
+      assert(!byId.has(ki.id), 'duplicate key in load');
+      byId.set(ki.id, ki);
+    }
+    this.loadById(byId);
+  }
+
+  /** load() from a map of distinct keys by id (start-up builds one anyway). */
+  loadById(byId: Map<string, KeyIndex>): void {
+    // Sorting the id strings with the built-in order (UTF-16 code units = bytes for latin1) is
+    // several times faster than a comparator over the objects (a million keys at start-up).
+    const sorted = [...byId.keys()].sort().map((k) => byId.get(k) as KeyIndex);
     this.blocks = [];
     const half = blockKeysMax >> 1;
     for (let i = 0; i < sorted.length; i += half) this.blocks.push(sorted.slice(i, i + half));

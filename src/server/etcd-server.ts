@@ -319,6 +319,7 @@ export class EtcdServer {
   leases!: LeaseServer;
 
   static async start(opts: ServerOptions): Promise<EtcdServer> {
+    const t0 = Date.now();
     const backend = await Backend.open(path.join(opts.dataDir, 'member', 'db'), {
       batchIntervalMs: opts.backendBatchIntervalMs || backendBatchIntervalMsDefault,
       batchLimit: opts.backendBatchLimit || backendBatchLimitDefault,
@@ -364,7 +365,9 @@ export class EtcdServer {
       await backend.close();
       throw new Error(`data dir ${opts.dataDir}: member ${hex(memberId)} is not in its own member list`);
     }
+    const tBackend = Date.now();
     const storage = await DurableRaftStorage.open(backend, path.join(opts.dataDir, 'member', 'wal'));
+    const tWal = Date.now();
     const hs = storage.diskHardState();
     // A data dir with no Raft state at all (new, or made by `snapshot restore`) bootstraps the
     // cluster from its member list, as etcd's startNode does from --initial-cluster.
@@ -372,7 +375,9 @@ export class EtcdServer {
     const joined = backend.getSync(metaKey.joinExisting) !== undefined;
     const voters = fresh && !joined ? members.all().filter((m) => !m.isLearner).map((m) => m.id) : [];
     const leases = await LeaseServer.open(backend, { ...opts, requestTimeoutMs: 5000 + 2 * opts.electionTimeoutMs });
+    const tLeases = Date.now();
     const kv = await KvStore.open(backend, { leases: leases.lessor });
+    const tKv = Date.now();
     const s = new EtcdServer(opts, backend, storage, kv, { memberId, clusterId, members }, voters);
     s.leases = leases;
     leases.bind({
@@ -395,6 +400,12 @@ export class EtcdServer {
       'last-index': storage.lastIndex().toString(),
       'current-revision': kv.rev().toString(),
       members: members.all().map((m) => `${hex(m.id)}=${m.peerURLs.join(',')}`),
+      // Where start-up time went (etcd logs "recovered v3 backend ... took" likewise).
+      'open-backend-took-ms': tBackend - t0,
+      'load-wal-took-ms': tWal - tBackend,
+      'load-leases-took-ms': tLeases - tWal,
+      'restore-mvcc-took-ms': tKv - tLeases,
+      keys: kv.keyCount(),
     });
     await s.alarms.load(backend);
     if (s.transport) {
@@ -411,6 +422,7 @@ export class EtcdServer {
     s.ticker.unref?.();
     s.cluster.startRemovedCheck();
     s.corruption.start();
+    s.campaignIfAlone();
     s.node.kick();
     return s;
   }
@@ -657,16 +669,22 @@ export class EtcdServer {
   }
 
   private async afterAdvance(): Promise<void> {
-    // A cluster of one need not wait an election timeout to lead (once its configuration,
-    // possibly from the bootstrap entries just applied, says it is the only voter).
-    if (!this.campaignedAlone && this.role !== StateRole.Leader) {
-      const cs = this.node.core.raft.confState();
-      if (cs.voters.length === 1 && cs.voters[0] === this.memberId) {
-        this.campaignedAlone = true;
-        this.node.input(() => this.node.core.campaign());
-      }
-    }
+    this.campaignIfAlone();
     await this.maybeSnapshot();
+  }
+
+  /**
+   * A cluster of one need not wait an election timeout to lead (once its configuration,
+   * possibly from the bootstrap entries just applied, says it is the only voter) — at start-up
+   * too: a restarted single member leads at once, as etcd's initial-election-tick-advance does.
+   */
+  private campaignIfAlone(): void {
+    if (this.campaignedAlone || this.role === StateRole.Leader) return;
+    const cs = this.node.core.raft.confState();
+    if (cs.voters.length === 1 && cs.voters[0] === this.memberId) {
+      this.campaignedAlone = true;
+      this.node.input(() => this.node.core.campaign());
+    }
   }
 
   private async maybeSnapshot(): Promise<void> {

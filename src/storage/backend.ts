@@ -217,13 +217,19 @@ export class Backend {
     return this.tail;
   }
 
-  /** Key/value pairs in [gte, lt), in key order, read in chunks. */
+  /**
+   * Key/value pairs in [gte, lt), in key order, read in chunks; the next chunk is read (on the
+   * threadpool) while the caller works through the current one — start-up reads every record
+   * this way, and waiting for each chunk in turn left the main thread idle a third of the time.
+   */
   async *entries(gte: Buffer, lt: Buffer): AsyncGenerator<[Buffer, Buffer]> {
     const it = this.db.iterator({ gte, lt });
     try {
+      let next = it.nextv(scanChunkKeys);
       for (;;) {
-        const chunk = await it.nextv(scanChunkKeys);
+        const chunk = await next;
         if (chunk.length === 0) return;
+        next = it.nextv(scanChunkKeys);
         for (const e of chunk) yield e;
       }
     } finally {
