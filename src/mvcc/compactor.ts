@@ -29,10 +29,6 @@ export class BackendClosedError extends Error {
   override name = 'BackendClosedError';
 }
 
-function nextTurn(): Promise<void> {
-  return new Promise((r) => setImmediate(r));
-}
-
 export class Compactor {
   private readonly queue: CompactionJob[] = [];
   private running = false;
@@ -43,6 +39,8 @@ export class Compactor {
   constructor(
     private readonly backend: Backend,
     private readonly batchLimit: number = compactionBatchLimitDefault,
+    /** A later turn (Runtime.soon): apply runs between chunks. */
+    private readonly soon: (fn: () => void) => void = (fn) => void setImmediate(fn),
   ) {}
 
   enqueue(job: CompactionJob): void {
@@ -94,7 +92,7 @@ export class Compactor {
       this.chunksCommitted++;
       if (last) return;
       from = Buffer.concat([keys[keys.length - 1] as Buffer, Buffer.from([0])]);
-      await nextTurn();
+      await new Promise<void>((r) => this.soon(r));
     }
   }
 }

@@ -54,6 +54,8 @@ export interface KvStoreOptions {
   cacheBytesMax?: number;
   /** Keys deleted per physical compaction commit (etcd --experimental-compaction-batch-limit). */
   compactionBatchLimit?: number;
+  /** A later turn (Runtime.soon; default setImmediate). */
+  soon?: (fn: () => void) => void;
 }
 
 export interface RangeOptions {
@@ -89,7 +91,7 @@ export class KvStore {
 
   private constructor(backend: Backend, opts: KvStoreOptions) {
     this.records = new RecordStore(backend, opts.cacheBytesMax ?? recordCacheBytesDefault);
-    this.compactor = new Compactor(backend, opts.compactionBatchLimit ?? compactionBatchLimitDefault);
+    this.compactor = new Compactor(backend, opts.compactionBatchLimit ?? compactionBatchLimitDefault, opts.soon);
     this.leases = opts.leases ?? noLeases;
   }
 

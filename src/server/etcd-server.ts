@@ -34,6 +34,7 @@ import { assert } from '../base/assert.js';
 import type { Logger } from '../base/logger.js';
 import { hex } from '../base/int64.js';
 import { SeededRand } from '../base/random.js';
+import { realRuntime, type Runtime, type TimerHandle } from '../base/runtime.js';
 import { EtcdError, Errors } from '../api/errors.js';
 import type {
   CompactionRequest,
@@ -120,6 +121,8 @@ export interface ServerOptions {
   /** Joining an existing cluster (--initial-cluster-state existing): `members` is the list
    *  fetched from its peers, and the Raft core waits for the leader instead of bootstrapping. */
   join?: boolean;
+  /** Clocks, timers and randomness (default: Node's); the simulator passes its own. */
+  runtime?: Runtime;
   /** Called once this member was removed from the cluster and has stopped serving. */
   onRemoved?: (reason: string) => void;
 }
@@ -165,15 +168,17 @@ export class EtcdServer {
   /** Index of the last entry whose effects are in the store (the consistent index). */
   private consistentIndex: bigint;
   private readWaiters: ReadWaiter[] = [];
-  private readRound: { ctx: string; waiters: ReadWaiter[]; timer: NodeJS.Timeout } | null = null;
+  private readRound: { ctx: string; waiters: ReadWaiter[]; timer: TimerHandle } | null = null;
   /** Read states confirmed but not yet reached by apply (a follower behind the leader's commit). */
   private readsAwaitingApply: { index: bigint; waiters: ReadWaiter[] }[] = [];
   private pendingProposals: { id: bigint; data: Uint8Array }[] = [];
   private applyInFlight: Promise<void>[] = [];
   private stopped = false;
   private fatal: unknown = null;
-  private ticker: NodeJS.Timeout | null = null;
-  private publishTimer: NodeJS.Timeout | null = null;
+  private ticker: TimerHandle | null = null;
+  private publishTimer: TimerHandle | null = null;
+  /** Clocks, timers and randomness (base/runtime.ts): Node's, or the simulator's. */
+  readonly rt: Runtime;
   private published = false;
   private leaderId: bigint = None;
   /** When the current leader was elected (ms since epoch; 0 before any). */
@@ -205,6 +210,7 @@ export class EtcdServer {
     ids: { memberId: bigint; clusterId: bigint; members: MemberStore },
     bootstrapVoters: bigint[],
   ) {
+    this.rt = opts.runtime ?? realRuntime;
     this.memberId = ids.memberId;
     this.clusterId = ids.clusterId;
     this.memberStore = ids.members;
@@ -212,10 +218,10 @@ export class EtcdServer {
     this.consistentIndex = backend.getU64(metaKey.consistentIndex) ?? 0n;
     this.snapshotIndex = storage.snapshot().metadata.index;
     this.appliedIndex = this.consistentIndex;
-    this.ids = new RequestIdGenerator(this.memberId, Date.now());
+    this.ids = new RequestIdGenerator(this.memberId, this.rt.now());
     // etcd: ReqTimeout = 5s + 2 × election timeout.
     this.requestTimeoutMs = 5000 + 2 * opts.electionTimeoutMs;
-    this.quota = new Quota(backend, opts.quotaBackendBytes);
+    this.quota = new Quota(backend, opts.quotaBackendBytes, () => this.rt.now());
     const electionTick = Math.max(2, Math.round(opts.electionTimeoutMs / opts.heartbeatIntervalMs));
     const core = new RawNode({
       id: this.memberId,
@@ -226,7 +232,7 @@ export class EtcdServer {
       // Restart at the consistent index: entries up to it are in the store, and the stored
       // configuration (initialState) is as of it.
       applied: restartApplied(storage, this.consistentIndex),
-      rand: new SeededRand(randomBytes(4).readUInt32BE(0)),
+      rand: new SeededRand(opts.runtime ? this.rt.random.int(0x1_0000_0000) : randomBytes(4).readUInt32BE(0)),
       preVote: opts.preVote,
       checkQuorum: true,
     });
@@ -249,7 +255,7 @@ export class EtcdServer {
               if (hasRequest(rd.entries) || hasRequest(rd.committedEntries.filter((e) => e.index > this.readyBaseIndex))) fire(p, action);
             }
           : undefined,
-    });
+    }, (fn) => this.rt.soon(fn));
     const handler: PeerHandler = {
       process: (m) => this.node.input(() => this.node.core.step(m)),
       reportUnreachable: (id) => this.node.input(() => this.node.core.reportUnreachable(id)),
@@ -281,10 +287,12 @@ export class EtcdServer {
           this.transport ? this.transport.request(to, kind, body, timeoutMs) : Promise.reject(new Error('no peer transport')),
         raiseCorrupt: (id) => this.alarm({ action: AlarmAction.ACTIVATE, memberID: id, alarm: AlarmType.CORRUPT }),
         logger: opts.logger,
+        rt: this.rt,
       },
       opts.corruptCheckTimeMs ?? 0,
     );
     this.cluster = new ClusterOps({
+      rt: this.rt,
       memberId: this.memberId,
       clusterId: this.clusterId,
       logger: opts.logger,
@@ -319,7 +327,8 @@ export class EtcdServer {
   leases!: LeaseServer;
 
   static async start(opts: ServerOptions): Promise<EtcdServer> {
-    const t0 = Date.now();
+    const rt = opts.runtime ?? realRuntime;
+    const t0 = rt.now();
     const backend = await Backend.open(path.join(opts.dataDir, 'member', 'db'), {
       batchIntervalMs: opts.backendBatchIntervalMs || backendBatchIntervalMsDefault,
       batchLimit: opts.backendBatchLimit || backendBatchLimitDefault,
@@ -365,19 +374,19 @@ export class EtcdServer {
       await backend.close();
       throw new Error(`data dir ${opts.dataDir}: member ${hex(memberId)} is not in its own member list`);
     }
-    const tBackend = Date.now();
+    const tBackend = rt.now();
     const storage = await DurableRaftStorage.open(backend, path.join(opts.dataDir, 'member', 'wal'));
-    const tWal = Date.now();
+    const tWal = rt.now();
     const hs = storage.diskHardState();
     // A data dir with no Raft state at all (new, or made by `snapshot restore`) bootstraps the
     // cluster from its member list, as etcd's startNode does from --initial-cluster.
     const fresh = storage.lastIndex() === 0n && hs.term === 0n && storage.snapshot().metadata.index === 0n;
     const joined = backend.getSync(metaKey.joinExisting) !== undefined;
     const voters = fresh && !joined ? members.all().filter((m) => !m.isLearner).map((m) => m.id) : [];
-    const leases = await LeaseServer.open(backend, { ...opts, requestTimeoutMs: 5000 + 2 * opts.electionTimeoutMs });
-    const tLeases = Date.now();
-    const kv = await KvStore.open(backend, { leases: leases.lessor });
-    const tKv = Date.now();
+    const leases = await LeaseServer.open(backend, { ...opts, runtime: rt, requestTimeoutMs: 5000 + 2 * opts.electionTimeoutMs });
+    const tLeases = rt.now();
+    const kv = await KvStore.open(backend, { leases: leases.lessor, soon: (fn) => rt.soon(fn) });
+    const tKv = rt.now();
     const s = new EtcdServer(opts, backend, storage, kv, { memberId, clusterId, members }, voters);
     s.leases = leases;
     leases.bind({
@@ -418,8 +427,7 @@ export class EtcdServer {
         throw e;
       }
     }
-    s.ticker = setInterval(() => s.node.input(() => s.node.core.tick()), opts.heartbeatIntervalMs);
-    s.ticker.unref?.();
+    s.ticker = s.rt.every(opts.heartbeatIntervalMs, () => s.node.input(() => s.node.core.tick()));
     s.cluster.startRemovedCheck();
     s.corruption.start();
     s.campaignIfAlone();
@@ -518,7 +526,7 @@ export class EtcdServer {
   private async restore(snap: Snapshot): Promise<void> {
     const index = snap.metadata.index;
     await this.leases.lessor.load(this.backend);
-    this.kv = await KvStore.open(this.backend, { leases: this.leases.lessor });
+    this.kv = await KvStore.open(this.backend, { leases: this.leases.lessor, soon: (fn) => this.rt.soon(fn) });
     this.watchable.restore(this.kv);
     await this.alarms.reload(this.backend);
     const before = this.memberStore.all();
@@ -653,11 +661,11 @@ export class EtcdServer {
         // etcd's linearizableReadLoop: reads in flight across a leader change fail with it.
         const round = this.readRound;
         this.readRound = null;
-        clearTimeout(round.timer);
+        round.timer.cancel();
         for (const w of round.waiters) w.reject(new EtcdError(Errors.LeaderChanged));
       }
       if (s.leader !== None) {
-        this.leaderElectedAt = Date.now();
+        this.leaderElectedAt = this.rt.now();
         const pending = this.pendingProposals;
         this.pendingProposals = [];
         // Queued behind this Ready, so they reach the core after advance().
@@ -707,7 +715,7 @@ export class EtcdServer {
     this.opts.logger.error('raft loop failed; member stops serving', { error: err instanceof Error ? (err.stack ?? err.message) : String(err) });
     this.waits.failAll(new EtcdError(Errors.Stopped));
     this.failReads(new EtcdError(Errors.Stopped));
-    if (this.ticker) clearInterval(this.ticker);
+    this.ticker?.cancel();
     this.opts.onFatal?.(err);
   }
 
@@ -730,14 +738,14 @@ export class EtcdServer {
     if (data.length > this.opts.maxRequestBytes) throw new EtcdError(Errors.RequestTooLarge);
     const wait = this.waits.register(id);
     this.node.input(() => this.submit(id, data));
-    const start = Date.now();
-    const timer = setTimeout(() => this.waits.fail(id, this.timeoutError(start)), this.requestTimeoutMs);
+    const start = this.rt.now();
+    const timer = this.rt.after(this.requestTimeoutMs, () => this.waits.fail(id, this.timeoutError(start)));
     try {
       const res = await wait;
       if (!res.ok) throw res.err;
       return res.value as T;
     } finally {
-      clearTimeout(timer);
+      timer.cancel();
     }
   }
 
@@ -805,11 +813,10 @@ export class EtcdServer {
 
   private schedulePublish(delayMs: number): void {
     if (this.published || this.stopped || this.publishTimer !== null) return;
-    this.publishTimer = setTimeout(() => {
+    this.publishTimer = this.rt.after(delayMs, () => {
       this.publishTimer = null;
       void this.publish();
-    }, delayMs);
-    this.publishTimer.unref?.();
+    });
   }
 
   private async publish(): Promise<void> {
@@ -839,21 +846,21 @@ export class EtcdServer {
   linearizableRead(): Promise<void> {
     this.checkServing();
     return new Promise<void>((resolve, reject) => {
-      const timer = setTimeout(() => {
+      const timer = this.rt.after(this.requestTimeoutMs, () => {
         w.reject(new EtcdError(Errors.Timeout));
-      }, this.requestTimeoutMs);
+      });
       let settled = false;
       const w: ReadWaiter = {
         resolve: () => {
           if (settled) return;
           settled = true;
-          clearTimeout(timer);
+          timer.cancel();
           resolve();
         },
         reject: (e) => {
           if (settled) return;
           settled = true;
-          clearTimeout(timer);
+          timer.cancel();
           reject(e);
         },
       };
@@ -866,8 +873,7 @@ export class EtcdServer {
   private startReadRound(): void {
     if (this.readRound !== null || this.readWaiters.length === 0 || this.stopped) return;
     const ctx = this.ids.next().toString(16);
-    const timer = setInterval(() => this.node.input(() => this.askReadIndex(ctx)), readIndexRetryMs);
-    timer.unref?.();
+    const timer = this.rt.every(readIndexRetryMs, () => this.node.input(() => this.askReadIndex(ctx)));
     this.readRound = { ctx, waiters: this.readWaiters, timer };
     this.readWaiters = [];
     this.askReadIndex(ctx);
@@ -888,7 +894,7 @@ export class EtcdServer {
       const round = this.readRound;
       if (!round || Buffer.from(s.ctx).toString() !== round.ctx) continue;
       this.readRound = null;
-      clearInterval(round.timer);
+      round.timer.cancel();
       this.readsAwaitingApply.push({ index: s.index, waiters: round.waiters });
     }
     this.releaseReads();
@@ -909,7 +915,7 @@ export class EtcdServer {
     for (const w of this.readWaiters) w.reject(err);
     this.readWaiters = [];
     if (this.readRound) {
-      clearInterval(this.readRound.timer);
+      this.readRound.timer.cancel();
       for (const w of this.readRound.waiters) w.reject(err);
       this.readRound = null;
     }
@@ -954,8 +960,8 @@ export class EtcdServer {
     this.corruption.stop();
     if (this.stopped) return;
     this.stopped = true;
-    if (this.ticker) clearInterval(this.ticker);
-    if (this.publishTimer) clearTimeout(this.publishTimer);
+    this.ticker?.cancel();
+    this.publishTimer?.cancel();
     this.cluster.stop();
     await this.node.stop();
     this.leases.stop();

@@ -56,6 +56,8 @@ export class RaftNode {
   constructor(
     readonly core: RawNode,
     private readonly fx: RaftNodeEffects,
+    /** Runs the loop on a later turn (Runtime.soon: setImmediate, or the simulator's). */
+    private readonly soon: (fn: () => void) => void = (fn) => void setImmediate(fn),
   ) {}
 
   /** Run `fn` against the core now, or right after the Ready in flight; then run the loop. */
@@ -93,7 +95,7 @@ export class RaftNode {
       return;
     }
     this.running = true;
-    this.current = new Promise<void>((resolve) => setImmediate(() => void this.loop().then(resolve)));
+    this.current = new Promise<void>((resolve) => this.soon(() => void this.loop().then(resolve)));
   }
 
   /** Stops the loop; resolves once a Ready in flight (if any) has finished its writes. */
