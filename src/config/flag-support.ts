@@ -16,6 +16,8 @@ export const implemented: ReadonlySet<string> = new Set([
   'listen-peer-urls',
   'listen-client-urls',
   'quota-backend-bytes',
+  'backend-batch-interval',
+  'backend-batch-limit',
   'max-txn-ops',
   'max-request-bytes',
   'max-concurrent-streams',

@@ -1,12 +1,26 @@
 /**
- * etcdserverpb.KV: check the request (kv-checks.ts), run it on the server, fill the header as
- * etcd's header.fill does (cluster id, member id, raft term; revision if the handler left 0).
+ * etcdserverpb.KV: decode the request (by hand, api/kv-wire.ts), check it (kv-checks.ts) as
+ * etcd's v3rpc interceptors and key.go do, run it on the server, fill the header as etcd's
+ * header.fill does (cluster id, member id, raft term; revision if the handler left 0) and
+ * encode the response by hand. Writes hand the request's own bytes to the server, which puts
+ * them into the Raft entry as they are. Compact is rare and goes the generic way.
  */
 import { toDomain, toWire } from '../api/convert.js';
-import { EtcdError, Errors } from '../api/errors.js';
-import type { CompactionRequest, DeleteRangeRequest, PutRequest, RangeRequest, TxnRequest } from '../api/kv-types.js';
+import { EtcdError, Errors, GrpcCode, GrpcError } from '../api/errors.js';
+import type { CompactionRequest } from '../api/kv-types.js';
+import {
+  PbDecodeError,
+  decodeDeleteRangeRequest,
+  decodePutRequest,
+  decodeRangeRequest,
+  decodeTxnRequest,
+  encodeDeleteRangeResponse,
+  encodePutResponse,
+  encodeRangeResponse,
+  encodeTxnResponse,
+} from '../api/kv-wire.js';
 import type { EtcdServer } from '../server/etcd-server.js';
-import type { CallContext } from './h2/grpc-server.js';
+import type { CallContext, MethodDef } from './h2/grpc-server.js';
 import { checkDelete, checkPut, checkRange, checkTxn } from './kv-checks.js';
 import { refuseLearner } from './learner-guard.js';
 import { unary, type ServiceImpl } from './unary.js';
@@ -17,38 +31,61 @@ export function requireLeader(server: Pick<EtcdServer, 'leader'>, ctx: CallConte
   if (ctx.metadata.get('hasleader') === 'true' && server.leader() === 0n) throw new EtcdError(Errors.NoLeader);
 }
 
+/** Malformed request bytes: grpc-go's answer (Internal, "grpc: error unmarshalling request"). */
+function decoded<T>(decode: (b: Buffer) => T, bytes: Buffer): T {
+  try {
+    return decode(bytes);
+  } catch (e) {
+    if (e instanceof PbDecodeError) throw new GrpcError(GrpcCode.Internal, `grpc: error unmarshalling request: ${e.message}`);
+    throw e;
+  }
+}
+
 export function kvHandlers(server: EtcdServer): ServiceImpl {
-  const u = <Req, Resp extends { header: { revision: bigint } }>(reqType: string, respType: string, run: (req: Req) => Promise<Resp>, learnerOk?: (req: Req) => boolean) =>
-    unary(async (wire, ctx) => {
-      const req = toDomain<Req>(reqType, wire);
-      // etcd's interceptor order: the learner check, then hasleader.
-      if (!learnerOk?.(req)) refuseLearner(server);
-      requireLeader(server, ctx);
-      const resp = await run(req);
-      return toWire(respType, { ...resp, header: server.header(resp.header.revision) });
-    });
+  const hot = (run: (bytes: Buffer, ctx: CallContext) => Promise<Uint8Array>): MethodDef => ({ kind: 'unary', handler: run });
   return {
-    Range: u<RangeRequest, Awaited<ReturnType<EtcdServer['range']>>>(
-      'etcdserverpb.RangeRequest',
-      'etcdserverpb.RangeResponse',
-      (r) => {
-        checkRange(r);
-        return server.range(r);
-      },
-      (r) => r.serializable,
-    ),
-    Put: u<PutRequest, Awaited<ReturnType<EtcdServer['put']>>>('etcdserverpb.PutRequest', 'etcdserverpb.PutResponse', (r) => {
-      checkPut(r);
-      return server.put(r);
+    Range: hot(async (bytes, ctx) => {
+      const req = decoded(decodeRangeRequest, bytes);
+      // etcd's interceptor order: the learner check (serializable ranges allowed), then hasleader.
+      if (!req.serializable) refuseLearner(server);
+      requireLeader(server, ctx);
+      checkRange(req);
+      const resp = await server.range(req);
+      resp.header = server.header(resp.header.revision);
+      return encodeRangeResponse(resp);
     }),
-    DeleteRange: u<DeleteRangeRequest, Awaited<ReturnType<EtcdServer['deleteRange']>>>('etcdserverpb.DeleteRangeRequest', 'etcdserverpb.DeleteRangeResponse', (r) => {
-      checkDelete(r);
-      return server.deleteRange(r);
+    Put: hot(async (bytes, ctx) => {
+      const req = decoded(decodePutRequest, bytes);
+      refuseLearner(server);
+      requireLeader(server, ctx);
+      checkPut(req);
+      const resp = await server.put(req, bytes);
+      resp.header = server.header(resp.header.revision);
+      return encodePutResponse(resp);
     }),
-    Txn: u<TxnRequest, Awaited<ReturnType<EtcdServer['txn']>>>('etcdserverpb.TxnRequest', 'etcdserverpb.TxnResponse', (r) => {
-      checkTxn(r, server.opts.maxTxnOps);
-      return server.txn(r);
+    DeleteRange: hot(async (bytes, ctx) => {
+      const req = decoded(decodeDeleteRangeRequest, bytes);
+      refuseLearner(server);
+      requireLeader(server, ctx);
+      checkDelete(req);
+      const resp = await server.deleteRange(req, bytes);
+      resp.header = server.header(resp.header.revision);
+      return encodeDeleteRangeResponse(resp);
     }),
-    Compact: u<CompactionRequest, Awaited<ReturnType<EtcdServer['compact']>>>('etcdserverpb.CompactionRequest', 'etcdserverpb.CompactionResponse', (r) => server.compact(r)),
+    Txn: hot(async (bytes, ctx) => {
+      const req = decoded(decodeTxnRequest, bytes);
+      refuseLearner(server);
+      requireLeader(server, ctx);
+      checkTxn(req, server.opts.maxTxnOps);
+      const resp = await server.txn(req, bytes);
+      resp.header = server.header(resp.header.revision);
+      return encodeTxnResponse(resp);
+    }),
+    Compact: unary(async (wire, ctx) => {
+      refuseLearner(server);
+      requireLeader(server, ctx);
+      const resp = await server.compact(toDomain<CompactionRequest>('etcdserverpb.CompactionRequest', wire));
+      return toWire('etcdserverpb.CompactionResponse', { ...resp, header: server.header(resp.header.revision) });
+    }),
   };
 }

@@ -35,6 +35,7 @@ import { assert } from '../base/assert.js';
 import type { Logger } from '../base/logger.js';
 import { hex } from '../base/int64.js';
 import { SeededRand } from '../base/random.js';
+import { realRuntime, type Runtime, type TimerHandle } from '../base/runtime.js';
 import { EtcdError, Errors } from '../api/errors.js';
 import type {
   CompactionRequest,
@@ -51,12 +52,12 @@ import type {
 import { ErrProposalDropped } from '../raft/errors.js';
 import { RawNode, type Ready } from '../raft/raw-node.js';
 import { type Entry, EntryType, type Message, MessageType, None, type ReadState, type Snapshot, type SoftState, StateRole } from '../raft/types.js';
-import { Backend, WriteBatch } from '../storage/backend.js';
+import { Backend, WriteBatch, backendBatchIntervalMsDefault, backendBatchLimitDefault } from '../storage/backend.js';
 import { metaKey } from '../storage/schema.js';
 import { KvStore } from '../mvcc/kv-store.js';
 import { WatchableStore } from '../mvcc/watchable-store.js';
 import { type Member, MemberStore, encodeMembers } from '../membership/member-store.js';
-import { createGrpcTransport, type PeerHandler, type Transport } from '../peer/transport.js';
+import { createPeerTransport, type PeerHandler, type Transport } from '../peer/transport.js';
 import { applyCompaction, applyDeleteRange, applyPut, applyRange, applyTxn } from './apply-kv.js';
 import { AlarmAction, AlarmStore, AlarmType, putCost, txnCost, type AlarmRequest, type AlarmResponse } from './alarms.js';
 import { hashKV, Quota } from './maintenance.js';
@@ -96,6 +97,9 @@ export interface ServerOptions {
   quotaBackendBytes: number;
   /** Applied entries between two Raft snapshots (--snapshot-count). */
   snapshotCount: number;
+  /** --backend-batch-interval (ms) and --backend-batch-limit: 0 or absent is etcd's default. */
+  backendBatchIntervalMs?: number;
+  backendBatchLimit?: number;
   /** Entries kept in the log behind a snapshot for slow followers (--experimental-snapshot-catchup-entries). */
   snapshotCatchupEntries: number;
   preVote: boolean;
@@ -118,6 +122,8 @@ export interface ServerOptions {
   /** Joining an existing cluster (--initial-cluster-state existing): `members` is the list
    *  fetched from its peers, and the Raft core waits for the leader instead of bootstrapping. */
   join?: boolean;
+  /** Clocks, timers and randomness (default: Node's); the simulator passes its own. */
+  runtime?: Runtime;
   /** Called once this member was removed from the cluster and has stopped serving. */
   onRemoved?: (reason: string) => void;
 }
@@ -165,15 +171,17 @@ export class EtcdServer {
   /** Index of the last entry whose effects are in the store (the consistent index). */
   private consistentIndex: bigint;
   private readWaiters: ReadWaiter[] = [];
-  private readRound: { ctx: string; waiters: ReadWaiter[]; timer: NodeJS.Timeout } | null = null;
+  private readRound: { ctx: string; waiters: ReadWaiter[]; timer: TimerHandle } | null = null;
   /** Read states confirmed but not yet reached by apply (a follower behind the leader's commit). */
   private readsAwaitingApply: { index: bigint; waiters: ReadWaiter[] }[] = [];
   private pendingProposals: { id: bigint; data: Uint8Array }[] = [];
   private applyInFlight: Promise<void>[] = [];
   private stopped = false;
   private fatal: unknown = null;
-  private ticker: NodeJS.Timeout | null = null;
-  private publishTimer: NodeJS.Timeout | null = null;
+  private ticker: TimerHandle | null = null;
+  private publishTimer: TimerHandle | null = null;
+  /** Clocks, timers and randomness (base/runtime.ts): Node's, or the simulator's. */
+  readonly rt: Runtime;
   private published = false;
   private leaderId: bigint = None;
   /** When the current leader was elected (ms since epoch; 0 before any). */
@@ -205,6 +213,7 @@ export class EtcdServer {
     ids: { memberId: bigint; clusterId: bigint; members: MemberStore },
     bootstrapVoters: bigint[],
   ) {
+    this.rt = opts.runtime ?? realRuntime;
     this.memberId = ids.memberId;
     this.clusterId = ids.clusterId;
     this.memberStore = ids.members;
@@ -212,10 +221,10 @@ export class EtcdServer {
     this.consistentIndex = backend.getU64(metaKey.consistentIndex) ?? 0n;
     this.snapshotIndex = storage.snapshot().metadata.index;
     this.appliedIndex = this.consistentIndex;
-    this.ids = new RequestIdGenerator(this.memberId, Date.now());
+    this.ids = new RequestIdGenerator(this.memberId, this.rt.now());
     // etcd: ReqTimeout = 5s + 2 × election timeout.
     this.requestTimeoutMs = 5000 + 2 * opts.electionTimeoutMs;
-    this.quota = new Quota(backend, opts.quotaBackendBytes);
+    this.quota = new Quota(backend, opts.quotaBackendBytes, () => this.rt.now());
     const electionTick = Math.max(2, Math.round(opts.electionTimeoutMs / opts.heartbeatIntervalMs));
     const core = new RawNode({
       id: this.memberId,
@@ -226,7 +235,7 @@ export class EtcdServer {
       // Restart at the consistent index: entries up to it are in the store, and the stored
       // configuration (initialState) is as of it.
       applied: restartApplied(storage, this.consistentIndex),
-      rand: new SeededRand(randomBytes(4).readUInt32BE(0)),
+      rand: new SeededRand(opts.runtime ? this.rt.random.int(0x1_0000_0000) : randomBytes(4).readUInt32BE(0)),
       preVote: opts.preVote,
       checkQuorum: true,
     });
@@ -249,7 +258,7 @@ export class EtcdServer {
               if (hasRequest(rd.entries) || hasRequest(rd.committedEntries.filter((e) => e.index > this.readyBaseIndex))) fire(p, action);
             }
           : undefined,
-    });
+    }, (fn) => this.rt.soon(fn));
     const handler: PeerHandler = {
       process: (m) => this.node.input(() => this.node.core.step(m)),
       reportUnreachable: (id) => this.node.input(() => this.node.core.reportUnreachable(id)),
@@ -268,7 +277,7 @@ export class EtcdServer {
     const self = { memberId: this.memberId, clusterId: this.clusterId };
     if (opts.transport) this.transport = opts.transport({ ...self, handler });
     else if (opts.listenPeerUrls && opts.listenPeerUrls.length > 0) {
-      this.transport = createGrpcTransport({ ...self, listenPeerUrls: opts.listenPeerUrls, logger: opts.logger, handler });
+      this.transport = createPeerTransport({ ...self, listenPeerUrls: opts.listenPeerUrls, logger: opts.logger, handler });
     } else this.transport = null;
     this.corruption = new CorruptionChecker(
       {
@@ -281,10 +290,12 @@ export class EtcdServer {
           this.transport ? this.transport.request(to, kind, body, timeoutMs) : Promise.reject(new Error('no peer transport')),
         raiseCorrupt: (id) => this.alarm({ action: AlarmAction.ACTIVATE, memberID: id, alarm: AlarmType.CORRUPT }),
         logger: opts.logger,
+        rt: this.rt,
       },
       opts.corruptCheckTimeMs ?? 0,
     );
     this.cluster = new ClusterOps({
+      rt: this.rt,
       memberId: this.memberId,
       clusterId: this.clusterId,
       logger: opts.logger,
@@ -319,7 +330,12 @@ export class EtcdServer {
   leases!: LeaseServer;
 
   static async start(opts: ServerOptions): Promise<EtcdServer> {
-    const backend = await Backend.open(path.join(opts.dataDir, 'member', 'db'));
+    const rt = opts.runtime ?? realRuntime;
+    const t0 = rt.now();
+    const backend = await Backend.open(path.join(opts.dataDir, 'member', 'db'), {
+      batchIntervalMs: opts.backendBatchIntervalMs || backendBatchIntervalMsDefault,
+      batchLimit: opts.backendBatchLimit || backendBatchLimitDefault,
+    });
     // A restarted member uses what its data dir says, not the initial flags (as etcd).
     let memberId = backend.getU64(metaKey.memberId);
     let clusterId = backend.getU64(metaKey.clusterId);
@@ -361,15 +377,19 @@ export class EtcdServer {
       await backend.close();
       throw new Error(`data dir ${opts.dataDir}: member ${hex(memberId)} is not in its own member list`);
     }
+    const tBackend = rt.now();
     const storage = await DurableRaftStorage.open(backend, path.join(opts.dataDir, 'member', 'wal'));
+    const tWal = rt.now();
     const hs = storage.diskHardState();
     // A data dir with no Raft state at all (new, or made by `snapshot restore`) bootstraps the
     // cluster from its member list, as etcd's startNode does from --initial-cluster.
     const fresh = storage.lastIndex() === 0n && hs.term === 0n && storage.snapshot().metadata.index === 0n;
     const joined = backend.getSync(metaKey.joinExisting) !== undefined;
     const voters = fresh && !joined ? members.all().filter((m) => !m.isLearner).map((m) => m.id) : [];
-    const leases = await LeaseServer.open(backend, { ...opts, requestTimeoutMs: 5000 + 2 * opts.electionTimeoutMs });
-    const kv = await KvStore.open(backend, { leases: leases.lessor });
+    const leases = await LeaseServer.open(backend, { ...opts, runtime: rt, requestTimeoutMs: 5000 + 2 * opts.electionTimeoutMs });
+    const tLeases = rt.now();
+    const kv = await KvStore.open(backend, { leases: leases.lessor, soon: (fn) => rt.soon(fn) });
+    const tKv = rt.now();
     const s = new EtcdServer(opts, backend, storage, kv, { memberId, clusterId, members }, voters);
     s.leases = leases;
     leases.bind({
@@ -392,6 +412,12 @@ export class EtcdServer {
       'last-index': storage.lastIndex().toString(),
       'current-revision': kv.rev().toString(),
       members: members.all().map((m) => `${hex(m.id)}=${m.peerURLs.join(',')}`),
+      // Where start-up time went (etcd logs "recovered v3 backend ... took" likewise).
+      'open-backend-took-ms': tBackend - t0,
+      'load-wal-took-ms': tWal - tBackend,
+      'load-leases-took-ms': tLeases - tWal,
+      'restore-mvcc-took-ms': tKv - tLeases,
+      keys: kv.keyCount(),
     });
     await s.alarms.load(backend);
     if (s.transport) {
@@ -404,10 +430,10 @@ export class EtcdServer {
         throw e;
       }
     }
-    s.ticker = setInterval(() => s.node.input(() => s.node.core.tick()), opts.heartbeatIntervalMs);
-    s.ticker.unref?.();
+    s.ticker = s.rt.every(opts.heartbeatIntervalMs, () => s.node.input(() => s.node.core.tick()));
     s.cluster.startRemovedCheck();
     s.corruption.start();
+    s.campaignIfAlone();
     s.node.kick();
     return s;
   }
@@ -503,7 +529,7 @@ export class EtcdServer {
   private async restore(snap: Snapshot): Promise<void> {
     const index = snap.metadata.index;
     await this.leases.lessor.load(this.backend);
-    this.kv = await KvStore.open(this.backend, { leases: this.leases.lessor });
+    this.kv = await KvStore.open(this.backend, { leases: this.leases.lessor, soon: (fn) => this.rt.soon(fn) });
     this.watchable.restore(this.kv);
     await this.alarms.reload(this.backend);
     const before = this.memberStore.all();
@@ -564,18 +590,22 @@ export class EtcdServer {
       batch.put(metaKey.consistentIndex, Backend.u64(last));
       // The raft log is the durable record, so apply answers as soon as the effects are in the
       // store's memory (its overlay serves reads until the batch lands), without waiting for
-      // classic-level — etcd likewise answers before its backend batch commits. The writes
-      // land in order; at most applyBatchesInFlightMax wait, bounding the overlay's memory.
+      // classic-level — etcd likewise answers before its backend batch commits. The backend
+      // gathers apply batches into one write per --backend-batch-interval or -limit; writes land
+      // in order; at most applyBatchesInFlightMax writes wait, bounding the overlay's memory.
       const fp = this.opts.failpoints?.get('backendBeforeCommit');
       if (fp !== undefined && entries.some((e) => e.index > this.readyBaseIndex && e.type === EntryType.Normal && isClientRequest(e.data))) fire('backendBeforeCommit', fp);
       const landed = this.backend.commit(batch);
-      landed.catch((e: unknown) => this.onFatal(e));
-      this.applyInFlight.push(landed);
-      if (this.applyInFlight.length >= applyBatchesInFlightMax) await this.applyInFlight.shift();
-      void landed.then(() => {
-        const k = this.applyInFlight.indexOf(landed);
-        if (k >= 0) this.applyInFlight.splice(k, 1);
-      });
+      if (this.applyInFlight[this.applyInFlight.length - 1] !== landed) {
+        // A new write (group): count it once.
+        landed.catch((e: unknown) => this.onFatal(e));
+        this.applyInFlight.push(landed);
+        void landed.then(() => {
+          const k = this.applyInFlight.indexOf(landed);
+          if (k >= 0) this.applyInFlight.splice(k, 1);
+        });
+        if (this.applyInFlight.length >= applyBatchesInFlightMax) await this.applyInFlight.shift();
+      }
       this.consistentIndex = last;
     }
     this.appliedIndex = (entries[entries.length - 1] as Entry).index;
@@ -639,12 +669,12 @@ export class EtcdServer {
         // etcd's linearizableReadLoop: reads in flight across a leader change fail with it.
         const round = this.readRound;
         this.readRound = null;
-        clearTimeout(round.timer);
+        round.timer.cancel();
         for (const w of round.waiters) w.reject(new EtcdError(Errors.LeaderChanged));
       }
       if (s.leader !== None) {
         metrics.server.leaderChanges++;
-        this.leaderElectedAt = Date.now();
+        this.leaderElectedAt = this.rt.now();
         const pending = this.pendingProposals;
         this.pendingProposals = [];
         // Queued behind this Ready, so they reach the core after advance().
@@ -656,16 +686,22 @@ export class EtcdServer {
   }
 
   private async afterAdvance(): Promise<void> {
-    // A cluster of one need not wait an election timeout to lead (once its configuration,
-    // possibly from the bootstrap entries just applied, says it is the only voter).
-    if (!this.campaignedAlone && this.role !== StateRole.Leader) {
-      const cs = this.node.core.raft.confState();
-      if (cs.voters.length === 1 && cs.voters[0] === this.memberId) {
-        this.campaignedAlone = true;
-        this.node.input(() => this.node.core.campaign());
-      }
-    }
+    this.campaignIfAlone();
     await this.maybeSnapshot();
+  }
+
+  /**
+   * A cluster of one need not wait an election timeout to lead (once its configuration,
+   * possibly from the bootstrap entries just applied, says it is the only voter) — at start-up
+   * too: a restarted single member leads at once, as etcd's initial-election-tick-advance does.
+   */
+  private campaignIfAlone(): void {
+    if (this.campaignedAlone || this.role === StateRole.Leader) return;
+    const cs = this.node.core.raft.confState();
+    if (cs.voters.length === 1 && cs.voters[0] === this.memberId) {
+      this.campaignedAlone = true;
+      this.node.input(() => this.node.core.campaign());
+    }
   }
 
   private async maybeSnapshot(): Promise<void> {
@@ -688,7 +724,7 @@ export class EtcdServer {
     this.opts.logger.error('raft loop failed; member stops serving', { error: err instanceof Error ? (err.stack ?? err.message) : String(err) });
     this.waits.failAll(new EtcdError(Errors.Stopped));
     this.failReads(new EtcdError(Errors.Stopped));
-    if (this.ticker) clearInterval(this.ticker);
+    this.ticker?.cancel();
     this.opts.onFatal?.(err);
   }
 
@@ -711,8 +747,8 @@ export class EtcdServer {
     if (data.length > this.opts.maxRequestBytes) throw new EtcdError(Errors.RequestTooLarge);
     const wait = this.waits.register(id);
     this.node.input(() => this.submit(id, data));
-    const start = Date.now();
-    const timer = setTimeout(() => this.waits.fail(id, this.timeoutError(start)), this.requestTimeoutMs);
+    const start = this.rt.now();
+    const timer = this.rt.after(this.requestTimeoutMs, () => this.waits.fail(id, this.timeoutError(start)));
     metrics.server.proposalsPending++;
     try {
       const res = await wait.catch((e: unknown) => {
@@ -723,7 +759,7 @@ export class EtcdServer {
       return res.value as T;
     } finally {
       metrics.server.proposalsPending--;
-      clearTimeout(timer);
+      timer.cancel();
     }
   }
 
@@ -739,9 +775,10 @@ export class EtcdServer {
     return new EtcdError(Errors.Timeout);
   }
 
-  async put(req: PutRequest): Promise<PutResponse> {
+  /** `wire`: the request's protobuf bytes as the client sent them (they become the entry). */
+  async put(req: PutRequest, wire?: Uint8Array): Promise<PutResponse> {
     await this.checkQuota(putCost(req.key, req.value));
-    return this.propose((id) => ({ kind: RequestKind.Put, id, req }));
+    return this.propose((id) => ({ kind: RequestKind.Put, id, req, wire }));
   }
 
   /**
@@ -759,11 +796,11 @@ export class EtcdServer {
     return this.propose((id) => ({ kind: RequestKind.Alarm, id, req }));
   }
 
-  deleteRange(req: DeleteRangeRequest): Promise<DeleteRangeResponse> {
-    return this.propose((id) => ({ kind: RequestKind.DeleteRange, id, req }));
+  deleteRange(req: DeleteRangeRequest, wire?: Uint8Array): Promise<DeleteRangeResponse> {
+    return this.propose((id) => ({ kind: RequestKind.DeleteRange, id, req, wire }));
   }
 
-  async txn(req: TxnRequest): Promise<TxnResponse> {
+  async txn(req: TxnRequest, wire?: Uint8Array): Promise<TxnResponse> {
     await this.checkQuota(txnCost(req));
     if (isReadOnlyTxn(req)) {
       // etcd serves read-only txns like reads: after a ReadIndex round, locally.
@@ -771,7 +808,7 @@ export class EtcdServer {
       const res = applyTxn(this.kv, new WriteBatch(), req);
       return res.resp;
     }
-    return this.propose((id) => ({ kind: RequestKind.Txn, id, req }));
+    return this.propose((id) => ({ kind: RequestKind.Txn, id, req, wire }));
   }
 
   async compact(req: CompactionRequest): Promise<CompactionResponse> {
@@ -791,11 +828,10 @@ export class EtcdServer {
 
   private schedulePublish(delayMs: number): void {
     if (this.published || this.stopped || this.publishTimer !== null) return;
-    this.publishTimer = setTimeout(() => {
+    this.publishTimer = this.rt.after(delayMs, () => {
       this.publishTimer = null;
       void this.publish();
-    }, delayMs);
-    this.publishTimer.unref?.();
+    });
   }
 
   private async publish(): Promise<void> {
@@ -825,21 +861,21 @@ export class EtcdServer {
   linearizableRead(): Promise<void> {
     this.checkServing();
     return new Promise<void>((resolve, reject) => {
-      const timer = setTimeout(() => {
+      const timer = this.rt.after(this.requestTimeoutMs, () => {
         w.reject(new EtcdError(Errors.Timeout));
-      }, this.requestTimeoutMs);
+      });
       let settled = false;
       const w: ReadWaiter = {
         resolve: () => {
           if (settled) return;
           settled = true;
-          clearTimeout(timer);
+          timer.cancel();
           resolve();
         },
         reject: (e) => {
           if (settled) return;
           settled = true;
-          clearTimeout(timer);
+          timer.cancel();
           reject(e);
         },
       };
@@ -852,8 +888,7 @@ export class EtcdServer {
   private startReadRound(): void {
     if (this.readRound !== null || this.readWaiters.length === 0 || this.stopped) return;
     const ctx = this.ids.next().toString(16);
-    const timer = setInterval(() => this.node.input(() => this.askReadIndex(ctx)), readIndexRetryMs);
-    timer.unref?.();
+    const timer = this.rt.every(readIndexRetryMs, () => this.node.input(() => this.askReadIndex(ctx)));
     this.readRound = { ctx, waiters: this.readWaiters, timer };
     this.readWaiters = [];
     this.askReadIndex(ctx);
@@ -874,7 +909,7 @@ export class EtcdServer {
       const round = this.readRound;
       if (!round || Buffer.from(s.ctx).toString() !== round.ctx) continue;
       this.readRound = null;
-      clearInterval(round.timer);
+      round.timer.cancel();
       this.readsAwaitingApply.push({ index: s.index, waiters: round.waiters });
     }
     this.releaseReads();
@@ -895,7 +930,7 @@ export class EtcdServer {
     for (const w of this.readWaiters) w.reject(err);
     this.readWaiters = [];
     if (this.readRound) {
-      clearInterval(this.readRound.timer);
+      this.readRound.timer.cancel();
       for (const w of this.readRound.waiters) w.reject(err);
       this.readRound = null;
     }
@@ -940,8 +975,8 @@ export class EtcdServer {
     this.corruption.stop();
     if (this.stopped) return;
     this.stopped = true;
-    if (this.ticker) clearInterval(this.ticker);
-    if (this.publishTimer) clearTimeout(this.publishTimer);
+    this.ticker?.cancel();
+    this.publishTimer?.cancel();
     this.cluster.stop();
     await this.node.stop();
     this.leases.stop();

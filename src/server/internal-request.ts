@@ -10,6 +10,7 @@ import { toDomain, toWire } from '../api/convert.js';
 import type { CompactionRequest, DeleteRangeRequest, PutRequest, TxnRequest } from '../api/kv-types.js';
 import type { LeaseCheckpointRequest, LeaseGrantRequest, LeaseRevokeRequest } from '../api/lease-types.js';
 import { protoRoot } from '../api/descriptor.js';
+import { decodeDeleteRangeRequest, decodePutRequest, decodeTxnRequest } from '../api/kv-wire.js';
 import type { AlarmRequest } from './alarms.js';
 
 export const RequestKind = {
@@ -39,10 +40,14 @@ export interface MemberUpdate {
   peerURLs: string[];
 }
 
+/**
+ * `wire`: the client's request exactly as it came (the same protobuf message), which then goes
+ * into the entry as it is — no re-encoding on the write path.
+ */
 export type InternalRequest =
-  | { kind: typeof RequestKind.Put; id: bigint; req: PutRequest }
-  | { kind: typeof RequestKind.DeleteRange; id: bigint; req: DeleteRangeRequest }
-  | { kind: typeof RequestKind.Txn; id: bigint; req: TxnRequest }
+  | { kind: typeof RequestKind.Put; id: bigint; req: PutRequest; wire?: Uint8Array }
+  | { kind: typeof RequestKind.DeleteRange; id: bigint; req: DeleteRangeRequest; wire?: Uint8Array }
+  | { kind: typeof RequestKind.Txn; id: bigint; req: TxnRequest; wire?: Uint8Array }
   | { kind: typeof RequestKind.Compaction; id: bigint; req: CompactionRequest }
   | { kind: typeof RequestKind.Alarm; id: bigint; req: AlarmRequest }
   | { kind: typeof RequestKind.LeaseGrant; id: bigint; req: LeaseGrantRequest }
@@ -80,6 +85,9 @@ export function encodeInternal(r: InternalRequest): Uint8Array {
   if (r.kind === RequestKind.MemberUpdate) {
     return frame(r.kind, r.id, Buffer.from(JSON.stringify({ memberId: r.req.memberId.toString(), peerURLs: r.req.peerURLs })));
   }
+  if ((r.kind === RequestKind.Put || r.kind === RequestKind.DeleteRange || r.kind === RequestKind.Txn) && r.wire !== undefined) {
+    return frame(r.kind, r.id, r.wire);
+  }
   const name = typeNames[r.kind] as string;
   const type = protoRoot.lookupType(name);
   const body = type.encode(type.fromObject(toWire(name, r.req))).finish();
@@ -99,6 +107,11 @@ export function decodeInternal(data: Uint8Array): InternalRequest {
   const name = typeNames[kind];
   assert(name !== undefined, `unknown internal request kind ${kind}`);
   const id = u64FromBytesBE(data, 1);
+  // The KV kinds, the hot ones, by the hand-written codecs (views into the entry's bytes).
+  const buf = Buffer.from(data.buffer, data.byteOffset, data.length);
+  if (kind === RequestKind.Put) return { kind, id, req: decodePutRequest(buf, headerBytes) };
+  if (kind === RequestKind.DeleteRange) return { kind, id, req: decodeDeleteRangeRequest(buf, headerBytes) };
+  if (kind === RequestKind.Txn) return { kind, id, req: decodeTxnRequest(buf, headerBytes) };
   const type = protoRoot.lookupType(name);
   const msg = type.decode(data.subarray(headerBytes));
   const obj = type.toObject(msg, { longs: String, defaults: true, oneofs: true });

@@ -1,6 +1,6 @@
 /**
  * Flags etcdts acts on, proved with real processes (flag-support.test.ts names this file for
- * them): --max-request-bytes, --max-txn-ops, --max-concurrent-streams, --enable-grpc-gateway,
+ * them): --backend-batch-interval, --backend-batch-limit, --max-request-bytes, --max-txn-ops, --max-concurrent-streams, --enable-grpc-gateway,
  * --strict-reconfig-check, --log-level, --debug, --log-outputs,
  * --experimental-watch-progress-notify-interval, --experimental-corrupt-check-time,
  * --config-file (YAML, other flags ignored) and --version.
@@ -22,6 +22,25 @@ describe('flags that change what etcdts does', () => {
     expect((await etcdctl(m.endpoint, ['put', 'k', 'x'.repeat(100)])).stdout).toBe('OK\n');
     const txn = await run('etcdctl', [`--endpoints=${m.endpoint}`, 'txn'], { input: '\nput a 1\nput b 2\nput c 3\n\n\n' });
     expect(txn.stderr).toContain('etcdserver: too many operations in txn request');
+  }, 30_000);
+
+  it('--backend-batch-interval and --backend-batch-limit decide when applied writes reach the backend', async () => {
+    const commits = async (url: string): Promise<number> => {
+      const m = /^etcd_disk_backend_commit_duration_seconds_count (\d+)$/m.exec((await httpGet(`${url}/metrics`)).body);
+      return Number(m?.[1] ?? -1);
+    };
+    const puts = async (url: string): Promise<void> => {
+      for (let i = 0; i < 20; i++) await fetch(`${url}/v3/kv/put`, { method: 'POST', body: JSON.stringify({ key: 'aw==', value: 'dg==' }) });
+    };
+    const held = await startMember({ kind: 'etcdts', name: 'held', args: ['--backend-batch-interval', '1h', '--backend-batch-limit', '1000000'] });
+    const eager = await startMember({ kind: 'etcdts', name: 'eager', args: ['--backend-batch-interval', '1ms', '--backend-batch-limit', '1'] });
+    const before = [await commits(held.clientUrl), await commits(eager.clientUrl)];
+    await puts(held.clientUrl);
+    await puts(eager.clientUrl);
+    await new Promise((r) => setTimeout(r, 300));
+    const after = [await commits(held.clientUrl), await commits(eager.clientUrl)];
+    expect((after[1] as number) - (before[1] as number)).toBeGreaterThanOrEqual(20);
+    expect((after[0] as number) - (before[0] as number)).toBeLessThan(5);
   }, 30_000);
 
   it('--max-concurrent-streams is the HTTP/2 setting clients see', async () => {

@@ -23,6 +23,8 @@ const proofs: Record<string, string> = {
   'listen-peer-urls': 'test/helpers/procs.ts',
   'listen-client-urls': 'test/helpers/procs.ts',
   'quota-backend-bytes': 'test/integration/maintenance.test.ts',
+  'backend-batch-interval': 'test/integration/flags-real.test.ts',
+  'backend-batch-limit': 'test/integration/flags-real.test.ts',
   'max-txn-ops': 'test/integration/flags-real.test.ts',
   'max-request-bytes': 'test/integration/flags-real.test.ts',
   'max-concurrent-streams': 'test/integration/flags-real.test.ts',
