@@ -37,10 +37,6 @@ export const metrics = {
   server: {
     /** etcd_server_leader_changes_seen_total */
     leaderChanges: 0,
-    /** etcd_server_proposals_pending */
-    proposalsPending: 0,
-    /** etcd_server_proposals_failed_total */
-    proposalsFailed: 0,
     /** etcd_server_slow_apply_total */
     slowApply: 0,
     /** etcd_server_slow_read_indexes_total */

@@ -22,7 +22,7 @@
  */
 import type http from 'node:http';
 import { allServiceMethods } from '../api/descriptor.js';
-import type { CallStatus, GrpcServer, MethodDef, StreamCall } from './h2/grpc-server.js';
+import type { CallStats, CallStatus, GrpcServer, MethodDef, StreamCall } from './h2/grpc-server.js';
 import { Status } from './h2/grpc-server.js';
 import { JsonError, goJsonString, jsonToMessage, messageToJson, parseJson, type JsonValue } from './gateway-json.js';
 
@@ -210,6 +210,12 @@ export class Gateway {
     const ctx = new GatewayCall(route.grpcPath, metadataOf(req), `${req.socket.remoteAddress ?? ''}:${req.socket.remotePort ?? 0}`, res, route.respType, this.grpc);
     res.once('close', () => ctx.cancel());
     ctx.unary = route.unary;
+    // The gateway's calls count as gRPC calls, as etcd's gateway dials its own gRPC server.
+    if (def !== null && def.stats !== undefined) {
+      ctx.stats = def.stats;
+      def.stats.started++;
+      if (def.stats.handling !== null) ctx.startedAt = performance.now();
+    }
     if (def === null) return ctx.end({ code: Status.UNIMPLEMENTED, details: `unknown method ${route.grpcPath.split('/')[2]} for service ${route.grpcPath.split('/')[1]}` });
     if (route.requestStream) return this.bidi(route, def, ctx, body);
     let reqBytes: Uint8Array;
@@ -220,6 +226,7 @@ export class Gateway {
       if (!(e instanceof JsonError)) throw e;
       return sendJson(res, 400, errorBody({ code: Status.INVALID_ARGUMENT, details: e.message }));
     }
+    if (ctx.stats !== null) ctx.stats.received++;
     if (def.kind === 'unary') {
       try {
         const out = await def.handler(Buffer.from(reqBytes), ctx);
@@ -278,6 +285,8 @@ class GatewayCall implements StreamCall {
   cancelled = false;
   ended = false;
   unary = false;
+  stats: CallStats | null = null;
+  startedAt = 0;
   private started = false;
   private cancelFns: (() => void)[] = [];
   private messageFn: ((m: Buffer) => void) | null = null;
@@ -305,6 +314,7 @@ class GatewayCall implements StreamCall {
 
   cancel(): void {
     if (this.cancelled || (this.ended && this.res.writableFinished)) return;
+    if (!this.ended) this.record(Status.CANCELLED);
     this.cancelled = true;
     this.ended = true;
     const fns = this.cancelFns;
@@ -336,6 +346,7 @@ class GatewayCall implements StreamCall {
   }
 
   deliver(m: Buffer): void {
+    if (this.stats !== null) this.stats.received++;
     this.pending.push(m);
     this.flush();
   }
@@ -358,6 +369,14 @@ class GatewayCall implements StreamCall {
     }
   }
 
+  /** Counts the call as handled with `code` (MethodDef.stats). */
+  private record(code: number): void {
+    const s = this.stats;
+    if (s === null) return;
+    (s.handled as Float64Array)[code < s.handled.length ? code : Status.UNKNOWN]! += 1;
+    if (s.handling !== null) s.handling.observe((performance.now() - this.startedAt) / 1000);
+  }
+
   private startStream(): void {
     if (this.started) return;
     this.started = true;
@@ -366,12 +385,14 @@ class GatewayCall implements StreamCall {
 
   write(msg: Uint8Array): boolean {
     if (this.ended) return false;
+    if (this.stats !== null) this.stats.sent++;
     this.startStream();
     return this.res.write(`{"result":${messageToJson(this.respType, msg)}}\n`);
   }
 
   writeMany(msgs: Uint8Array[]): boolean {
     if (this.ended) return false;
+    if (this.stats !== null) this.stats.sent += msgs.length;
     this.startStream();
     // One HTTP chunk per response, as grpc-gateway flushes them (etcd3gw reads a chunk as a line).
     let ok = true;
@@ -383,6 +404,8 @@ class GatewayCall implements StreamCall {
   reply(msg: Uint8Array): void {
     if (this.ended) return;
     this.ended = true;
+    if (this.stats !== null) this.stats.sent++;
+    this.record(Status.OK);
     const body = messageToJson(this.respType, msg);
     this.res.writeHead(200, { ...corsHeaders, 'Content-Type': 'application/json', 'Grpc-Metadata-Content-Type': 'application/grpc', 'Content-Length': Buffer.byteLength(body) });
     this.res.end(body);
@@ -391,6 +414,7 @@ class GatewayCall implements StreamCall {
   end(status: CallStatus = { code: Status.OK, details: '' }): void {
     if (this.ended) return;
     this.ended = true;
+    this.record(status.code);
     if (this.unary) {
       this.res.writeHead(httpStatusFromCode(status.code), { ...corsHeaders, 'Content-Type': 'application/json', Trailer: 'Grpc-Trailer-Content-Type', 'Transfer-Encoding': 'chunked' });
       this.res.addTrailers({ 'Grpc-Trailer-Content-Type': 'application/grpc' });

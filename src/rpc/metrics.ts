@@ -3,10 +3,10 @@
  * (prom-client's registry and exposition, plus its Node process metrics, whose process_* names
  * are the ones Go's process collector writes).
  *
- * Nothing here runs per request except `instrument`'s wrapper: one array increment when a gRPC
- * call starts and one when it ends (grpc-prometheus's started/handled counters, indexed by
- * method and code, all pre-created at zero as grpc-prometheus InitializeMetrics does). Every
- * other value is read when scraped: the counters the hot paths bump (base/metrics.ts) and the
+ * Nothing here runs per request: a call bumps its method's counters itself (MethodDef.stats,
+ * given by `instrument`: grpc-prometheus's started/handled/msg counters, by method and code, all
+ * pre-created at zero as grpc-prometheus InitializeMetrics does). Every other value is read
+ * when scraped: the counters the hot paths bump (base/metrics.ts) and the
  * member's state (leader, indexes, sizes, revisions, watchers).
  *
  * `--metrics extensive` adds grpc_server_handling_seconds (per method, Prometheus' default
@@ -17,11 +17,13 @@ import { Histogram, metrics } from '../base/metrics.js';
 import type { EtcdServer } from '../server/etcd-server.js';
 import { serverVersion } from '../server/etcd-server.js';
 import { dbSizeInUse } from '../server/maintenance.js';
-import { toGrpcStatus } from './grpc-status.js';
-import type { CallStatus, MethodDef, StreamCall } from './h2/grpc-server.js';
+import type { CallStats, MethodDef } from './h2/grpc-server.js';
 
 /** What the metrics read from the member. */
-export type MetricsServer = Pick<EtcdServer, 'leader' | 'isLeader' | 'isLearner' | 'raftIndex' | 'applied' | 'dbSize' | 'memberId' | 'kv' | 'watchable' | 'backend' | 'opts'>;
+export type MetricsServer = Pick<
+  EtcdServer,
+  'leader' | 'isLeader' | 'isLearner' | 'raftIndex' | 'applied' | 'dbSize' | 'memberId' | 'kv' | 'watchable' | 'backend' | 'opts' | 'pendingProposalCount' | 'failedProposalCount'
+>;
 
 const codeNames = [
   'OK', 'Canceled', 'Unknown', 'InvalidArgument', 'DeadlineExceeded', 'NotFound', 'AlreadyExists', 'PermissionDenied', 'ResourceExhausted',
@@ -32,15 +34,10 @@ const codeCount = codeNames.length;
 /** prometheus.DefBuckets. */
 const defBuckets = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10];
 
-interface MethodStats {
+interface MethodStats extends CallStats {
   service: string;
   method: string;
   type: 'unary' | 'server_stream' | 'bidi_stream';
-  started: number;
-  received: number;
-  sent: number;
-  handled: Float64Array;
-  handling: Histogram | null;
 }
 
 type Sample = { value: number; labels?: Record<string, string>; metricName?: string };
@@ -88,14 +85,17 @@ export class MetricsHub {
     this.grpcMetrics();
   }
 
-  /** Wraps a service's methods with the started/handled counters. */
+  /**
+   * Gives each method of a service its counters (MethodDef.stats): the gRPC server and the
+   * gateway bump them as calls start, send, receive and end — nothing wraps the handlers.
+   */
   instrument(service: string, methods: Record<string, MethodDef | null>): Record<string, MethodDef | null> {
     const out: Record<string, MethodDef | null> = {};
     for (const [name, def] of Object.entries(methods)) {
       const type = def === null || def.kind === 'unary' ? 'unary' : def.kind === 'serverStream' ? 'server_stream' : 'bidi_stream';
       const st: MethodStats = { service, method: name, type, started: 0, received: 0, sent: 0, handled: new Float64Array(codeCount), handling: this.extensive ? new Histogram(defBuckets) : null };
       this.methods.push(st);
-      out[name] = def === null ? null : wrap(def, st);
+      out[name] = def === null ? null : { ...def, stats: st };
     }
     return out;
   }
@@ -117,8 +117,8 @@ export class MetricsHub {
     source(r, 'etcd_server_leader_changes_seen_total', 'The number of leader changes seen.', 'counter', () => one(m.server.leaderChanges));
     source(r, 'etcd_server_proposals_committed_total', 'The total number of consensus proposals committed.', 'gauge', () => one(s.raftIndex()));
     source(r, 'etcd_server_proposals_applied_total', 'The total number of consensus proposals applied.', 'gauge', () => one(s.applied()));
-    source(r, 'etcd_server_proposals_pending', 'The current number of pending proposals to commit.', 'gauge', () => one(m.server.proposalsPending));
-    source(r, 'etcd_server_proposals_failed_total', 'The total number of failed proposals seen.', 'counter', () => one(m.server.proposalsFailed));
+    source(r, 'etcd_server_proposals_pending', 'The current number of pending proposals to commit.', 'gauge', () => one(s.pendingProposalCount()));
+    source(r, 'etcd_server_proposals_failed_total', 'The total number of failed proposals seen.', 'counter', () => one(s.failedProposalCount()));
     source(r, 'etcd_server_slow_apply_total', 'The total number of slow apply requests (likely overloaded from slow disk).', 'counter', () => one(m.server.slowApply));
     source(r, 'etcd_server_id', 'Server or member ID in hexadecimal format. 1 for \'server_id\' label with current ID.', 'gauge', () => [{ value: 1, labels: { server_id: s.memberId.toString(16) } }]);
     source(r, 'etcd_server_version', 'Which version is running. 1 for \'server_version\' label with current version.', 'gauge', () => [{ value: 1, labels: { server_version: serverVersion } }]);
@@ -169,7 +169,7 @@ export class MetricsHub {
     source(r, 'grpc_server_msg_sent_total', 'Total number of gRPC stream messages sent by the server.', 'counter', () => this.methods.map((st) => ({ value: st.sent, labels: labels(st) })));
     if (this.extensive) {
       source(r, 'grpc_server_handling_seconds', 'Histogram of response latency (seconds) of gRPC that had been application-level handled by the server.', 'histogram', () =>
-        this.methods.flatMap((st) => (st.handling ? histogramSamples('grpc_server_handling_seconds', st.handling, labels(st)) : [])),
+        this.methods.flatMap((st) => (st.handling ? histogramSamples('grpc_server_handling_seconds', st.handling as Histogram, labels(st)) : [])),
       );
     }
   }
@@ -177,101 +177,3 @@ export class MetricsHub {
 
 /** /health results (etcd_server_health_success / _failures). */
 export const healthCounts = { success: 0, failures: 0 };
-
-function wrap(def: MethodDef, st: MethodStats): MethodDef {
-  const done = (code: number, t0: number): void => {
-    (st.handled as Float64Array)[code < codeCount ? code : 2]! += 1;
-    st.handling?.observe((performance.now() - t0) / 1000);
-  };
-  if (def.kind === 'unary') {
-    const h = def.handler;
-    return {
-      kind: 'unary',
-      handler: (req, ctx) => {
-        st.started++;
-        st.received++;
-        const t0 = st.handling ? performance.now() : 0;
-        let out: ReturnType<typeof h>;
-        try {
-          out = h(req, ctx);
-        } catch (e) {
-          done(codeOf(e), t0);
-          throw e;
-        }
-        if (out instanceof Uint8Array) {
-          st.sent++;
-          done(0, t0);
-          return out;
-        }
-        return out.then(
-          (m) => {
-            st.sent++;
-            done(0, t0);
-            return m;
-          },
-          (e: unknown) => {
-            done(codeOf(e), t0);
-            throw e;
-          },
-        );
-      },
-    };
-  }
-  const track = (call: StreamCall): void => {
-    st.started++;
-    const t0 = st.handling ? performance.now() : 0;
-    let ended = false;
-    const end = call.end.bind(call);
-    const write = call.write.bind(call);
-    const writeMany = call.writeMany.bind(call);
-    call.end = (status?: CallStatus) => {
-      if (!ended && !call.ended) {
-        ended = true;
-        done(status?.code ?? 0, t0);
-      }
-      end(status);
-    };
-    call.write = (m) => {
-      st.sent++;
-      return write(m);
-    };
-    call.writeMany = (ms) => {
-      st.sent += ms.length;
-      return writeMany(ms);
-    };
-    call.onCancel(() => {
-      if (ended) return;
-      ended = true;
-      done(1, t0);
-    });
-  };
-  if (def.kind === 'serverStream') {
-    const h = def.handler;
-    return {
-      kind: 'serverStream',
-      handler: (req, call) => {
-        st.received++;
-        track(call);
-        h(req, call);
-      },
-    };
-  }
-  const h = def.handler;
-  return {
-    kind: 'bidi',
-    handler: (call) => {
-      track(call);
-      const onMessage = call.onMessage.bind(call);
-      call.onMessage = (fn) =>
-        onMessage((m) => {
-          st.received++;
-          fn(m);
-        });
-      h(call);
-    },
-  };
-}
-
-function codeOf(e: unknown): number {
-  return toGrpcStatus(e).code;
-}

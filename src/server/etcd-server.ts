@@ -55,6 +55,7 @@ import { type Entry, EntryType, type Message, MessageType, None, type ReadState,
 import { Backend, WriteBatch, backendBatchIntervalMsDefault, backendBatchLimitDefault } from '../storage/backend.js';
 import { metaKey } from '../storage/schema.js';
 import { KvStore } from '../mvcc/kv-store.js';
+import { checkpointFile, readIndexCheckpoint, removeIndexCheckpoint } from '../mvcc/index-checkpoint.js';
 import { WatchableStore } from '../mvcc/watchable-store.js';
 import { type Member, MemberStore, encodeMembers } from '../membership/member-store.js';
 import { createPeerTransport, type PeerHandler, type Transport } from '../peer/transport.js';
@@ -144,6 +145,8 @@ export const readIndexRetryMs = 500;
 export const pendingProposalsMax = 10_000;
 /** Apply batches written to classic-level but not yet landed (their records sit in memory). */
 export const applyBatchesInFlightMax = 8;
+/** How often request deadlines are checked (a timeout fires up to this much late). */
+export const waitSweepMs = 100;
 /** How often a member retries publishing its attributes until it succeeds. */
 export const publishRetryMs = 2_000;
 /** etcd's --experimental-warning-apply-duration default: an entry applied slower counts as slow. */
@@ -159,6 +162,9 @@ interface CompactApplied {
 interface ReadWaiter {
   resolve: () => void;
   reject: (e: unknown) => void;
+  /** Fails with a timeout past this (rt.now() scale). */
+  deadline: number;
+  settled: boolean;
 }
 
 export class EtcdServer {
@@ -171,6 +177,8 @@ export class EtcdServer {
   /** Index of the last entry whose effects are in the store (the consistent index). */
   private consistentIndex: bigint;
   private readWaiters: ReadWaiter[] = [];
+  /** Every read not yet timed out, in arrival order (non-decreasing deadlines). */
+  private readDeadlines: ReadWaiter[] = [];
   private readRound: { ctx: string; waiters: ReadWaiter[]; timer: TimerHandle } | null = null;
   /** Read states confirmed but not yet reached by apply (a follower behind the leader's commit). */
   private readsAwaitingApply: { index: bigint; waiters: ReadWaiter[] }[] = [];
@@ -179,6 +187,7 @@ export class EtcdServer {
   private stopped = false;
   private fatal: unknown = null;
   private ticker: TimerHandle | null = null;
+  private sweeper: TimerHandle | null = null;
   private publishTimer: TimerHandle | null = null;
   /** Clocks, timers and randomness (base/runtime.ts): Node's, or the simulator's. */
   readonly rt: Runtime;
@@ -388,7 +397,12 @@ export class EtcdServer {
     const voters = fresh && !joined ? members.all().filter((m) => !m.isLearner).map((m) => m.id) : [];
     const leases = await LeaseServer.open(backend, { ...opts, runtime: rt, requestTimeoutMs: 5000 + 2 * opts.electionTimeoutMs });
     const tLeases = rt.now();
-    const kv = await KvStore.open(backend, { leases: leases.lessor, soon: (fn) => rt.soon(fn) });
+    // A key index checkpoint from the last graceful stop spares reading every record.
+    const ckpt = await readIndexCheckpoint(checkpointFile(opts.dataDir), backend).catch((e: unknown) => {
+      opts.logger.warn('ignoring the key index checkpoint', { error: e instanceof Error ? e.message : String(e) });
+      return null;
+    });
+    const kv = await KvStore.open(backend, { leases: leases.lessor, soon: (fn) => rt.soon(fn), checkpoint: ckpt });
     const tKv = rt.now();
     const s = new EtcdServer(opts, backend, storage, kv, { memberId, clusterId, members }, voters);
     s.leases = leases;
@@ -417,6 +431,8 @@ export class EtcdServer {
       'load-wal-took-ms': tWal - tBackend,
       'load-leases-took-ms': tLeases - tWal,
       'restore-mvcc-took-ms': tKv - tLeases,
+      'index-checkpoint-revision': ckpt === null ? undefined : ckpt.revision,
+      'mvcc-restored-from': kv.restoredFrom,
       keys: kv.keyCount(),
     });
     await s.alarms.load(backend);
@@ -431,6 +447,8 @@ export class EtcdServer {
       }
     }
     s.ticker = s.rt.every(opts.heartbeatIntervalMs, () => s.node.input(() => s.node.core.tick()));
+    // Request deadlines (proposals and linearizable reads) are swept here, not timed one by one.
+    s.sweeper = s.rt.every(waitSweepMs, () => s.expireWaits());
     s.cluster.startRemovedCheck();
     s.corruption.start();
     s.campaignIfAlone();
@@ -467,6 +485,16 @@ export class EtcdServer {
 
   isLearner(): boolean {
     return this.memberStore.get(this.memberId)?.isLearner ?? false;
+  }
+
+  /** Proposals waiting for their apply (etcd_server_proposals_pending). */
+  pendingProposalCount(): number {
+    return this.waits.size;
+  }
+
+  /** Proposals that failed: timed out, or the member stopped (etcd_server_proposals_failed_total). */
+  failedProposalCount(): number {
+    return this.waits.failed;
   }
 
   header(revision: bigint = 0n): ResponseHeaderFields {
@@ -529,6 +557,8 @@ export class EtcdServer {
   private async restore(snap: Snapshot): Promise<void> {
     const index = snap.metadata.index;
     await this.leases.lessor.load(this.backend);
+    // The database is the leader's now: a checkpoint of ours no longer describes it.
+    await removeIndexCheckpoint(checkpointFile(this.opts.dataDir));
     this.kv = await KvStore.open(this.backend, { leases: this.leases.lessor, soon: (fn) => this.rt.soon(fn) });
     this.watchable.restore(this.kv);
     await this.alarms.reload(this.backend);
@@ -725,6 +755,7 @@ export class EtcdServer {
     this.waits.failAll(new EtcdError(Errors.Stopped));
     this.failReads(new EtcdError(Errors.Stopped));
     this.ticker?.cancel();
+    this.sweeper?.cancel();
     this.opts.onFatal?.(err);
   }
 
@@ -745,22 +776,12 @@ export class EtcdServer {
     const id = this.ids.next();
     const data = encodeInternal(make(id));
     if (data.length > this.opts.maxRequestBytes) throw new EtcdError(Errors.RequestTooLarge);
-    const wait = this.waits.register(id);
+    // The request timeout is a deadline swept by one timer (see start()), not a timer each.
+    const wait = this.waits.register(id, this.rt.now() + this.requestTimeoutMs);
     this.node.input(() => this.submit(id, data));
-    const start = this.rt.now();
-    const timer = this.rt.after(this.requestTimeoutMs, () => this.waits.fail(id, this.timeoutError(start)));
-    metrics.server.proposalsPending++;
-    try {
-      const res = await wait.catch((e: unknown) => {
-        metrics.server.proposalsFailed++;
-        throw e;
-      });
-      if (!res.ok) throw res.err;
-      return res.value as T;
-    } finally {
-      metrics.server.proposalsPending--;
-      timer.cancel();
-    }
+    const res = await wait;
+    if (!res.ok) throw res.err;
+    return res.value as T;
   }
 
   /**
@@ -776,9 +797,11 @@ export class EtcdServer {
   }
 
   /** `wire`: the request's protobuf bytes as the client sent them (they become the entry). */
-  async put(req: PutRequest, wire?: Uint8Array): Promise<PutResponse> {
-    await this.checkQuota(putCost(req.key, req.value));
-    return this.propose((id) => ({ kind: RequestKind.Put, id, req, wire }));
+  put(req: PutRequest, wire?: Uint8Array): Promise<PutResponse> {
+    const cost = putCost(req.key, req.value);
+    // Within the quota by the cached figure: no await on the way to propose.
+    if (this.quota.availableNow(cost)) return this.propose((id) => ({ kind: RequestKind.Put, id, req, wire }));
+    return this.checkQuota(cost).then(() => this.propose((id) => ({ kind: RequestKind.Put, id, req, wire })));
   }
 
   /**
@@ -861,27 +884,39 @@ export class EtcdServer {
   linearizableRead(): Promise<void> {
     this.checkServing();
     return new Promise<void>((resolve, reject) => {
-      const timer = this.rt.after(this.requestTimeoutMs, () => {
-        w.reject(new EtcdError(Errors.Timeout));
-      });
-      let settled = false;
       const w: ReadWaiter = {
+        deadline: this.rt.now() + this.requestTimeoutMs,
+        settled: false,
         resolve: () => {
-          if (settled) return;
-          settled = true;
-          timer.cancel();
+          if (w.settled) return;
+          w.settled = true;
           resolve();
         },
         reject: (e) => {
-          if (settled) return;
-          settled = true;
-          timer.cancel();
+          if (w.settled) return;
+          w.settled = true;
           reject(e);
         },
       };
       this.readWaiters.push(w);
+      this.readDeadlines.push(w);
       this.node.input(() => this.startReadRound());
     });
+  }
+
+  /** Fails proposals and reads past their deadline (the sweeper's tick). */
+  private expireWaits(): void {
+    const now = this.rt.now();
+    this.waits.expire(now, (deadline) => this.timeoutError(deadline - this.requestTimeoutMs));
+    // Answered reads leave the front too, so the queue holds about one sweep's worth.
+    const q = this.readDeadlines;
+    let i = 0;
+    for (; i < q.length; i++) {
+      const w = q[i] as ReadWaiter;
+      if (!w.settled && w.deadline > now) break;
+      if (!w.settled) w.reject(new EtcdError(Errors.Timeout));
+    }
+    if (i > 0) this.readDeadlines = q.slice(i);
   }
 
   /** Called only through node.input (never inside a Ready). */
@@ -936,6 +971,7 @@ export class EtcdServer {
     }
     for (const r of this.readsAwaitingApply) for (const w of r.waiters) w.reject(err);
     this.readsAwaitingApply = [];
+    this.readDeadlines = [];
   }
 
   // ---- membership (cluster-ops.ts) ----
@@ -976,6 +1012,7 @@ export class EtcdServer {
     if (this.stopped) return;
     this.stopped = true;
     this.ticker?.cancel();
+    this.sweeper?.cancel();
     this.publishTimer?.cancel();
     this.cluster.stop();
     await this.node.stop();
@@ -985,7 +1022,20 @@ export class EtcdServer {
     this.watchable.close();
     if (this.transport) await this.transport.stop();
     await this.storage.close();
+    if (this.fatal === null) await this.checkpointIndex();
     await this.backend.close();
+  }
+
+  /** Writes the key index checkpoint (mvcc/index-checkpoint.ts) for the next start. */
+  private async checkpointIndex(): Promise<void> {
+    try {
+      await this.backend.drain();
+      const t0 = this.rt.now();
+      const bytes = await this.kv.writeCheckpoint(checkpointFile(this.opts.dataDir));
+      this.opts.logger.info('saved key index checkpoint', { keys: this.kv.keyCount(), revision: this.kv.rev().toString(), bytes, took: `${this.rt.now() - t0}ms` });
+    } catch (e) {
+      this.opts.logger.warn('failed to save key index checkpoint; the next start reads every record', { error: e instanceof Error ? e.message : String(e) });
+    }
   }
 }
 

@@ -89,10 +89,25 @@ export type UnaryHandler = (req: Buffer, ctx: CallContext) => Promise<Uint8Array
 export type ServerStreamHandler = (req: Buffer, call: StreamCall) => void;
 export type BidiHandler = (call: StreamCall) => void;
 
-export type MethodDef =
+/**
+ * A method's call counters (grpc-prometheus's started/handled/msg counters, rpc/metrics.ts):
+ * bumped by the call itself — a field increment, nothing allocated per call.
+ */
+export interface CallStats {
+  started: number;
+  received: number;
+  sent: number;
+  /** By status code. */
+  handled: Float64Array;
+  /** --metrics extensive: handling time in seconds. */
+  handling: { observe(seconds: number): void } | null;
+}
+
+export type MethodDef = (
   | { kind: 'unary'; handler: UnaryHandler }
   | { kind: 'serverStream'; handler: ServerStreamHandler }
-  | { kind: 'bidi'; handler: BidiHandler };
+  | { kind: 'bidi'; handler: BidiHandler }
+) & { stats?: CallStats };
 
 export interface GrpcServerOptions {
   /** Largest request message accepted (etcd: --max-request-bytes + gRPC overhead). */
@@ -156,8 +171,14 @@ export function frameMessages(msgs: readonly Uint8Array[]): Buffer {
   return out;
 }
 
+const noMetadata: ReadonlyMap<string, string> = new Map();
+
 class Call implements StreamCall {
-  readonly metadata = new Map<string, string>();
+  /** The method's counters, when metrics are on (set before any message). */
+  stats: CallStats | null = null;
+  /** performance.now() at the start (only with handling-time metrics). */
+  startedAt = 0;
+  metadata: ReadonlyMap<string, string> = noMetadata;
   deadline = Infinity;
   cancelled = false;
   ended = false;
@@ -252,6 +273,7 @@ class Call implements StreamCall {
         msg = inflated;
       }
       this.pending.push(msg);
+      if (this.stats !== null) this.stats.received++;
     }
     return true;
   }
@@ -351,6 +373,7 @@ class Call implements StreamCall {
 
   write(msg: Uint8Array): boolean {
     if (this.ended) return false;
+    if (this.stats !== null) this.stats.sent++;
     if (!this.headersSent) {
       this.headersSent = true;
       this.stream.respond(okHeaders);
@@ -364,6 +387,7 @@ class Call implements StreamCall {
 
   writeMany(msgs: Uint8Array[]): boolean {
     if (this.ended) return false;
+    if (this.stats !== null) this.stats.sent += msgs.length;
     if (!this.headersSent) {
       this.headersSent = true;
       this.stream.respond(okHeaders);
@@ -381,6 +405,7 @@ class Call implements StreamCall {
   end(status: CallStatus = { code: Status.OK, details: '' }): void {
     if (this.ended) return;
     this.ended = true;
+    if (this.stats !== null) this.record(status.code);
     if (this.timer) clearTimeout(this.timer);
     if (this.stream.closed) return;
     if (!this.headersSent) {
@@ -399,6 +424,7 @@ class Call implements StreamCall {
   /** @internal the stream went away without our status (client reset, connection lost). */
   cancel(): void {
     if (this.cancelled) return;
+    if (!this.ended && this.stats !== null) this.record(Status.CANCELLED);
     this.cancelled = true;
     this.ended = true;
     if (this.timer) clearTimeout(this.timer);
@@ -409,6 +435,13 @@ class Call implements StreamCall {
 
   drained(): void {
     this.drainFn?.();
+  }
+
+  /** Counts the call as handled with `code`. */
+  private record(code: number): void {
+    const s = this.stats as CallStats;
+    (s.handled as Float64Array)[code < s.handled.length ? code : Status.UNKNOWN]! += 1;
+    if (s.handling !== null) s.handling.observe((performance.now() - this.startedAt) / 1000);
   }
 }
 
@@ -462,7 +495,7 @@ export class GrpcServer {
     let contentType = '';
     let timeout: string | undefined;
     let encoding = 'identity';
-    const md = new Map<string, string>();
+    let md: Map<string, string> | null = null;
     for (const [k, v] of fields) {
       if (k.charCodeAt(0) === 58 /* : */) {
         if (k === ':path') path = v;
@@ -471,6 +504,7 @@ export class GrpcServer {
       else if (k === 'grpc-timeout') timeout = v;
       else if (k === 'grpc-encoding') encoding = v;
       else if (!notMetadata.has(k)) {
+        md ??= new Map();
         const prev = md.get(k);
         md.set(k, prev === undefined ? v : `${prev},${v}`);
       }
@@ -482,7 +516,7 @@ export class GrpcServer {
       return;
     }
     const call = new Call(this, stream, path, conn.remoteAddress, peerCertificate);
-    for (const [k, v] of md) call.metadata.set(k, v);
+    if (md !== null) call.metadata = md;
     call.encoding = encoding;
     stream.onClose = (resetCode) => {
       if (resetCode !== null || !call.ended) call.cancel();
@@ -498,6 +532,11 @@ export class GrpcServer {
         details: this.services.has(svc) ? `unknown method ${name} for service ${svc}` : `unknown service ${svc}`,
       });
       return;
+    }
+    if (def.stats !== undefined) {
+      call.stats = def.stats;
+      def.stats.started++;
+      if (def.stats.handling !== null) call.startedAt = performance.now();
     }
     if (timeout !== undefined) {
       const ms = parseTimeout(timeout);
