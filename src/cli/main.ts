@@ -27,6 +27,7 @@ import { endpointCommand, SilentExit } from './commands/endpoint-status.js';
 import { getCommand } from './commands/get.js';
 import { leaseCommand } from './commands/lease.js';
 import { lockCommand } from './commands/lock.js';
+import { makeMirrorCommand } from './commands/make-mirror.js';
 import { electCommand } from './commands/elect.js';
 import { memberCommand } from './commands/member-list.js';
 import { moveLeaderCommand } from './commands/move-leader.js';
@@ -66,6 +67,7 @@ export const rootCommand: Command = link({
     moveLeaderCommand,
     lockCommand,
     electCommand,
+    makeMirrorCommand,
     versionCommand,
     helpCommand,
   ],
@@ -279,10 +281,11 @@ export async function main(argvIn: string[], out: Out = processOut, opts: MainOp
     // the offline snapshot commands start without it (cold start, issue 13).
     let Client: typeof EtcdClient | null = offlineCommands.has(pathOf(cmd).join(' ')) ? null : (await import('../client/client.js')).EtcdClient;
     const loadClient = async (): Promise<typeof EtcdClient> => (Client ??= (await import('../client/client.js')).EtcdClient);
-    const newClient = (endpoints: string[]): EtcdClient => {
+    /** `ownTls`: the TLS of another cluster (make-mirror's --dest-*); null: none; undefined: the global flags'. */
+    const newClient = (endpoints: string[], ownTls?: { ca?: Buffer; cert?: Buffer; key?: Buffer } | null): EtcdClient => {
       if (Client === null) throw new Error('the client module is not loaded');
       const c = new Client({
-        tls: tls(),
+        tls: ownTls === undefined ? tls() : (ownTls ?? undefined),
         endpoints,
         dialTimeoutMs: flags.ms('dial-timeout'),
         commandTimeoutMs: flags.ms('command-timeout'),
@@ -334,7 +337,7 @@ export async function main(argvIn: string[], out: Out = processOut, opts: MainOp
         configure();
         return display as unknown as Printer;
       },
-      clientFor: (ep) => newClient([ep]),
+      clientFor: (ep, ownTls) => newClient([ep], ownTls),
       offline: opts.offline,
       async endpoints() {
         if (!flags.has('cluster') || !flags.bool('cluster')) return endpointsOf();
