@@ -28,6 +28,7 @@ import { getCommand } from './commands/get.js';
 import { leaseCommand } from './commands/lease.js';
 import { lockCommand } from './commands/lock.js';
 import { makeMirrorCommand } from './commands/make-mirror.js';
+import { checkCommand } from './commands/check.js';
 import { electCommand } from './commands/elect.js';
 import { memberCommand } from './commands/member-list.js';
 import { moveLeaderCommand } from './commands/move-leader.js';
@@ -68,6 +69,7 @@ export const rootCommand: Command = link({
     lockCommand,
     electCommand,
     makeMirrorCommand,
+    checkCommand,
     versionCommand,
     helpCommand,
   ],
