@@ -197,6 +197,8 @@ class Call implements StreamCall {
   private halfClosed = false;
   private halfCloseDelivered = false;
   encoding = 'identity';
+  /** A unary or server-streaming call: exactly one request message. */
+  unary = false;
 
   constructor(
     readonly server: GrpcServer,
@@ -274,6 +276,12 @@ class Call implements StreamCall {
       }
       this.pending.push(msg);
       if (this.stats !== null) this.stats.received++;
+      if (this.unary && this.pending.length > 1) {
+        // A unary or server-streaming call takes one message: a second one is grpc-go's
+        // protocol violation, and the stream ends (nothing more is buffered or acknowledged).
+        this.end({ code: Status.INTERNAL, details: 'grpc: client streaming protocol violation: get <nil>, want <EOF>' });
+        return false;
+      }
     }
     return true;
   }
@@ -364,7 +372,7 @@ class Call implements StreamCall {
       this.end(
         this.pending.length === 0
           ? { code: Status.INTERNAL, details: 'grpc: error while marshaling: no request message' }
-          : { code: Status.UNIMPLEMENTED, details: 'grpc: more than one request message for a unary call' },
+          : { code: Status.INTERNAL, details: 'grpc: client streaming protocol violation: get <nil>, want <EOF>' },
       );
       return null;
     }
@@ -554,6 +562,7 @@ export class GrpcServer {
       return;
     }
     // Unary and server-streaming: the whole request first.
+    call.unary = true;
     const start = (): void => {
       const req = call.single();
       if (req === null) return;
