@@ -83,7 +83,7 @@ describe('flags that change what etcdts does', () => {
   it('--experimental-watch-progress-notify-interval sets the progress period', async () => {
     const m = await startMember({ kind: 'etcdts', args: ['--experimental-watch-progress-notify-interval', '300ms'] });
     // etcdctl 3.4 has no --progress-notify; ctl (as etcdctl 3.5) does.
-    const r = await run(process.execPath, [ctlBin, `--endpoints=${m.endpoint}`, 'watch', 'k', '--progress-notify'], { timeoutMs: 1500 });
+    const r = await run(process.execPath, [ctlBin, `--endpoints=${m.endpoint}`, 'watch', 'k', '--progress-notify'], { timeoutMs: 4000 });
     expect(r.stdout).toMatch(/progress notify: 1\n/);
   }, 30_000);
 
