@@ -51,7 +51,7 @@ import type {
 } from '../api/kv-types.js';
 import { ErrProposalDropped } from '../raft/errors.js';
 import { RawNode, type Ready } from '../raft/raw-node.js';
-import { type Entry, EntryType, type Message, MessageType, None, type ReadState, type Snapshot, type SoftState, StateRole } from '../raft/types.js';
+import { type Entry, EntryType, type Message, MessageType, None, type Snapshot, type SoftState, StateRole } from '../raft/types.js';
 import { Backend, WriteBatch, backendBatchIntervalMsDefault, backendBatchLimitDefault } from '../storage/backend.js';
 import { metaKey } from '../storage/schema.js';
 import { KvStore } from '../mvcc/kv-store.js';
@@ -66,6 +66,7 @@ import { applyLease, leaseAlarmCheck } from './apply-lease.js';
 import { LeaseServer } from './lease-server.js';
 import { decodeInternal, encodeInternal, RequestKind, type InternalRequest } from './internal-request.js';
 import { RaftNode } from './raft-node.js';
+import { ReadIndexBatcher } from './read-index.js';
 import { fire, type Failpoints } from './failpoints.js';
 import { DurableRaftStorage } from './raft-storage.js';
 import { RequestIdGenerator } from './request-id.js';
@@ -139,8 +140,7 @@ export interface ResponseHeaderFields {
 export const serverVersion = '3.5.0';
 export const clusterVersion = '3.5.0';
 
-/** etcd's readIndexRetryTime: re-ask a ReadIndex that got no answer. */
-export const readIndexRetryMs = 500;
+export { readIndexRetryMs } from './read-index.js';
 /** Proposals held while no leader is known (each also has its own timeout). */
 export const pendingProposalsMax = 10_000;
 /** Apply batches written to classic-level but not yet landed (their records sit in memory). */
@@ -159,13 +159,6 @@ interface CompactApplied {
   physical: Promise<void>;
 }
 
-interface ReadWaiter {
-  resolve: () => void;
-  reject: (e: unknown) => void;
-  /** Fails with a timeout past this (rt.now() scale). */
-  deadline: number;
-  settled: boolean;
-}
 
 export class EtcdServer {
   readonly memberId: bigint;
@@ -176,12 +169,8 @@ export class EtcdServer {
   private appliedIndex: bigint;
   /** Index of the last entry whose effects are in the store (the consistent index). */
   private consistentIndex: bigint;
-  private readWaiters: ReadWaiter[] = [];
-  /** Every read not yet timed out, in arrival order (non-decreasing deadlines). */
-  private readDeadlines: ReadWaiter[] = [];
-  private readRound: { ctx: string; waiters: ReadWaiter[]; timer: TimerHandle } | null = null;
-  /** Read states confirmed but not yet reached by apply (a follower behind the leader's commit). */
-  private readsAwaitingApply: { index: bigint; waiters: ReadWaiter[] }[] = [];
+  /** Linearizable reads: batched ReadIndex rounds (read-index.ts). */
+  private readonly reads: ReadIndexBatcher;
   private pendingProposals: { id: bigint; data: Uint8Array }[] = [];
   private applyInFlight: Promise<void>[] = [];
   private stopped = false;
@@ -254,7 +243,7 @@ export class EtcdServer {
       restore: (snap) => this.restore(snap),
       apply: (entries) => this.applyEntries(entries),
       onSoftState: (s) => this.onSoftState(s),
-      onReadStates: (s) => this.onReadStates(s),
+      onReadStates: (s) => this.reads.onReadStates(s),
       afterAdvance: () => this.afterAdvance(),
       onFatal: (err) => this.onFatal(err),
       failpoint:
@@ -268,6 +257,15 @@ export class EtcdServer {
             }
           : undefined,
     }, (fn) => this.rt.soon(fn));
+    this.reads = new ReadIndexBatcher({
+      rt: this.rt,
+      requestTimeoutMs: this.requestTimeoutMs,
+      input: (fn) => this.node.input(fn),
+      readIndex: (ctx) => this.node.core.readIndex(ctx),
+      nextContext: () => this.ids.next().toString(16),
+      applied: () => this.appliedIndex,
+      stopped: () => this.stopped,
+    });
     const handler: PeerHandler = {
       process: (m) => this.node.input(() => this.node.core.step(m)),
       reportUnreachable: (id) => this.node.input(() => this.node.core.reportUnreachable(id)),
@@ -579,7 +577,7 @@ export class EtcdServer {
       'consistent-index': this.consistentIndex.toString(),
       'current-revision': this.kv.rev().toString(),
     });
-    this.releaseReads();
+    this.reads.release();
   }
 
   private syncPeers(before: Member[]): void {
@@ -641,7 +639,7 @@ export class EtcdServer {
     this.appliedIndex = (entries[entries.length - 1] as Entry).index;
     if (this.appliedIndex < this.consistentIndex) this.appliedIndex = this.consistentIndex;
     for (const [id, res] of results) this.waits.trigger(id, res);
-    this.releaseReads();
+    this.reads.release();
     this.cluster.afterApply();
   }
 
@@ -695,13 +693,8 @@ export class EtcdServer {
         leader: hex(s.leader),
         term: this.term().toString(),
       });
-      if (prev !== None && this.readRound !== null) {
-        // etcd's linearizableReadLoop: reads in flight across a leader change fail with it.
-        const round = this.readRound;
-        this.readRound = null;
-        round.timer.cancel();
-        for (const w of round.waiters) w.reject(new EtcdError(Errors.LeaderChanged));
-      }
+      // etcd's linearizableReadLoop: reads in flight across a leader change fail with it.
+      if (prev !== None) this.reads.onLeaderChanged();
       if (s.leader !== None) {
         metrics.server.leaderChanges++;
         this.leaderElectedAt = this.rt.now();
@@ -709,7 +702,7 @@ export class EtcdServer {
         this.pendingProposals = [];
         // Queued behind this Ready, so they reach the core after advance().
         for (const p of pending) if (this.waits.has(p.id)) this.node.input(() => this.submit(p.id, p.data));
-        this.node.input(() => this.startReadRound());
+        this.node.input(() => this.reads.startRound());
         this.schedulePublish(0);
       }
     }
@@ -883,95 +876,18 @@ export class EtcdServer {
 
   linearizableRead(): Promise<void> {
     this.checkServing();
-    return new Promise<void>((resolve, reject) => {
-      const w: ReadWaiter = {
-        deadline: this.rt.now() + this.requestTimeoutMs,
-        settled: false,
-        resolve: () => {
-          if (w.settled) return;
-          w.settled = true;
-          resolve();
-        },
-        reject: (e) => {
-          if (w.settled) return;
-          w.settled = true;
-          reject(e);
-        },
-      };
-      this.readWaiters.push(w);
-      this.readDeadlines.push(w);
-      this.node.input(() => this.startReadRound());
-    });
+    return this.reads.read();
   }
 
   /** Fails proposals and reads past their deadline (the sweeper's tick). */
   private expireWaits(): void {
     const now = this.rt.now();
     this.waits.expire(now, (deadline) => this.timeoutError(deadline - this.requestTimeoutMs));
-    // Answered reads leave the front too, so the queue holds about one sweep's worth.
-    const q = this.readDeadlines;
-    let i = 0;
-    for (; i < q.length; i++) {
-      const w = q[i] as ReadWaiter;
-      if (!w.settled && w.deadline > now) break;
-      if (!w.settled) w.reject(new EtcdError(Errors.Timeout));
-    }
-    if (i > 0) this.readDeadlines = q.slice(i);
-  }
-
-  /** Called only through node.input (never inside a Ready). */
-  private startReadRound(): void {
-    if (this.readRound !== null || this.readWaiters.length === 0 || this.stopped) return;
-    const ctx = this.ids.next().toString(16);
-    const timer = this.rt.every(readIndexRetryMs, () => this.node.input(() => this.askReadIndex(ctx)));
-    this.readRound = { ctx, waiters: this.readWaiters, timer };
-    this.readWaiters = [];
-    this.askReadIndex(ctx);
-  }
-
-  private askReadIndex(ctx: string): void {
-    if (this.readRound?.ctx !== ctx) return;
-    try {
-      this.node.core.readIndex(Buffer.from(ctx));
-    } catch (e) {
-      // No leader yet: the retry timer or the next leader election asks again.
-      if (!(e instanceof ErrProposalDropped)) throw e;
-    }
-  }
-
-  private onReadStates(states: ReadState[]): void {
-    for (const s of states) {
-      const round = this.readRound;
-      if (!round || Buffer.from(s.ctx).toString() !== round.ctx) continue;
-      this.readRound = null;
-      round.timer.cancel();
-      this.readsAwaitingApply.push({ index: s.index, waiters: round.waiters });
-    }
-    this.releaseReads();
-    if (this.readWaiters.length > 0) this.node.input(() => this.startReadRound());
-  }
-
-  private releaseReads(): void {
-    if (this.readsAwaitingApply.length === 0) return;
-    const keep: typeof this.readsAwaitingApply = [];
-    for (const r of this.readsAwaitingApply) {
-      if (r.index <= this.appliedIndex) for (const w of r.waiters) w.resolve();
-      else keep.push(r);
-    }
-    this.readsAwaitingApply = keep;
+    this.reads.expire(now);
   }
 
   private failReads(err: EtcdError): void {
-    for (const w of this.readWaiters) w.reject(err);
-    this.readWaiters = [];
-    if (this.readRound) {
-      this.readRound.timer.cancel();
-      for (const w of this.readRound.waiters) w.reject(err);
-      this.readRound = null;
-    }
-    for (const r of this.readsAwaitingApply) for (const w of r.waiters) w.reject(err);
-    this.readsAwaitingApply = [];
-    this.readDeadlines = [];
+    this.reads.failAll(err);
   }
 
   // ---- membership (cluster-ops.ts) ----
