@@ -114,8 +114,9 @@ async function main(): Promise<void> {
     logger.error('failed to start etcdts', { error: e instanceof Error ? e.message : String(e) });
     process.exit(1);
   }
-  clients = await startClientServer(server, cfg.listenClientUrls, logger, { watchProgressNotifyIntervalMs: cfg.watchProgressNotifyIntervalMs });
+  clients = await startClientServer(server, cfg.listenClientUrls, logger, { watchProgressNotifyIntervalMs: cfg.watchProgressNotifyIntervalMs, ui: cfg.ui });
   logger.info('ready to serve client requests', { name: cfg.name, 'data-dir': cfg.dataDir });
+  if (cfg.ui) logger.info('serving the web console', { urls: cfg.advertiseClientUrls.map((u) => `${u}/ui/`) });
   let stopping = false;
   const shutdown = (signal: string): void => {
     if (stopping) return;

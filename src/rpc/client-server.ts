@@ -16,6 +16,7 @@ import { clusterHandlers, healthHandlers, maintenanceHandlers, unhealthyAlarm } 
 import { watchHandlers } from './watch-service.js';
 import { memberHandlers, moveLeaderHandler } from './cluster-service.js';
 import { guardLearner } from './learner-guard.js';
+import { UiStatic } from './ui-static.js';
 import { bindService } from './unary.js';
 
 export interface ClientServer {
@@ -26,6 +27,8 @@ export interface ClientServer {
 export interface ClientServerOptions {
   /** --experimental-watch-progress-notify-interval */
   watchProgressNotifyIntervalMs?: number;
+  /** --ui: serve the web console under /ui/ (ui-static.ts). */
+  ui?: boolean;
 }
 
 export async function startClientServer(server: EtcdServer, urls: URL[], logger: Logger, opts: ClientServerOptions = {}): Promise<ClientServer> {
@@ -42,7 +45,8 @@ export async function startClientServer(server: EtcdServer, urls: URL[], logger:
   g.addService('etcdserverpb.Lease', bindService('etcdserverpb.Lease', leaseHandlers(server, onUnknown)));
   for (const svc of ['etcdserverpb.Auth', 'v3electionpb.Election', 'v3lockpb.Lock']) g.addService(svc, bindService(svc, {}));
 
-  const h = http.createServer((req, res) => void handleHttp(server, req, res));
+  const ui = opts.ui === true ? new UiStatic() : null;
+  const h = http.createServer((req, res) => void (ui?.handle(req, res) || handleHttp(server, req, res)));
   const listeners: ClientListener[] = [];
   for (const u of urls) {
     const host = u.hostname === 'localhost' ? '127.0.0.1' : u.hostname.replace(/^\[|\]$/g, '');
