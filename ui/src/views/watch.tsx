@@ -43,6 +43,7 @@ export function WatchView({ params }: { params: URLSearchParams }) {
   const [state, setState] = useState<WatchState>({ kind: 'stopped' });
   const [rows, setRows] = useState<Row[]>([]);
   const [paused, setPaused] = useState(false);
+  const [heldCount, setHeldCount] = useState(0);
   const held = useRef<Row[]>([]);
   const pausedRef = useRef(false);
   const watch = useRef<ResumingWatch | null>(null);
@@ -66,8 +67,10 @@ export function WatchView({ params }: { params: URLSearchParams }) {
       {
         onEvents: (events, revision) => {
           const add = events.map((ev) => ({ seq: ++seq.current, revision, ev }));
-          if (pausedRef.current) held.current.push(...add);
-          else push(add);
+          if (pausedRef.current) {
+            held.current.push(...add);
+            setHeldCount(held.current.length);
+          } else push(add);
         },
         onState: setState,
       },
@@ -83,11 +86,13 @@ export function WatchView({ params }: { params: URLSearchParams }) {
     if (!pausedRef.current && held.current.length > 0) {
       push(held.current);
       held.current = [];
+      setHeldCount(0);
     }
   };
   const clear = (): void => {
     setRows([]);
     held.current = [];
+    setHeldCount(0);
   };
 
   return (
@@ -114,7 +119,7 @@ export function WatchView({ params }: { params: URLSearchParams }) {
           Stop
         </button>
         <button type="button" onClick={togglePause} aria-pressed={paused}>
-          {paused ? `Resume (${held.current.length} held)` : 'Pause'}
+          {paused ? `Resume (${heldCount} held)` : 'Pause'}
         </button>
         <button type="button" onClick={clear}>
           Clear

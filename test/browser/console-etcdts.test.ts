@@ -1,0 +1,257 @@
+/**
+ * The web console served by etcdts itself (--ui, on by default for loopback listeners) against
+ * real etcdts members: a tree of 10 000 keys, a value, put and delete through the UI checked
+ * with `ctl get`, keyboard navigation, a live watch that sees a `ctl put` within a second and
+ * resumes after the member restarts, a 3-member cluster whose leader moves from the UI, a lease
+ * counting down, auth login. Screenshots at 1280×800 and phone width, light and dark
+ * (ETCDTS_UPDATE_SCREENSHOTS=1 writes the README's to docs/screenshots/).
+ *
+ * The console needs the JSON gateway (issue 13): a build without it fails here under CI and is
+ * skipped elsewhere; so is the login test while the Auth service is not served.
+ */
+import type { Browser, Page } from 'playwright-core';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startCluster, type Cluster } from '../helpers/cluster.js';
+import { ctl, inCI, killAll, startMember, type MemberProc } from '../helpers/procs.js';
+import { hasChromium, launchBrowser, openConsole, putMany, screenshot, servesGateway } from './browser.js';
+
+if (inCI && !hasChromium) throw new Error('CI must run the console tests: chromium is not installed');
+
+const b64url = (s: string): string => Buffer.from(s).toString('base64url');
+
+async function gatewayOrSkip(clientUrl: string): Promise<boolean> {
+  const ok = await servesGateway(clientUrl);
+  if (!ok && inCI) throw new Error('etcdts serves no JSON gateway (/v3/...): the console cannot work (issue 13)');
+  return ok;
+}
+
+describe.skipIf(!hasChromium)('web console served by an etcdts member', () => {
+  let m: MemberProc;
+  let browser: Browser;
+  let gateway = false;
+  let ui = '';
+
+  beforeAll(async () => {
+    [m, browser] = await Promise.all([startMember({ kind: 'etcdts', name: 'ui-1' }), launchBrowser()]);
+    ui = `${m.clientUrl}/ui/`;
+    gateway = await gatewayOrSkip(m.clientUrl);
+  });
+  afterAll(async () => {
+    await browser?.close();
+    killAll();
+  });
+
+  it('browses a tree of 10 000 keys by prefix, lazily, and opens a value', async (t) => {
+    if (!gateway) return t.skip();
+    const keys: string[] = [];
+    for (let d = 0; d < 100; d++) for (let k = 0; k < 100; k++) keys.push(`/registry/ns${String(d).padStart(2, '0')}/pod-${String(k).padStart(3, '0')}`);
+    await putMany(m.clientUrl, keys, (k) => JSON.stringify({ name: k.split('/').pop(), ns: k.split('/')[2], replicas: 3 }));
+    await ctl(m.endpoint, ['put', '/readme', 'plain text']);
+
+    const { page, errors, context } = await openConsole(browser, ui);
+    const ranges: string[] = [];
+    page.on('request', (r) => void (r.url().endsWith('/v3/kv/range') && ranges.push(r.postData() ?? '')));
+    await page.locator('[role=treeitem][data-key="/"]').click();
+    await page.locator('[role=treeitem][data-key="/registry/"]').waitFor();
+    ranges.length = 0;
+    let t0 = Date.now();
+    await page.locator('[role=treeitem][data-key="/registry/"]').click();
+    await page.locator('[role=treeitem][data-key="/registry/ns99/"]').waitFor();
+    const listMs = Date.now() - t0;
+    // 100 folders of 100 keys: about one keys-only range per folder, never the 10 000 keys.
+    expect(await page.locator('[role=treeitem][aria-level="3"]').count()).toBe(100);
+    // (Choosing the folder also counts its keys, for its panel: one count_only range.)
+    const listed = ranges.map((r) => JSON.parse(r) as { keys_only?: boolean; count_only?: boolean; limit?: string }).filter((r) => r.count_only !== true);
+    expect(listed.every((r) => r.keys_only === true && Number(r.limit) <= 500)).toBe(true);
+    expect(listed.length).toBeLessThanOrEqual(110);
+    const listRanges = listed.length;
+    t0 = Date.now();
+    await page.locator('[role=treeitem][data-key="/registry/ns42/"]').click();
+    await page.locator('[role=treeitem][data-key="/registry/ns42/pod-099"]').waitFor();
+    const openMs = Date.now() - t0;
+    await page.locator('[role=treeitem][data-key="/registry/ns42/pod-007"]').click();
+    await expect.poll(() => page.locator('pre.value').textContent()).toBe(JSON.stringify({ name: 'pod-007', ns: 'ns42', replicas: 3 }, null, 2));
+    expect(await page.locator('dl.meta').textContent()).toContain('Version1');
+    console.log(`10 000 keys: listing /registry/ (100 folders) took ${listMs} ms in ${listRanges} ranges; opening a folder ${openMs} ms`);
+    expect(listMs).toBeLessThan(5000);
+    expect(openMs).toBeLessThan(2000);
+    await screenshot(page, 'keys');
+    await page.getByRole('tab', { name: 'Hex' }).click();
+    expect(await page.locator('pre.value').textContent()).toMatch(/^00000000 {2}7b 22 6e 61/);
+    expect(errors).toEqual([]);
+    await context.close();
+  });
+
+  it('is driven from the keyboard: arrows move and open folders, Enter opens a key', async (t) => {
+    if (!gateway) return t.skip();
+    await ctl(m.endpoint, ['put', 'kb/one', '1']);
+    await ctl(m.endpoint, ['put', 'kb/two', '2']);
+    const { page, context } = await openConsole(browser, ui);
+    await page.locator('[role=treeitem]').first().waitFor();
+    await page.locator('[role=treeitem]').first().focus();
+    // Root: "/" (a folder), "kb/"; go down to kb/, open it, step in, Enter.
+    const focusedKey = () => page.evaluate(() => document.activeElement?.getAttribute('data-key'));
+    await page.keyboard.press('End');
+    expect(await focusedKey()).toBe('kb/');
+    await page.keyboard.press('ArrowRight');
+    await page.locator('[role=treeitem][data-key="kb/one"]').waitFor();
+    await page.keyboard.press('ArrowRight');
+    expect(await focusedKey()).toBe('kb/one');
+    await page.keyboard.press('ArrowDown');
+    await page.keyboard.press('Enter');
+    await expect.poll(() => page.locator('pre.value').textContent()).toBe('2');
+    await page.keyboard.press('ArrowLeft');
+    expect(await focusedKey()).toBe('kb/');
+    await context.close();
+  });
+
+  it('puts and deletes a key through the UI, and ctl get sees each change', async (t) => {
+    if (!gateway) return t.skip();
+    const { page, context } = await openConsole(browser, ui);
+    await page.getByRole('button', { name: 'New key' }).click();
+    await page.locator('input[name=key]').fill('/ui/made-here');
+    await page.locator('textarea[name=value]').fill('{"by":"browser"}');
+    await page.getByRole('button', { name: 'Put', exact: true }).click();
+    await expect.poll(async () => (await ctl(m.endpoint, ['get', '/ui/made-here'])).stdout).toBe('/ui/made-here\n{"by":"browser"}\n');
+    await page.getByRole('button', { name: 'Edit' }).click();
+    await page.locator('textarea[name=value]').fill('edited');
+    await page.getByRole('button', { name: 'Put', exact: true }).click();
+    await expect.poll(async () => (await ctl(m.endpoint, ['get', '/ui/made-here', '--print-value-only'])).stdout).toBe('edited\n');
+    await page.getByRole('button', { name: 'Delete', exact: true }).click();
+    await page.locator('dialog[open]').getByRole('button', { name: 'Delete' }).click();
+    await expect.poll(async () => (await ctl(m.endpoint, ['get', '/ui/made-here'])).stdout).toBe('');
+    await context.close();
+  });
+
+  it('live watch sees a ctl put within a second and resumes at the next revision after the member restarts', async (t) => {
+    if (!gateway) return t.skip();
+    const { page, context } = await openConsole(browser, ui, { hash: `#/watch?key=${b64url('/w/')}&prefix=1` });
+    const watchBodies: string[] = [];
+    page.on('request', (r) => void (r.url().endsWith('/v3/watch') && watchBodies.push(r.postData() ?? '')));
+    await page.getByRole('button', { name: 'Start' }).click();
+    await expect.poll(() => page.locator('.watch-state').textContent()).toContain('Watching');
+    const rows = page.locator('table.events tbody tr');
+    const t0 = Date.now();
+    const put = await ctl(m.endpoint, ['put', '/w/a', 'one', '-w', 'json']);
+    const rev = Number(JSON.parse(put.stdout).header.revision);
+    await rows.first().waitFor({ timeout: 5000 });
+    const seenMs = Date.now() - t0;
+    console.log(`watch: ctl put shown after ${seenMs} ms (ctl's own start included)`);
+    expect(seenMs).toBeLessThan(1500);
+    expect(await rows.first().textContent()).toContain(`${rev}PUT/w/aone`);
+
+    // Restart the member: the page reconnects and asks for the revision after the last it saw.
+    await m.kill('SIGTERM');
+    await expect.poll(() => page.locator('.watch-state').textContent(), { timeout: 10_000 }).toContain('Reconnecting');
+    m = await startMember({ kind: 'etcdts', name: 'ui-1', dataDir: m.dataDir, clientPort: Number(new URL(m.clientUrl).port), peerPort: Number(new URL(m.peerUrl).port) });
+    await expect.poll(() => page.locator('.watch-state').textContent(), { timeout: 20_000 }).toContain('Watching');
+    expect(JSON.parse(watchBodies[watchBodies.length - 1] as string).create_request.start_revision).toBe(String(rev + 1));
+    await ctl(m.endpoint, ['put', '/w/a', 'two']);
+    await expect.poll(() => rows.count(), { timeout: 5000 }).toBe(2);
+    expect(await rows.first().textContent()).toContain('two');
+    expect(await page.locator('td.event-prev').first().textContent()).toBe('one');
+    await page.getByRole('button', { name: 'Pause' }).click();
+    await ctl(m.endpoint, ['put', '/w/a', 'three']);
+    await expect.poll(() => page.getByRole('button', { name: /Resume \(1 held\)/ }).count()).toBe(1);
+    expect(await rows.count()).toBe(2);
+    await page.getByRole('button', { name: /Resume/ }).click();
+    expect(await rows.count()).toBe(3);
+    await page.getByRole('button', { name: 'Clear' }).click();
+    expect(await rows.count()).toBe(0);
+    await context.close();
+  });
+
+  it('counts a lease down, lists its keys, and revokes it after a confirm', async (t) => {
+    if (!gateway) return t.skip();
+    const g = await ctl(m.endpoint, ['lease', 'grant', '30']);
+    const id = /lease ([0-9a-f]+) granted/.exec(g.stdout)?.[1] as string;
+    await ctl(m.endpoint, ['put', '/leased/a', 'x', `--lease=${id}`]);
+    const { page, context } = await openConsole(browser, ui, { hash: '#/leases' });
+    const row = page.locator(`tr[data-lease="${id.padStart(16, '0')}"]`);
+    await row.waitFor();
+    const ttl = async () => Number(await row.locator('.ttl').getAttribute('data-ttl'));
+    const first = await ttl();
+    expect(first).toBeGreaterThan(20);
+    await expect.poll(ttl, { timeout: 5000 }).toBeLessThan(first);
+    expect(await row.textContent()).toContain('/leased/a');
+    await row.getByRole('button', { name: 'Revoke' }).click();
+    await page.locator('dialog[open]').getByRole('button', { name: 'Revoke' }).click();
+    await expect.poll(async () => (await ctl(m.endpoint, ['get', '/leased/a'])).stdout).toBe('');
+    await context.close();
+  });
+
+  it('fits a phone-width screen and follows a dark system theme', async (t) => {
+    if (!gateway) return t.skip();
+    const { page, context } = await openConsole(browser, ui, { viewport: { width: 390, height: 844 }, colorScheme: 'dark', hash: `#/keys?key=${b64url('/registry/ns42/pod-007')}` });
+    await page.locator('pre.value').waitFor();
+    const overflow = await page.evaluate(() => document.documentElement.scrollWidth - document.documentElement.clientWidth);
+    expect(overflow).toBeLessThanOrEqual(0);
+    const bg = await page.evaluate(() => getComputedStyle(document.body).backgroundColor);
+    expect(bg).toBe('rgb(21, 24, 28)');
+    await screenshot(page, 'keys-phone-dark');
+    await context.close();
+  });
+
+  it('asks for a login when auth is enabled (once etcdts serves the Auth service)', async (t) => {
+    if (!gateway) return t.skip();
+    const probe = await fetch(`${m.clientUrl}/v3/auth/authenticate`, { method: 'POST', body: '{"name":"nobody","password":"x"}' });
+    const body = (await probe.json()) as { code?: number };
+    if (body.code === 12) {
+      // Unimplemented: the Auth service (issue 12) is not in this build.
+      if (inCI) console.warn('etcdts serves no Auth service yet: console login proved against etcd 3.4.23 only');
+      return t.skip();
+    }
+    expect((await ctl(m.endpoint, ['user', 'add', 'root', '--new-user-password=rootpw'])).code).toBe(0);
+    expect((await ctl(m.endpoint, ['user', 'grant-role', 'root', 'root'])).code).toBe(0);
+    expect((await ctl(m.endpoint, ['auth', 'enable'])).code).toBe(0);
+    try {
+      const { page, context } = await openConsole(browser, ui);
+      await page.getByRole('heading', { name: 'Log in' }).waitFor();
+      await page.locator('input[name=user]').fill('root');
+      await page.locator('input[name=password]').fill('rootpw');
+      await page.getByRole('button', { name: 'Log in' }).click();
+      await page.locator('[role=treeitem][data-key="/"]').waitFor();
+      await context.close();
+    } finally {
+      await ctl(m.endpoint, ['--user=root:rootpw', 'auth', 'disable']);
+    }
+  });
+});
+
+describe.skipIf(!hasChromium)('web console on a 3-member etcdts cluster', () => {
+  let c: Cluster;
+  let browser: Browser;
+  let gateway = false;
+
+  beforeAll(async () => {
+    [c, browser] = await Promise.all([startCluster('etcdts', { size: 3, names: ['alpha', 'beta', 'gamma'] }), launchBrowser()]);
+    gateway = await gatewayOrSkip(`http://${c.endpoint(0)}`);
+  });
+  afterAll(async () => {
+    await browser?.close();
+    await c?.stop();
+    killAll();
+  });
+
+  const roleOf = (page: Page, name: string) => page.locator(`tr[data-member="${name}"]`).getAttribute('data-role');
+
+  it('lists the 3 members with their raft state, and moves the leader from the UI', async (t) => {
+    if (!gateway) return t.skip();
+    const leader = await c.leader();
+    const names = ['alpha', 'beta', 'gamma'];
+    const { page, errors, context } = await openConsole(browser, `http://${c.endpoint(0)}/ui/`, { hash: '#/cluster', colorScheme: 'dark' });
+    await expect.poll(() => page.locator('table.members tbody tr').count()).toBe(3);
+    await expect.poll(() => roleOf(page, names[leader] as string)).toBe('leader');
+    for (const n of names) await expect.poll(() => page.locator(`tr[data-member="${n}"]`).textContent()).toContain('healthy');
+    await screenshot(page, 'cluster');
+
+    const target = (leader + 1) % 3;
+    await page.locator(`tr[data-member="${names[target]}"]`).getByRole('button', { name: 'Make leader' }).click();
+    await page.locator('dialog[open]').getByRole('button', { name: 'Move leader' }).click();
+    await expect.poll(() => c.leader(), { timeout: 15_000 }).toBe(target);
+    await expect.poll(() => roleOf(page, names[target] as string), { timeout: 10_000 }).toBe('leader');
+    expect(await roleOf(page, names[leader] as string)).toBe('follower');
+    expect(errors).toEqual([]);
+    await context.close();
+  });
+});
