@@ -58,7 +58,7 @@ export function ClusterView() {
           return { m, base, status: status.s, statusError: status.err, health };
         }),
       );
-      setMembers(views);
+      setMembers(views.sort((a, b) => (a.m.name ?? '').localeCompare(b.m.name ?? '') || a.m.ID.localeCompare(b.m.ID)));
       setAlarms(await gw.alarms().catch(() => []));
       setError(null);
     } catch (e) {
@@ -157,7 +157,8 @@ export function ClusterView() {
                   <td>{s?.version ?? (v.statusError ? <span class="bad" title={v.statusError}>unreachable</span> : '–')}</td>
                   <td class="mono small">{(v.m.peerURLs ?? []).join(', ')}</td>
                   <td class="mono small">{(v.m.clientURLs ?? []).join(', ')}</td>
-                  <td class="actions">
+                  <td>
+                    <div class="actions">
                     {!isLeader && !v.m.isLearner && (
                       <button type="button" disabled={busy || leaderView === undefined} onClick={() => void moveLeader(v)}>
                         Make leader
@@ -171,6 +172,7 @@ export function ClusterView() {
                     <button type="button" disabled={busy || s === null} onClick={() => void defrag(v)}>
                       Defragment
                     </button>
+                    </div>
                   </td>
                 </tr>
               );

@@ -78,9 +78,16 @@ interface Row {
 
 const idOf = (b: Bytes): string => (b.length === 0 ? 'root' : b64(b));
 
+/** The folders above a key ("a/b/c" → "a/", "a/b/"), which a link to the key opens. */
+function ancestors(key: Bytes): Bytes[] {
+  const out: Bytes[] = [];
+  for (let i = 0; i < key.length - 1; i++) if (key[i] === 0x2f) out.push(key.slice(0, i + 1));
+  return out;
+}
+
 function KeyTree({ version, selected }: { version: number; selected: Bytes | null }) {
   const [nodes, setNodes] = useState(() => new Map<string, Node>());
-  const [expanded, setExpanded] = useState(() => new Set<string>(['root']));
+  const [expanded, setExpanded] = useState(() => new Set<string>(['root', ...(selected === null ? [] : ancestors(selected).map(idOf))]));
   const [focus, setFocus] = useState(0);
   const treeRef = useRef<HTMLDivElement>(null);
 
@@ -92,6 +99,12 @@ function KeyTree({ version, selected }: { version: number; selected: Bytes | nul
     try {
       const page = await listChildren(keysPage, prefix, more ? (before?.next ?? null) : null);
       setNode(id, { children: [...(before?.children ?? []), ...page.children], next: page.next, loading: false, error: null });
+      // A key space under one folder (as "/registry/..."): open it at once.
+      const only = page.children[0];
+      if (id === 'root' && page.children.length === 1 && only?.isDir === true && !expanded.has(idOf(only.key))) {
+        setExpanded((e) => new Set(e).add(idOf(only.key)));
+        void load(only.key);
+      }
     } catch (e) {
       setNode(id, { children: before?.children ?? [], next: before?.next ?? null, loading: false, error: errorText(e) });
     }
