@@ -38,7 +38,7 @@ export async function openConsole(browser: Browser, consoleUrl: string, o: { api
   const page = await context.newPage();
   const errors: string[] = [];
   page.on('pageerror', (e) => errors.push(e.message));
-  if (o.api !== undefined) await page.addInitScript((api) => void ((window as unknown as { etcdtsConsoleApi: string }).etcdtsConsoleApi = api), o.api);
+  if (o.api !== undefined) await page.addInitScript({ content: `window.etcdtsConsoleApi = ${JSON.stringify(o.api)};` });
   await page.goto(`${consoleUrl}${o.hash ?? ''}`);
   return { context, page, errors };
 }

@@ -90,7 +90,7 @@ describe.skipIf(!hasChromium)('web console served by an etcdts member', () => {
     await page.locator('[role=treeitem]').first().waitFor();
     await page.locator('[role=treeitem]').first().focus();
     // Root: "/" (a folder), "kb/"; go down to kb/, open it, step in, Enter.
-    const focusedKey = () => page.evaluate(() => document.activeElement?.getAttribute('data-key'));
+    const focusedKey = () => page.evaluate<string | null>("document.activeElement?.getAttribute('data-key') ?? null");
     await page.keyboard.press('End');
     expect(await focusedKey()).toBe('kb/');
     await page.keyboard.press('ArrowRight');
@@ -184,9 +184,9 @@ describe.skipIf(!hasChromium)('web console served by an etcdts member', () => {
     if (!gateway) return t.skip();
     const { page, context } = await openConsole(browser, ui, { viewport: { width: 390, height: 844 }, colorScheme: 'dark', hash: `#/keys?key=${b64url('/registry/ns42/pod-007')}` });
     await page.locator('pre.value').waitFor();
-    const overflow = await page.evaluate(() => document.documentElement.scrollWidth - document.documentElement.clientWidth);
+    const overflow = await page.evaluate<number>('document.documentElement.scrollWidth - document.documentElement.clientWidth');
     expect(overflow).toBeLessThanOrEqual(0);
-    const bg = await page.evaluate(() => getComputedStyle(document.body).backgroundColor);
+    const bg = await page.evaluate<string>('getComputedStyle(document.body).backgroundColor');
     expect(bg).toBe('rgb(21, 24, 28)');
     await screenshot(page, 'keys-phone-dark');
     await context.close();
