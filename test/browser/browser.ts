@@ -43,15 +43,15 @@ export async function openConsole(browser: Browser, consoleUrl: string, o: { api
   return { context, page, errors };
 }
 
-/**
- * Screenshots go to a temporary directory; with ETCDTS_UPDATE_SCREENSHOTS=1 the ones the README
- * shows are written to docs/screenshots/ instead (so they come from the current build).
- */
-export const screenshotDir = process.env.ETCDTS_UPDATE_SCREENSHOTS === '1' ? path.join(repoRoot, 'docs', 'screenshots') : path.join(os.tmpdir(), 'etcdts-console-screenshots');
+/** Where screenshots go: a temporary directory (printed by the tests that take them). */
+export const screenshotDir = path.join(os.tmpdir(), 'etcdts-console-screenshots');
+/** With ETCDTS_UPDATE_SCREENSHOTS=1 the README's screenshots are rewritten from the current build. */
+const readmeShots = process.env.ETCDTS_UPDATE_SCREENSHOTS === '1' ? path.join(repoRoot, 'docs', 'screenshots') : null;
 
-export async function screenshot(page: Page, name: string): Promise<string> {
-  mkdirSync(screenshotDir, { recursive: true });
-  const file = path.join(screenshotDir, `${name}.png`);
+export async function screenshot(page: Page, name: string, o: { readme?: boolean } = {}): Promise<string> {
+  const dir = o.readme === true && readmeShots !== null ? readmeShots : screenshotDir;
+  mkdirSync(dir, { recursive: true });
+  const file = path.join(dir, `${name}.png`);
   await page.screenshot({ path: file });
   return file;
 }

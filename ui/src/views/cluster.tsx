@@ -153,7 +153,10 @@ export function ClusterView() {
                   <td>{s?.raftTerm ?? '–'}</td>
                   <td>{s?.raftIndex ?? '–'}</td>
                   <td>{s?.raftAppliedIndex ?? '–'}</td>
-                  <td>{s ? `${formatBytes(Number(s.dbSize ?? 0))}${s.dbSizeInUse ? ` (${formatBytes(Number(s.dbSizeInUse))} in use)` : ''}` : '–'}</td>
+                  <td class="nowrap" title={s?.dbSizeInUse ? `${formatBytes(Number(s.dbSizeInUse))} in use` : undefined}>
+                    {s ? formatBytes(Number(s.dbSize ?? 0)) : '–'}
+                    {s?.dbSizeInUse && <span class="muted small"> ({formatBytes(Number(s.dbSizeInUse))} used)</span>}
+                  </td>
                   <td>{s?.version ?? (v.statusError ? <span class="bad" title={v.statusError}>unreachable</span> : '–')}</td>
                   <td class="mono small">{(v.m.peerURLs ?? []).join(', ')}</td>
                   <td class="mono small">{(v.m.clientURLs ?? []).join(', ')}</td>
