@@ -148,6 +148,25 @@ describe.skipIf(!ready)('web console against etcd 3.4.23', () => {
     expect(await row.getAttribute('data-role')).toBe('leader');
     await expect.poll(() => row.textContent()).toContain('healthy');
     expect(await row.textContent()).toContain('3.4.23');
+    await row.getByRole('button', { name: 'Defragment' }).click();
+    await page.locator('dialog[open]').getByRole('button', { name: 'Defragment' }).click();
+    await page.getByRole('status').getByText('Defragmented ui-etcd').waitFor();
+    await expect.poll(() => etcd.logs.join('')).toContain('finished defragmenting the storage backend');
+    await context.close();
+  });
+
+  it('charts writes/s and reads/s from the member\'s own /metrics', async () => {
+    const { page, context } = await openConsole(browser, files.url, { api: etcd.clientUrl, hash: '#/metrics' });
+    await page.getByText("this member's /metrics").waitFor();
+    const value = (title: string) => page.locator(`[data-metric="${title}"] .big`).textContent();
+    const until = Date.now() + 6000;
+    for (let i = 0; Date.now() < until; i++) {
+      await ctl('put', `/load/${i % 5}`, String(i));
+      await ctl('get', '/load/0');
+    }
+    await expect.poll(async () => Number(await value('Writes/s')), { timeout: 5000 }).toBeGreaterThan(0);
+    expect(Number(await value('Reads/s'))).toBeGreaterThan(0);
+    expect(Number(await value('Leader changes'))).toBe(1);
     await context.close();
   });
 });
