@@ -14,6 +14,7 @@ import path from 'node:path';
 import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startCluster, type Cluster } from '../helpers/cluster.js';
+import { addAndStart } from '../helpers/membership.js';
 import { ctl, inCI, killAll, repoRoot, startMember, type MemberProc } from '../helpers/procs.js';
 import { hasChromium, launchBrowser, openConsole, putMany, screenshot, servesGateway } from './browser.js';
 
@@ -259,6 +260,28 @@ describe.skipIf(!hasChromium)('web console on a 3-member etcdts cluster', () => 
     await expect.poll(() => roleOf(page, names[target] as string), { timeout: 10_000 }).toBe('leader');
     expect(await roleOf(page, names[leader] as string)).toBe('follower');
     expect(errors).toEqual([]);
+    await context.close();
+  });
+
+  it('promotes a learner after a confirm', async (t) => {
+    if (!gateway) return t.skip();
+    await addAndStart(c, (e, a) => ctl(e, a), c.endpoint(0), 'delta', { learner: true });
+    const { page, context } = await openConsole(browser, `http://${c.endpoint(1)}/ui/`, { hash: '#/cluster' });
+    await expect.poll(() => roleOf(page, 'delta'), { timeout: 10_000 }).toBe('learner');
+    // etcd refuses to promote a learner that has not caught up yet: the page shows that error; try again.
+    await expect
+      .poll(
+        async () => {
+          await page.locator('tr[data-member="delta"]').getByRole('button', { name: 'Promote' }).click();
+          await page.locator('dialog[open]').getByRole('button', { name: 'Promote' }).click();
+          await page.locator('.notice').last().waitFor();
+          return page.locator('.notice').last().textContent();
+        },
+        { timeout: 30_000, interval: 1000 },
+      )
+      .toBe('Promoted delta');
+    await expect.poll(() => roleOf(page, 'delta'), { timeout: 10_000 }).toBe('follower');
+    expect((await ctl(c.endpoint(0), ['member', 'list'])).stdout).toMatch(/delta, http:\/\/127\.0\.0\.1:\d+, http:\/\/127\.0\.0\.1:\d+, false/);
     await context.close();
   });
 });
