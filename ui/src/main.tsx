@@ -4,7 +4,7 @@
  */
 import { render } from 'preact';
 import { useEffect, useRef, useState } from 'preact/hooks';
-import { needsLogin } from './api.js';
+import { Code, GatewayError, needsLogin } from './api.js';
 import { errorText, gw, parseRoute, routeHref, views, type Route } from './app-state.js';
 import { idHex } from './bytes.js';
 import { MetricsSampler, type Sample } from './metrics.js';
@@ -88,6 +88,9 @@ function App() {
       setProblem(null);
     } catch (e) {
       if (needsLogin(e)) setAuth('login');
+      // A user without read permission on that key is still logged in (etcdctl endpoint health
+      // counts PermissionDenied as healthy for the same reason).
+      else if (e instanceof GatewayError && e.code === Code.PermissionDenied) setAuth(gw.token === null ? 'open' : 'in');
       else {
         setProblem(errorText(e));
         setAuth('open');

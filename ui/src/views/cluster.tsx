@@ -117,7 +117,7 @@ export function ClusterView() {
       </p>
       {error && <p class="error">{error}</p>}
       <div class="table-scroll">
-        <table class="members" aria-label="Members">
+        <table class="members cards-sm" aria-label="Members">
           <thead>
             <tr>
               <th scope="col">Name</th>
@@ -145,22 +145,22 @@ export function ClusterView() {
                     {v.m.name || '(unstarted)'}
                     {v.m.ID === self && <span class="badge">this member</span>}
                   </th>
-                  <td class="mono">{idHex(v.m.ID)}</td>
-                  <td>
+                  <td data-label="ID" class="mono">{idHex(v.m.ID)}</td>
+                  <td data-label="Role">
                     <span class={`role ${role}`}>{role}</span>
                   </td>
-                  <td>{v.health === null ? '–' : v.health.ok ? <span class="ok">healthy</span> : <span class="bad" title={v.health.reason}>unhealthy{v.health.reason ? `: ${v.health.reason}` : ''}</span>}</td>
-                  <td>{s?.raftTerm ?? '–'}</td>
-                  <td>{s?.raftIndex ?? '–'}</td>
-                  <td>{s?.raftAppliedIndex ?? '–'}</td>
-                  <td class="nowrap" title={s?.dbSizeInUse ? `${formatBytes(Number(s.dbSizeInUse))} in use` : undefined}>
+                  <td data-label="Health">{v.health === null ? '–' : v.health.ok ? <span class="ok">healthy</span> : <span class="bad" title={v.health.reason}>unhealthy{v.health.reason ? `: ${v.health.reason}` : ''}</span>}</td>
+                  <td data-label="Raft term">{s?.raftTerm ?? '–'}</td>
+                  <td data-label="Raft index">{s?.raftIndex ?? '–'}</td>
+                  <td data-label="Applied">{s?.raftAppliedIndex ?? '–'}</td>
+                  <td data-label="DB size" class="nowrap" title={s?.dbSizeInUse ? `${formatBytes(Number(s.dbSizeInUse))} in use` : undefined}>
                     {s ? formatBytes(Number(s.dbSize ?? 0)) : '–'}
                     {s?.dbSizeInUse && <span class="muted small"> ({formatBytes(Number(s.dbSizeInUse))} used)</span>}
                   </td>
-                  <td>{s?.version ?? (v.statusError ? <span class="bad" title={v.statusError}>unreachable</span> : '–')}</td>
-                  <td class="mono small">{(v.m.peerURLs ?? []).join(', ')}</td>
-                  <td class="mono small">{(v.m.clientURLs ?? []).join(', ')}</td>
-                  <td>
+                  <td data-label="Version">{s?.version ?? (v.statusError ? <span class="bad" title={v.statusError}>unreachable</span> : '–')}</td>
+                  <td data-label="Peer URLs" class="mono small">{(v.m.peerURLs ?? []).join(', ')}</td>
+                  <td data-label="Client URLs" class="mono small">{(v.m.clientURLs ?? []).join(', ')}</td>
+                  <td data-label="Actions">
                     <div class="actions">
                     {!isLeader && !v.m.isLearner && (
                       <button type="button" disabled={busy || leaderView === undefined} onClick={() => void moveLeader(v)}>

@@ -6,7 +6,7 @@
 import { useEffect, useMemo, useRef, useState } from 'preact/hooks';
 import type { KeyValue } from '../api.js';
 import { errorText, gw, routeHref } from '../app-state.js';
-import { formatBytes, fromBase64, fromLabel, idFromHex, idHex, label, prefixEnd, toBase64Url, utf8, type Bytes } from '../bytes.js';
+import { formatBytes, fromBase64, fromLabel, idFromHex, idHex, label, prefixEnd, textOf, toBase64Url, utf8, type Bytes } from '../bytes.js';
 import { keyHistory, type History } from '../history.js';
 import { childName, listChildren, type TreeChild } from '../tree.js';
 import { modesFor, preview, renderValue, type ValueMode } from '../value-format.js';
@@ -505,8 +505,10 @@ function FolderPanel({ prefix, onChanged }: { prefix: Bytes; onChanged: () => vo
 
 function PutForm(props: { initialKey?: Bytes; initialValue?: Bytes; initialLease?: string; onDone: (k: Bytes | null) => void }) {
   const editing = props.initialKey !== undefined;
+  // A value that is not UTF-8 cannot be edited as text: the editor starts empty and says so.
+  const binary = props.initialValue !== undefined && textOf(props.initialValue) === null;
   const [key, setKey] = useState(props.initialKey ? label(props.initialKey) : '');
-  const [value, setValue] = useState(props.initialValue ? new TextDecoder().decode(props.initialValue) : '');
+  const [value, setValue] = useState(props.initialValue && !binary ? (textOf(props.initialValue) ?? '') : '');
   const [lease, setLease] = useState(props.initialLease && props.initialLease !== '0' ? idHex(props.initialLease) : '');
   const [busy, setBusy] = useState(false);
   const submit = async (e: Event): Promise<void> => {
@@ -531,6 +533,7 @@ function PutForm(props: { initialKey?: Bytes; initialValue?: Bytes; initialLease
         Key
         <input name="key" value={key} readOnly={editing} required autofocus={!editing} onInput={(e) => setKey((e.target as HTMLInputElement).value)} />
       </label>
+      {binary && <p class="muted">The current value is binary ({props.initialValue?.length} bytes); what you type here replaces it as text.</p>}
       <label>
         Value
         <textarea name="value" rows={8} value={value} autofocus={editing} onInput={(e) => setValue((e.target as HTMLTextAreaElement).value)} />

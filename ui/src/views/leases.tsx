@@ -87,7 +87,7 @@ export function LeasesView({ params }: { params: URLSearchParams }) {
       </form>
       {error && <p class="error">{error}</p>}
       <div class="table-scroll">
-        <table class="leases" aria-label="Leases">
+        <table class="leases cards-sm" aria-label="Leases">
           <thead>
             <tr>
               <th scope="col">Lease</th>
@@ -106,14 +106,14 @@ export function LeasesView({ params }: { params: URLSearchParams }) {
                   <th scope="row" class="mono">
                     {hex}
                   </th>
-                  <td>
+                  <td data-label="Remaining">
                     <span class="ttl" data-ttl={left}>
                       {left}s
                     </span>
                     <meter min={0} max={l.grantedTtl || 1} value={left} aria-label="Remaining TTL" />
                   </td>
-                  <td>{l.grantedTtl}s</td>
-                  <td>
+                  <td data-label="Granted TTL">{l.grantedTtl}s</td>
+                  <td data-label="Keys">
                     {l.keys.length === 0 ? (
                       <span class="muted">none</span>
                     ) : (
@@ -127,7 +127,7 @@ export function LeasesView({ params }: { params: URLSearchParams }) {
                       </ul>
                     )}
                   </td>
-                  <td>
+                  <td data-label="Actions">
                     <button type="button" class="danger" onClick={() => void revoke(l)}>
                       Revoke
                     </button>
