@@ -108,6 +108,10 @@ describe.skipIf(!hasChromium)('web console served by an etcdts member', () => {
     await expect.poll(() => page.locator('pre.value').textContent()).toBe('2');
     await page.keyboard.press('ArrowLeft');
     expect(await focusedKey()).toBe('kb/');
+    // "/" jumps to the search box; typing a prefix lists the matching keys.
+    await page.keyboard.press('/');
+    await page.keyboard.type('kb/t');
+    await page.getByRole('link', { name: 'kb/two' }).waitFor();
     await context.close();
   });
 
@@ -163,6 +167,9 @@ describe.skipIf(!hasChromium)('web console served by an etcdts member', () => {
     expect(await rows.count()).toBe(2);
     await page.getByRole('button', { name: /Resume/ }).click();
     expect(await rows.count()).toBe(3);
+    await ctl(m.endpoint, ['del', '/w/a']);
+    await expect.poll(() => rows.first().textContent()).toMatch(/^\d+DELETE\/w\/a/);
+    expect(await page.locator('td.event-prev').first().textContent()).toBe('three');
     await page.getByRole('button', { name: 'Clear' }).click();
     expect(await rows.count()).toBe(0);
     await context.close();

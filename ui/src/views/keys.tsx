@@ -31,13 +31,25 @@ export function KeysView({ params }: { params: URLSearchParams }) {
   const [putOpen, setPutOpen] = useState(false);
   const [version, setVersion] = useState(0);
   const changed = (): void => setVersion((v) => v + 1);
+  const searchRef = useRef<HTMLInputElement>(null);
+  // "/" focuses the search box from anywhere outside a text field (as on many sites).
+  useEffect(() => {
+    const on = (e: KeyboardEvent): void => {
+      const t = e.target as HTMLElement | null;
+      if (e.key !== '/' || e.ctrlKey || e.metaKey || e.altKey || t?.closest('input, textarea, select, dialog') != null) return;
+      e.preventDefault();
+      searchRef.current?.focus();
+    };
+    document.addEventListener('keydown', on);
+    return () => document.removeEventListener('keydown', on);
+  }, []);
   return (
     <div class="split">
       <section class="pane tree-pane" aria-label="Key tree">
         <div class="row">
           <label class="grow">
             <span class="sr-only">Search keys by prefix</span>
-            <input type="search" placeholder="Search by prefix…" value={search} onInput={(e) => setSearch((e.target as HTMLInputElement).value)} />
+            <input ref={searchRef} type="search" placeholder="Search by prefix… ( / )" value={search} onInput={(e) => setSearch((e.target as HTMLInputElement).value)} />
           </label>
           <button type="button" onClick={() => setPutOpen(true)} title="Put a new key">
             New key
