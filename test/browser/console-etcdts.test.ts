@@ -270,6 +270,24 @@ describe.skipIf(!hasChromium)('web console on a 3-member etcdts cluster', () => 
     await context.close();
   });
 
+  it('a live watch resumes after its member restarts, with the writes made meanwhile through another member', async (t) => {
+    if (!gateway) return t.skip();
+    const { page, context } = await openConsole(browser, `http://${c.endpoint(2)}/ui/`, { hash: `#/watch?key=${b64url('/missed/')}&prefix=1` });
+    await page.getByRole('button', { name: 'Start' }).click();
+    await expect.poll(() => page.locator('.watch-state').textContent()).toContain('Watching');
+    const rows = page.locator('table.events tbody tr');
+    await ctl(c.endpoint(0), ['put', '/missed/a', '1']);
+    await expect.poll(() => rows.count()).toBe(1);
+    await c.kill(2, 'SIGKILL');
+    await expect.poll(() => page.locator('.watch-state').textContent(), { timeout: 10_000 }).toContain('Reconnecting');
+    await ctl(c.endpoint(0), ['put', '/missed/a', '2']);
+    await ctl(c.endpoint(1), ['put', '/missed/b', '3']);
+    await c.restart(2);
+    await expect.poll(() => rows.count(), { timeout: 20_000 }).toBe(3);
+    expect((await rows.allTextContents()).map((r) => r.replace(/^\d+/, ''))).toEqual(['PUT/missed/b3', 'PUT/missed/a21', 'PUT/missed/a1']);
+    await context.close();
+  });
+
   it('promotes a learner after a confirm', async (t) => {
     if (!gateway) return t.skip();
     await addAndStart(c, (e, a) => ctl(e, a), c.endpoint(0), 'delta', { learner: true });
