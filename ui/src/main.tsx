@@ -75,6 +75,7 @@ function App() {
   const route = useRoute();
   const [auth, setAuth] = useState<'checking' | 'open' | 'login' | 'in'>('checking');
   const [problem, setProblem] = useState<string | null>(null);
+  const [failures, setFailures] = useState(0);
   const [session, setSession] = useState(0);
   const sampler = useRef(new MetricsSampler(gw));
   const [samples, setSamples] = useState<Sample[]>([]);
@@ -92,11 +93,23 @@ function App() {
       // counts PermissionDenied as healthy for the same reason).
       else if (e instanceof GatewayError && e.code === Code.PermissionDenied) setAuth(gw.token === null ? 'open' : 'in');
       else {
-        setProblem(errorText(e));
+        setProblem(
+          e instanceof GatewayError && e.httpStatus === 404
+            ? 'This member serves no JSON gateway (/v3/...), which the console needs (etcd: --enable-grpc-gateway).'
+            : `Cannot reach the member: ${errorText(e)}`,
+        );
+        setFailures((n) => n + 1);
         setAuth('open');
       }
     }
   };
+  // Until the member answers (it may be starting or restarting), ask again every few seconds.
+  useEffect(() => {
+    if (problem === null) return undefined;
+    const t = setTimeout(() => void probe(), 3000);
+    return () => clearTimeout(t);
+    // eslint-disable-next-line react-hooks/exhaustive-deps
+  }, [problem, failures]);
   useEffect(() => {
     gw.token = sessionStorage.getItem(tokenKey) || null;
     gw.onLoginNeeded = () => {
