@@ -133,6 +133,23 @@ describe.skipIf(!hasChromium)('web console served by an etcdts member', () => {
     await context.close();
   });
 
+  it('shows a key\'s history back to the compacted revision', async (t) => {
+    if (!gateway) return t.skip();
+    const revs: number[] = [];
+    for (const v of ['v1', 'v2', 'v3', 'v4']) revs.push(Number(JSON.parse((await ctl(m.endpoint, ['put', '/hist/k', v, '-w', 'json'])).stdout).header.revision));
+    await ctl(m.endpoint, ['del', '/hist/k']);
+    await ctl(m.endpoint, ['put', '/hist/k', 'again']);
+    expect((await ctl(m.endpoint, ['compaction', String(revs[1])])).code).toBe(0);
+    const { page, context } = await openConsole(browser, ui, { hash: `#/keys?key=${b64url('/hist/k')}` });
+    await page.getByRole('button', { name: 'History' }).click();
+    const rows = page.locator('section.history tbody tr');
+    // Newest first: the put after the delete, the delete, v4, v3, and v2 as the value at the compacted revision.
+    await expect.poll(() => rows.count()).toBe(5);
+    expect((await rows.allTextContents()).map((r) => r.replace(/^\d+/, ''))).toEqual(['PUT1again', 'DELETE', 'PUT4v4', 'PUT3v3', 'PUT2v2']);
+    expect(await page.locator('section.history').textContent()).toContain(`compacted revision ${revs[1]}`);
+    await context.close();
+  });
+
   it('live watch sees a ctl put within a second and resumes at the next revision after the member restarts', async (t) => {
     if (!gateway) return t.skip();
     const { page, context } = await openConsole(browser, ui, { hash: `#/watch?key=${b64url('/w/')}&prefix=1` });
