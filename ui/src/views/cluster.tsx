@@ -126,11 +126,9 @@ export function ClusterView() {
               <th scope="col">Health</th>
               <th scope="col">Raft term</th>
               <th scope="col">Raft index</th>
-              <th scope="col">Applied</th>
               <th scope="col">DB size</th>
               <th scope="col">Version</th>
-              <th scope="col">Peer URLs</th>
-              <th scope="col">Client URLs</th>
+              <th scope="col">URLs</th>
               <th scope="col">Actions</th>
             </tr>
           </thead>
@@ -151,15 +149,23 @@ export function ClusterView() {
                   </td>
                   <td data-label="Health">{v.health === null ? '–' : v.health.ok ? <span class="ok">healthy</span> : <span class="bad" title={v.health.reason}>unhealthy{v.health.reason ? `: ${v.health.reason}` : ''}</span>}</td>
                   <td data-label="Raft term">{s?.raftTerm ?? '–'}</td>
-                  <td data-label="Raft index">{s?.raftIndex ?? '–'}</td>
-                  <td data-label="Applied">{s?.raftAppliedIndex ?? '–'}</td>
+                  <td data-label="Raft index" title={s?.raftAppliedIndex ? `applied ${s.raftAppliedIndex}` : undefined}>
+                    {s?.raftIndex ?? '–'}
+                    {s?.raftAppliedIndex && s.raftAppliedIndex !== s.raftIndex && <span class="muted small"> (applied {s.raftAppliedIndex})</span>}
+                  </td>
                   <td data-label="DB size" class="nowrap" title={s?.dbSizeInUse ? `${formatBytes(Number(s.dbSizeInUse))} in use` : undefined}>
                     {s ? formatBytes(Number(s.dbSize ?? 0)) : '–'}
                     {s?.dbSizeInUse && <span class="muted small"> ({formatBytes(Number(s.dbSizeInUse))} used)</span>}
                   </td>
                   <td data-label="Version">{s?.version ?? (v.statusError ? <span class="bad" title={v.statusError}>unreachable</span> : '–')}</td>
-                  <td data-label="Peer URLs" class="mono small">{(v.m.peerURLs ?? []).join(', ')}</td>
-                  <td data-label="Client URLs" class="mono small">{(v.m.clientURLs ?? []).join(', ')}</td>
+                  <td data-label="URLs" class="mono small">
+                    <div>
+                      <span class="muted">client</span> {(v.m.clientURLs ?? []).join(', ') || '–'}
+                    </div>
+                    <div>
+                      <span class="muted">peer</span> {(v.m.peerURLs ?? []).join(', ')}
+                    </div>
+                  </td>
                   <td data-label="Actions">
                     <div class="actions">
                     {!isLeader && !v.m.isLearner && (
