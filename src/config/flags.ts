@@ -420,7 +420,7 @@ export function parseConfig(argv: readonly string[], env: Record<string, string 
     grpcKeepaliveTimeoutMs: ms('grpc-keepalive-timeout'),
     enableGrpcGateway: bool('enable-grpc-gateway'),
     // A console that can delete keys is for the machine's own user unless asked for elsewhere.
-    ui: explicit('ui') ? bool('ui') : [...lcUrls, ...lchUrls].every(isLoopbackUrl),
+    ui: explicit('ui') ? bool('ui') : lcUrls.every(isLoopbackUrl),
     preVote: bool('pre-vote'),
     strictReconfigCheck: bool('strict-reconfig-check'),
     autoCompactionMode: compactionMode === 'revision' ? 'revision' : 'periodic',
