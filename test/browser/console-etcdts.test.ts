@@ -211,6 +211,24 @@ describe.skipIf(!hasChromium)('web console served by an etcdts member', () => {
     await context.close();
   });
 
+  it('charts writes/s, reads/s and WAL fsync p99 from the member\'s own /metrics', async (t) => {
+    if (!gateway) return t.skip();
+    const { page, context } = await openConsole(browser, ui, { hash: '#/metrics' });
+    await page.getByText("this member's /metrics").waitFor();
+    const value = async (title: string) => Number(await page.locator(`[data-metric="${title}"] .big`).textContent());
+    const b64 = (s: string) => Buffer.from(s).toString('base64');
+    const until = Date.now() + 6000;
+    for (let i = 0; Date.now() < until; i++) {
+      await fetch(`${m.clientUrl}/v3/kv/put`, { method: 'POST', body: JSON.stringify({ key: b64(`/load/${i % 5}`), value: b64(String(i)) }) });
+      await fetch(`${m.clientUrl}/v3/kv/range`, { method: 'POST', body: JSON.stringify({ key: b64('/load/0') }) });
+    }
+    await expect.poll(() => value('Writes/s'), { timeout: 5000 }).toBeGreaterThan(0);
+    expect(await value('Reads/s')).toBeGreaterThan(0);
+    await expect.poll(() => value('WAL fsync p99 (ms)'), { timeout: 5000 }).toBeGreaterThan(0);
+    expect(await value('Leader changes')).toBeGreaterThanOrEqual(1);
+    await context.close();
+  });
+
   it('fits a phone-width screen and follows a dark system theme', async (t) => {
     if (!gateway) return t.skip();
     const { page, context } = await openConsole(browser, ui, { viewport: { width: 390, height: 844 }, colorScheme: 'dark', hash: `#/keys?key=${b64url('/registry/ns42/pod-007')}` });
