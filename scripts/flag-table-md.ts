@@ -12,6 +12,7 @@ const notes: Record<string, string> = {
   'listen-metrics-urls': '/metrics and /health',
   metrics: 'extensive adds grpc_server_handling_seconds',
   'enable-grpc-gateway': 'JSON gateway on /v3/ and /v3beta/',
+  ui: "etcdts's own (etcd has none): the web console under /ui/; unset (auto), on when every client listener is loopback",
   'max-concurrent-streams': 'HTTP/2 SETTINGS_MAX_CONCURRENT_STREAMS',
   logger: 'zap only (capnslog refused)',
   'log-outputs': 'default, stderr, stdout or files',

@@ -123,8 +123,10 @@ async function main(): Promise<void> {
     metricsUrls: cfg.listenMetricsUrls,
     maxConcurrentStreams: cfg.maxConcurrentStreams,
     enableGateway: cfg.enableGrpcGateway,
+    ui: cfg.ui,
   });
   logger.info('ready to serve client requests', { name: cfg.name, 'data-dir': cfg.dataDir });
+  if (cfg.ui) logger.info('serving the web console', { urls: cfg.advertiseClientUrls.map((u) => `${u}/ui/`) });
   logger.debug('flags set', { flags: cfg.explicit.join(',') });
   if (cfg.corruptCheckTimeMs > 0) {
     // etcd logs this when its periodic corruption check starts (server/corrupt.go).

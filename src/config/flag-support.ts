@@ -22,6 +22,7 @@ export const implemented: ReadonlySet<string> = new Set([
   'max-request-bytes',
   'max-concurrent-streams',
   'enable-grpc-gateway',
+  'ui',
   'initial-advertise-peer-urls',
   'initial-cluster',
   'initial-cluster-state',

@@ -73,6 +73,8 @@ export const flagSpecs: readonly FlagSpec[] = [
   f('socket-reuse-port', 'bool', 'false', member, 'Set SO_REUSEPORT on listeners.'),
   f('socket-reuse-address', 'bool', 'false', member, 'Set SO_REUSEADDR on listeners.'),
   f('enable-grpc-gateway', 'bool', 'true', member, 'Serve the JSON gateway (/v3/...) on the client port.'),
+  // etcdts's own (etcd has no web console): a bool once given; unset it follows the listeners.
+  f('ui', 'bool', 'auto', member, 'Serve the web console under /ui/ on the client port (unset: on when every --listen-client-urls host is loopback, off otherwise).'),
 
   // Clustering
   f('initial-advertise-peer-urls', 'urls', 'http://localhost:2380', clustering, 'Peer URLs this member announces to the cluster.'),

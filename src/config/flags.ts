@@ -21,7 +21,7 @@ import { flagSpecs, flagsByName, type FlagKind } from './flag-table.js';
 import { alsoAccepted, implemented } from './flag-support.js';
 import { readConfigFile } from './config-file.js';
 import { parseGoBool, parseGoDurationMs, parseGoDurationNs, parseGoInt, parseGoUint, ValueError } from './go-values.js';
-import { bindUrlProblem, parseEtcdUrl, parseEtcdUrls, whatwgUrl, type EtcdUrl } from './urls.js';
+import { bindUrlProblem, isLoopbackUrl, parseEtcdUrl, parseEtcdUrls, whatwgUrl, type EtcdUrl } from './urls.js';
 
 export { ConfigError } from './config-error.js';
 export { bootstrapMembers, initialClusterString, type Bootstrap, type BootstrapMember } from './bootstrap.js';
@@ -94,6 +94,8 @@ export interface ServerConfig {
   grpcKeepaliveIntervalMs: number;
   grpcKeepaliveTimeoutMs: number;
   enableGrpcGateway: boolean;
+  /** --ui: the web console under /ui/; unset, on exactly when every client listener is loopback. */
+  ui: boolean;
   preVote: boolean;
   strictReconfigCheck: boolean;
   autoCompactionMode: 'periodic' | 'revision';
@@ -417,6 +419,8 @@ export function parseConfig(argv: readonly string[], env: Record<string, string 
     grpcKeepaliveIntervalMs: ms('grpc-keepalive-interval'),
     grpcKeepaliveTimeoutMs: ms('grpc-keepalive-timeout'),
     enableGrpcGateway: bool('enable-grpc-gateway'),
+    // A console that can delete keys is for the machine's own user unless asked for elsewhere.
+    ui: explicit('ui') ? bool('ui') : lcUrls.every(isLoopbackUrl),
     preVote: bool('pre-vote'),
     strictReconfigCheck: bool('strict-reconfig-check'),
     autoCompactionMode: compactionMode === 'revision' ? 'revision' : 'periodic',

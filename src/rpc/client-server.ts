@@ -18,6 +18,7 @@ import { clusterHandlers, healthHandlers, maintenanceHandlers, unhealthyAlarm } 
 import { watchHandlers } from './watch-service.js';
 import { memberHandlers, moveLeaderHandler } from './cluster-service.js';
 import { guardLearner } from './learner-guard.js';
+import { UiStatic } from './ui-static.js';
 import { bindService } from './unary.js';
 import { electionHandlers } from './election-service.js';
 import { lockHandlers } from './lock-service.js';
@@ -40,6 +41,8 @@ export interface ClientServerOptions {
   metricsUrls?: URL[];
   /** --enable-grpc-gateway (default true): the JSON gateway on /v3/ and /v3beta/. */
   enableGateway?: boolean;
+  /** --ui: serve the web console under /ui/ (ui-static.ts). */
+  ui?: boolean;
 }
 
 export async function startClientServer(server: EtcdServer, urls: URL[], logger: Logger, opts: ClientServerOptions = {}): Promise<ClientServer> {
@@ -62,7 +65,8 @@ export async function startClientServer(server: EtcdServer, urls: URL[], logger:
   add('etcdserverpb.Auth', bindService('etcdserverpb.Auth', {}));
 
   const gateway = opts.enableGateway === false ? null : new Gateway(g);
-  const h = http.createServer((req, res) => void handleHttp(server, gateway, hub, req, res));
+  const ui = opts.ui === true ? new UiStatic() : null;
+  const h = http.createServer((req, res) => void (ui?.handle(req, res) || handleHttp(server, gateway, hub, req, res)));
   const listeners: ClientListener[] = [];
   for (const u of urls) {
     const host = u.hostname === 'localhost' ? '127.0.0.1' : u.hostname.replace(/^\[|\]$/g, '');

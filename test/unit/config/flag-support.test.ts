@@ -29,6 +29,7 @@ const proofs: Record<string, string> = {
   'max-request-bytes': 'test/integration/flags-real.test.ts',
   'max-concurrent-streams': 'test/integration/flags-real.test.ts',
   'enable-grpc-gateway': 'test/integration/flags-real.test.ts',
+  ui: 'test/integration/ui-flag.test.ts',
   'initial-advertise-peer-urls': 'test/helpers/procs.ts',
   'initial-cluster': 'test/integration/membership.test.ts',
   'initial-cluster-state': 'test/integration/membership.test.ts',
