@@ -2,6 +2,7 @@
 import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { createLogger } from '../base/logger.js';
+import { loadTls, TlsSetupError, type TlsMaterial } from '../base/tls.js';
 import { ConfigError, bootstrapMembers, parseConfig, usage } from '../config/flags.js';
 import { EtcdServer, serverVersion } from '../server/etcd-server.js';
 import { FailpointError, parseFailpoints } from '../server/failpoints.js';
@@ -45,6 +46,29 @@ async function main(): Promise<void> {
     boot = bootstrapMembers(cfg);
   } catch (e) {
     if (e instanceof ConfigError) {
+      logger.error('failed to start etcdts', { error: e.message });
+      process.exit(1);
+    }
+    throw e;
+  }
+  // TLS material of both sides (files read, auto-TLS certificates made) before anything listens.
+  let clientTls: TlsMaterial | null;
+  let peerTls: TlsMaterial | null;
+  try {
+    const common = {
+      selfSignedValidityYears: cfg.selfSignedCertValidityYears,
+      cipherSuites: cfg.cipherSuites,
+      minVersion: cfg.tlsMinVersion,
+      maxVersion: cfg.tlsMaxVersion,
+      warn: (msg: string) => logger.warn(msg),
+    };
+    const hosts = (us: URL[]): string[] => [...new Set(us.map((u) => u.hostname.replace(/^\[|\]$/g, '')))];
+    peerTls = loadTls(cfg.peerTls, { ...common, peer: true, autoDir: path.join(cfg.dataDir, 'fixtures', 'peer'), hosts: hosts(cfg.listenPeerUrls) });
+    if (peerTls) throw new TlsSetupError(`peer TLS is not supported by etcdts yet (${peerTls.description})`);
+    clientTls = loadTls(cfg.clientTls, { ...common, peer: false, autoDir: path.join(cfg.dataDir, 'fixtures', 'client'), hosts: hosts(cfg.listenClientUrls) });
+    if (clientTls) logger.info('starting with client TLS', { 'tls-info': clientTls.description, 'cipher-suites': cipherNames(cfg.cipherSuites) });
+  } catch (e) {
+    if (e instanceof TlsSetupError) {
       logger.error('failed to start etcdts', { error: e.message });
       process.exit(1);
     }
@@ -112,7 +136,7 @@ async function main(): Promise<void> {
     logger.error('failed to start etcdts', { error: e instanceof Error ? e.message : String(e) });
     process.exit(1);
   }
-  clients = await startClientServer(server, cfg.listenClientUrls, logger, { watchProgressNotifyIntervalMs: cfg.watchProgressNotifyIntervalMs });
+  clients = await startClientServer(server, cfg.listenClientUrls, logger, { watchProgressNotifyIntervalMs: cfg.watchProgressNotifyIntervalMs, tls: clientTls });
   logger.info('ready to serve client requests', { name: cfg.name, 'data-dir': cfg.dataDir });
   let stopping = false;
   const shutdown = (signal: string): void => {
@@ -127,6 +151,10 @@ async function main(): Promise<void> {
   };
   process.on('SIGTERM', () => shutdown('SIGTERM'));
   process.on('SIGINT', () => shutdown('SIGINT'));
+}
+
+function cipherNames(list: string): string[] {
+  return list.split(',').map((s) => s.trim()).filter((s) => s !== '');
 }
 
 void main();

@@ -4,8 +4,8 @@
  * prints what etcdctl prints, byte for byte, errors included (`Error: <msg>` on stderr, and the
  * clientv3 retry warning line before a failed request's error).
  */
-import { readFileSync } from 'node:fs';
-import { EtcdClient, type RetryWarning } from '../client/client.js';
+import { EtcdClient, type ClientTls, type RetryWarning } from '../client/client.js';
+import { clientTls } from './tls-files.js';
 import { ClientError } from '../client/errors.js';
 import {
   flagSetFor,
@@ -131,6 +131,11 @@ function retryWarningLine(w: RetryWarning): string {
   );
 }
 
+/** A flag's binary string (one char per byte) as the UTF-8 text it was typed as (file paths). */
+function utf8(s: string): string {
+  return Buffer.from(s, 'latin1').toString('utf8');
+}
+
 function envKey(flag: string): string {
   return `ETCDCTL_${flag.toUpperCase().replace(/-/g, '_')}`;
 }
@@ -251,23 +256,18 @@ export async function main(argvIn: string[], out: Out = processOut, opts: MainOp
       display = newPrinter(flags.str('write-out'), flags.bool('hex'));
       if (!display) throw new CliExit(ExitCode.BadFeature, 'unsupported output format');
     };
-    /** secureCfgFromCmd: TLS when a certificate flag is given or transport security is not disabled. */
-    const tls = (): { ca?: Buffer; cert?: Buffer; key?: Buffer } | undefined => {
-      const file = (name: string): Buffer | undefined => {
-        const path = flags.str(name);
-        if (path === '') return undefined;
-        try {
-          return readFileSync(Buffer.from(path, 'latin1').toString('utf8'));
-        } catch (e) {
-          throw new CliExit(ExitCode.BadConnection, bin(e instanceof Error ? e.message : String(e)));
-        }
-      };
-      const ca = file('cacert');
-      const cert = file('cert');
-      const key = file('key');
-      if (!ca && !cert && !key && flags.bool('insecure-transport')) return undefined;
-      return { ca, cert, key };
-    };
+    /** secureCfgFromCmd + TLSInfo.ClientConfig (tls-files.ts), read once per command. */
+    let tlsCfg: ClientTls | undefined | null = null;
+    const tls = (): ClientTls | undefined =>
+      tlsCfg !== null
+        ? tlsCfg
+        : (tlsCfg = clientTls({
+            cert: utf8(flags.str('cert')),
+            key: utf8(flags.str('key')),
+            cacert: utf8(flags.str('cacert')),
+            insecureTransport: flags.bool('insecure-transport'),
+            skipVerify: flags.bool('insecure-skip-tls-verify'),
+          }));
     const newClient = (endpoints: string[]): EtcdClient => {
       const c = new EtcdClient({
         tls: tls(),

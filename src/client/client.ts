@@ -74,7 +74,15 @@ export interface ClientOptions {
    * TLS for every endpoint (etcdctl --cacert/--cert/--key, or --insecure-transport=false);
    * without it only `https://` endpoints use TLS, with the system's roots.
    */
-  tls?: { ca?: Buffer; cert?: Buffer; key?: Buffer };
+  tls?: ClientTls;
+}
+
+export interface ClientTls {
+  ca?: Buffer;
+  cert?: Buffer;
+  key?: Buffer;
+  /** Do not verify the server's certificate (etcdctl --insecure-skip-tls-verify). */
+  skipVerify?: boolean;
 }
 
 export interface RetryWarning {
@@ -143,7 +151,7 @@ export class EtcdClient {
       client: new grpc.Client(
         endpoint.hostPort,
         opts.tls
-          ? grpc.credentials.createSsl(opts.tls.ca ?? null, opts.tls.key ?? null, opts.tls.cert ?? null)
+          ? grpc.credentials.createSsl(opts.tls.ca ?? null, opts.tls.key ?? null, opts.tls.cert ?? null, opts.tls.skipVerify ? { rejectUnauthorized: false } : {})
           : endpoint.secure
             ? grpc.credentials.createSsl()
             : grpc.credentials.createInsecure(),
