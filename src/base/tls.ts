@@ -224,18 +224,22 @@ function secureContextOptions(m: TlsMaterial): tls.SecureContextOptions {
 }
 
 /**
- * Options for a TLS server (tls.createServer). ALPN: a client that offers HTTP/1.1 gets it (curl,
- * browsers: /health, /version and the gateway are served over HTTP/1.1); one that offers only h2
- * gets h2 — that is every gRPC client (gRPC requires HTTP/2 and offers nothing else).
+ * Options for a TLS server (tls.createServer). ALPN on the client port: a client that offers
+ * HTTP/1.1 gets it (curl, browsers: /health, /version and the gateway are served over HTTP/1.1);
+ * one that offers only h2 gets h2 — that is every gRPC client (gRPC requires HTTP/2 and offers
+ * nothing else). The peer port speaks h2 only.
  */
-export function tlsServerOptions(m: TlsMaterial): tls.TlsOptions {
+export function tlsServerOptions(m: TlsMaterial, h2Only = false): tls.TlsOptions {
+  const alpn: tls.TlsOptions = h2Only
+    ? { ALPNProtocols: ['h2'] }
+    : { ALPNCallback: ({ protocols }) => (protocols.includes('http/1.1') ? 'http/1.1' : protocols.includes('h2') ? 'h2' : undefined) };
   return {
+    ...alpn,
     ...secureContextOptions(m),
     requestCert: m.requireClientCert,
     // Verified after the handshake (verifyClient), so that a refusal is logged with its reason:
     // node's own rejection closes the socket without saying why.
     rejectUnauthorized: false,
-    ALPNCallback: ({ protocols }) => (protocols.includes('http/1.1') ? 'http/1.1' : protocols.includes('h2') ? 'h2' : undefined),
   };
 }
 
@@ -280,6 +284,9 @@ export function verifyClient(m: TlsMaterial, s: tls.TLSSocket): string | undefin
 /** A TLS error as a log line says it: OpenSSL's reason without its location prefix. */
 export function tlsErrorText(e: Error & { code?: string; reason?: string }): string {
   if (e.code === 'ERR_SSL_PEER_DID_NOT_RETURN_A_CERTIFICATE') return "tls: client didn't provide a certificate";
+  // The other side gave up inside the handshake: Go's server sees EOF (a client that does not
+  // trust our certificate closes right there).
+  if (e.code === 'ECONNRESET') return 'EOF (the remote side closed the connection during the TLS handshake)';
   if (typeof e.reason === 'string' && e.reason !== '') return `tls: ${e.reason}`;
   return e.message;
 }
@@ -293,6 +300,22 @@ export function checkAllowedPeer(m: Pick<TlsMaterial, 'allowedCn' | 'allowedHost
   const ok = cert !== undefined && cert.subject !== undefined &&
     (m.allowedCn !== '' ? cert.subject.CN === m.allowedCn : certMatchesHost(cert, m.allowedHostname));
   return ok ? undefined : 'client certificate authentication failed';
+}
+
+/**
+ * The remote address of TLS connections, noted when the raw socket arrives: a handshake that
+ * fails after the raw socket closed no longer knows it, and the log line should.
+ */
+export class RemoteAddresses {
+  private readonly byRaw = new WeakMap<object, string>();
+  note(raw: { remoteAddress?: string; remotePort?: number }): void {
+    this.byRaw.set(raw, `${raw.remoteAddress ?? ''}:${raw.remotePort ?? ''}`);
+  }
+  of(s: tls.TLSSocket): string {
+    // node keeps the wrapped raw socket as `_parent`.
+    const raw = (s as unknown as { _parent?: object })._parent;
+    return (raw !== undefined ? this.byRaw.get(raw) : undefined) ?? `${s.remoteAddress ?? ''}:${s.remotePort ?? ''}`;
+  }
 }
 
 /**

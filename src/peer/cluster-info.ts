@@ -5,23 +5,28 @@
  * GetClusterFromRemotePeers) and by a member checking whether it was removed.
  */
 import * as grpc from '@grpc/grpc-js';
+import type { TlsMaterial } from '../base/tls.js';
 import { decodeReply } from './codec.js';
+import { diagnosePeerTls, peerCredentials } from './credentials.js';
 import { PeerUnavailableError } from './errors.js';
 import { deserialize, dialTarget, membersPath, serialize } from './service.js';
 
-export function fetchClusterInfo(peerUrl: string, timeoutMs: number): Promise<Uint8Array> {
+export function fetchClusterInfo(peerUrl: string, timeoutMs: number, tls: TlsMaterial | null = null): Promise<Uint8Array> {
   let target: string;
   try {
     target = dialTarget(peerUrl);
   } catch {
     return Promise.reject(new PeerUnavailableError(`invalid peer URL ${JSON.stringify(peerUrl)}`));
   }
-  const client = new grpc.Client(target, grpc.credentials.createInsecure(), { 'grpc.use_local_subchannel_pool': 1, 'grpc.enable_retries': 0 });
+  const client = new grpc.Client(target, peerCredentials(peerUrl, tls), { 'grpc.use_local_subchannel_pool': 1, 'grpc.enable_retries': 0 });
   return new Promise<Uint8Array>((resolve, reject) => {
     client.makeUnaryRequest(membersPath, serialize, deserialize, Buffer.alloc(0), { deadline: Date.now() + timeoutMs }, (err, reply) => {
       client.close();
-      if (err || reply === undefined) reject(new PeerUnavailableError(`peer ${peerUrl}: ${err?.details || err?.message || 'no reply'}`));
-      else {
+      if (err || reply === undefined) {
+        const why = err?.details || err?.message || 'no reply';
+        // grpc-js reports a TLS refusal as a failed connection: say what TLS said.
+        void diagnosePeerTls(peerUrl, tls).then((tlsWhy) => reject(new PeerUnavailableError(`peer ${peerUrl}: ${tlsWhy ?? why}`)));
+      } else {
         try {
           resolve(decodeReply(reply));
         } catch (e) {

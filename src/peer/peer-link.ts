@@ -37,6 +37,10 @@ export interface LinkContext {
   limits: Required<TransportLimits>;
   logger: Logger;
   random: Rand;
+  /** Credentials for dialing a peer URL (credentials.ts: TLS for https://). */
+  credentials(url: string): grpc.ChannelCredentials;
+  /** Why a URL cannot be reached when TLS is the reason (credentials.ts diagnosePeerTls). */
+  diagnose?(url: string): Promise<string | undefined>;
   /** Deferred and de-duplicated by the transport. */
   reportUnreachable(id: bigint): void;
   reportSnapshot(id: bigint, ok: boolean): void;
@@ -63,6 +67,7 @@ export class PeerLink {
   private attempt = 0;
   private refusalLogged = false;
   private failureLogged = false;
+  private failureLoggedWhy = '';
   private overflowLogged = false;
   private readonly backoff: Backoff;
   private readonly snapshots = new Set<SnapshotSend>();
@@ -177,7 +182,7 @@ export class PeerLink {
   private ensureClient(): grpc.Client {
     if (this.client === undefined) {
       const url = this.urls[this.urlIndex % this.urls.length] as string;
-      this.client = new grpc.Client(dialTarget(url), grpc.credentials.createInsecure(), this.options);
+      this.client = new grpc.Client(dialTarget(url), this.ctx.credentials(url), this.options);
     }
     return this.client;
   }
@@ -253,9 +258,18 @@ export class PeerLink {
     else if (refused && !this.refusalLogged) {
       this.refusalLogged = true;
       this.ctx.logger.warn('peer refused our stream', fields);
-    } else if (!refused && !this.failureLogged) {
-      this.failureLogged = true;
-      this.ctx.logger.warn('failed to reach peer', { ...fields, url: this.urls[this.urlIndex % this.urls.length] });
+    } else if (!refused) {
+      const url = this.urls[this.urlIndex % this.urls.length] as string;
+      const log = (error: string): void => {
+        // Once per streak of failures, and again when the reason changes.
+        if (this.closed || (this.failureLogged && this.failureLoggedWhy === error)) return;
+        this.failureLogged = true;
+        this.failureLoggedWhy = error;
+        this.ctx.logger.warn('failed to reach peer', { ...fields, error, url });
+      };
+      // grpc-js says only that the connection failed; a TLS refusal deserves its reason.
+      if (this.ctx.diagnose === undefined || !url.startsWith('https:')) log(why);
+      else void this.ctx.diagnose(url).then((tlsWhy) => log(tlsWhy ?? why));
     }
     if (refused) this.failureLogged = false;
     else this.refusalLogged = false;
@@ -300,7 +314,7 @@ export class PeerLink {
     assert(msg.type === MessageType.Snap && msg.to === this.id, 'sendSnapshot takes a MsgSnap for this peer');
     const l = this.ctx.limits;
     const url = this.urls[this.urlIndex % this.urls.length] as string;
-    const client = new grpc.Client(dialTarget(url), grpc.credentials.createInsecure(), this.options);
+    const client = new grpc.Client(dialTarget(url), this.ctx.credentials(url), this.options);
     let finished = false;
     let onEnd: (e: Error) => void = () => undefined;
     const ended = new Promise<never>((_, reject) => (onEnd = reject));

@@ -17,7 +17,9 @@
  * - removeSender(id) ends that sender's open streams; later calls from it are refused.
  */
 import net from 'node:net';
+import tls from 'node:tls';
 import * as grpc from '@grpc/grpc-js';
+import { RemoteAddresses, tlsErrorText, tlsServerOptions, verifyClient, type TlsMaterial } from '../base/tls.js';
 import { idField, type Logger } from '../base/logger.js';
 import { MessageType, type Message } from '../raft/types.js';
 import { decodeBatch, decodeRequest, decodeSnapshotFrame, encodeReply } from './codec.js';
@@ -32,11 +34,13 @@ export interface ServerContext extends LocalIdentity {
   handler: PeerHandler;
   /** False once the transport is stopping: nothing more reaches the handler. */
   live(): boolean;
+  /** Peer TLS for the https:// listen URLs (null: none configured). */
+  tls: TlsMaterial | null;
 }
 
 interface Listening {
   server: net.Server;
-  sockets: Set<net.Socket>;
+  sockets: Set<net.Socket | tls.TLSSocket>;
 }
 
 const empty = Buffer.alloc(0);
@@ -72,17 +76,30 @@ export class PeerServer {
       } catch {
         throw new PeerListenError(`invalid peer URL ${JSON.stringify(raw)}`);
       }
-      if (u.protocol === 'https:') throw new PeerListenError(`peer TLS (${raw}) is not supported yet: use an http:// --listen-peer-urls`);
-      if (u.protocol !== 'http:') throw new PeerListenError(`unsupported peer URL scheme ${JSON.stringify(u.protocol.replace(/:$/, ''))} in ${raw} (http only)`);
+      if (u.protocol !== 'http:' && u.protocol !== 'https:') throw new PeerListenError(`unsupported peer URL scheme ${JSON.stringify(u.protocol.replace(/:$/, ''))} in ${raw} (http or https only)`);
       const host = u.hostname === 'localhost' ? '127.0.0.1' : u.hostname.replace(/^\[|\]$/g, '');
       const port = Number(u.port || 2380);
-      const sockets = new Set<net.Socket>();
-      const server = net.createServer((socket) => {
+      const material = this.ctx.tls;
+      if (u.protocol === 'https:' && material === null) throw new PeerListenError(`cannot listen on TLS for ${host}:${port}: KeyFile and CertFile are not presented`);
+      if (u.protocol === 'http:' && material !== null) {
+        this.ctx.logger.warn('scheme is HTTP while key and cert files are present; ignoring key and cert files', { 'peer-url': raw.replace(/\/$/, '') });
+      }
+      const sockets = new Set<net.Socket | tls.TLSSocket>();
+      const track = (socket: net.Socket | tls.TLSSocket): void => {
         sockets.add(socket);
         socket.once('close', () => sockets.delete(socket));
-        socket.setNoDelay(true);
         socket.on('error', () => socket.destroy());
-        injector.injectConnection(socket);
+      };
+      const tlsServer = u.protocol === 'https:' && material !== null ? this.tlsServer(material, track) : null;
+      const server = net.createServer((socket) => {
+        track(socket);
+        socket.setNoDelay(true);
+        // Peer TLS: the handshake (and the CN / host name check) first, then gRPC over the
+        // decrypted stream; a peer that fails it never reaches the Peer service.
+        if (tlsServer) {
+          tlsServer.remotes.note(socket);
+          tlsServer.server.emit('connection', socket);
+        } else injector.injectConnection(socket);
       });
       await new Promise<void>((resolve, reject) => {
         server.once('error', (e: NodeJS.ErrnoException) => {
@@ -94,6 +111,34 @@ export class PeerServer {
       this.listening.push({ server, sockets });
       this.ctx.logger.info('serving peer traffic', { 'local-member-id': idField(this.ctx.memberId), address: `${host}:${port}` });
     }
+  }
+
+  /** A TLS server (never listening itself) that hands verified connections to grpc-js. */
+  private tlsServer(material: TlsMaterial, track: (s: tls.TLSSocket) => void): { server: tls.Server; remotes: RemoteAddresses } {
+    const remotes = new RemoteAddresses();
+    const server = tls.createServer(tlsServerOptions(material, true));
+    const reject = (remote: string, error: string): void => {
+      // Once per remote address and reason: a member with a wrong certificate redials every few seconds.
+      const key = `${remote.replace(/:\d+$/, '')}/${error}`;
+      if (this.refusalsLogged.has(key)) return;
+      this.refusalsLogged.add(key);
+      this.ctx.logger.warn('rejected connection', { 'remote-addr': remote, 'server-name': '', error });
+    };
+    server.on('secureConnection', (s: tls.TLSSocket) => {
+      track(s);
+      const refused = verifyClient(material, s);
+      if (refused !== undefined) {
+        reject(remotes.of(s), refused);
+        s.destroy();
+        return;
+      }
+      this.injector?.injectConnection(s);
+    });
+    server.on('tlsClientError', (err: Error, s: tls.TLSSocket) => {
+      reject(remotes.of(s), tlsErrorText(err));
+      s.destroy();
+    });
+    return { server, remotes };
   }
 
   /** The ports actually bound, in --listen-peer-urls order (useful with port 0). */

@@ -20,7 +20,7 @@ import net from 'node:net';
 import http from 'node:http';
 import tls from 'node:tls';
 import type { Logger } from '../base/logger.js';
-import { tlsErrorText, tlsServerOptions, verifyClient, type TlsMaterial } from '../base/tls.js';
+import { RemoteAddresses, tlsErrorText, tlsServerOptions, verifyClient, type TlsMaterial } from '../base/tls.js';
 import type { GrpcServer } from './h2/grpc-server.js';
 
 const h2Preface = Buffer.from('PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n');
@@ -91,6 +91,7 @@ export async function listenClient(
     });
   };
   const material = opts.tls;
+  const remotes = new RemoteAddresses();
   let tlsServer: tls.Server | null = null;
   if (material !== null) {
     tlsServer = tls.createServer(tlsServerOptions(material));
@@ -98,7 +99,7 @@ export async function listenClient(
       track(s);
       s.setNoDelay(true);
       s.on('error', () => s.destroy());
-      const remote = `${s.remoteAddress ?? ''}:${s.remotePort ?? ''}`;
+      const remote = remotes.of(s);
       const refused = verifyClient(material, s);
       if (refused !== undefined) {
         reject(remote, refused);
@@ -108,7 +109,7 @@ export async function listenClient(
       serve(s, s.authorized ? s.getPeerCertificate() : undefined);
     });
     tlsServer.on('tlsClientError', (err: Error, s: tls.TLSSocket) => {
-      reject(`${s.remoteAddress ?? ''}:${s.remotePort ?? ''}`, tlsErrorText(err));
+      reject(remotes.of(s), tlsErrorText(err));
       s.destroy();
     });
   }
@@ -120,7 +121,10 @@ export async function listenClient(
     const viaTls = tlsServer;
     sniff(socket, 1, (head) => {
       const isTls = head[0] === tlsHandshakeByte;
-      if (isTls) viaTls.emit('connection', socket);
+      if (isTls) {
+        remotes.note(socket);
+        viaTls.emit('connection', socket);
+      }
       else if (opts.plain) serve(socket, undefined);
       else {
         reject(`${socket.remoteAddress ?? ''}:${socket.remotePort ?? ''}`, 'tls: first record does not look like a TLS handshake');

@@ -32,6 +32,7 @@ import { readFile, rm } from 'node:fs/promises';
 import path from 'node:path';
 import { assert } from '../base/assert.js';
 import type { Logger } from '../base/logger.js';
+import type { TlsMaterial } from '../base/tls.js';
 import { hex } from '../base/int64.js';
 import { SeededRand } from '../base/random.js';
 import { EtcdError, Errors } from '../api/errors.js';
@@ -101,6 +102,8 @@ export interface ServerOptions {
   logger: Logger;
   /** Where to serve peer traffic (--listen-peer-urls): the gRPC peer transport listens there. */
   listenPeerUrls?: string[];
+  /** Peer TLS (base/tls.ts): https:// peer URLs are served and dialed with it. */
+  peerTls?: TlsMaterial | null;
   /** Builds the peer transport instead (tests: an in-memory network). Neither this nor
    *  listenPeerUrls ⇒ a member that talks to nobody. */
   transport?: (args: { memberId: bigint; clusterId: bigint; handler: PeerHandler }) => Transport;
@@ -265,7 +268,7 @@ export class EtcdServer {
     const self = { memberId: this.memberId, clusterId: this.clusterId };
     if (opts.transport) this.transport = opts.transport({ ...self, handler });
     else if (opts.listenPeerUrls && opts.listenPeerUrls.length > 0) {
-      this.transport = createGrpcTransport({ ...self, listenPeerUrls: opts.listenPeerUrls, logger: opts.logger, handler });
+      this.transport = createGrpcTransport({ ...self, listenPeerUrls: opts.listenPeerUrls, logger: opts.logger, handler, tls: opts.peerTls });
     } else this.transport = null;
     this.corruption = new CorruptionChecker(
       {
@@ -290,6 +293,7 @@ export class EtcdServer {
       electionTimeoutMs: opts.electionTimeoutMs,
       heartbeatIntervalMs: opts.heartbeatIntervalMs,
       transport: this.transport,
+      peerTls: opts.peerTls ?? null,
       members: () => this.memberStore,
       leader: () => this.leaderId,
       nextRequestId: () => this.ids.next(),
