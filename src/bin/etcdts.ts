@@ -128,6 +128,9 @@ async function main(): Promise<void> {
       logger,
       listenPeerUrls: cfg.listenPeerUrls.map((u) => `${u.protocol}//${u.host}`),
       peerTls,
+      authTokenTtlSeconds: cfg.authTokenTtlSeconds,
+      bcryptCost: cfg.bcryptCost,
+      clientCertAuth: cfg.clientTls.clientCertAuth,
       failpoints,
       onFatal: (err) => {
         // As etcd panics: the member cannot go on, so it ends here (status 2, as a Go panic's),

@@ -19,6 +19,9 @@ import {
   type RunContext,
 } from './command.js';
 import { alarmCommand } from './commands/alarm.js';
+import { authCommand } from './commands/auth.js';
+import { roleCommand } from './commands/role.js';
+import { userCommand } from './commands/user.js';
 import { compactionCommand } from './commands/compaction.js';
 import { defragCommand } from './commands/defrag.js';
 import { snapshotCommand } from './commands/snapshot.js';
@@ -59,6 +62,9 @@ export const rootCommand: Command = link({
     defragCommand,
     snapshotCommand,
     moveLeaderCommand,
+    authCommand,
+    userCommand,
+    roleCommand,
     versionCommand,
     helpCommand,
   ],
@@ -321,7 +327,13 @@ export async function main(argvIn: string[], out: Out = processOut, opts: MainOp
         configure();
         return display as unknown as Printer;
       },
-      clientFor: (ep) => newClient([ep]),
+      clientFor: (ep) => {
+        // etcdctl dials each endpoint with the same credentials; simple tokens are valid on
+        // every member (each assigns them when it applies the Authenticate entry).
+        const c = newClient([ep]);
+        c.setToken(main?.authToken);
+        return c;
+      },
       offline: opts.offline,
       async endpoints() {
         if (!flags.has('cluster') || !flags.bool('cluster')) return endpointsOf();

@@ -30,6 +30,12 @@ import { WatchSession } from './watch.js';
 import { pruneWire } from './wire.js';
 import type {
   AlarmList,
+  AuthHeaderOnly,
+  AuthRoleGet,
+  AuthRoleList,
+  AuthStatus,
+  AuthUserGet,
+  AuthUserList,
   Authenticate,
   CallResult,
   Compaction,
@@ -162,6 +168,11 @@ export class EtcdClient {
 
   setToken(token: string | undefined): void {
     this.token = token;
+  }
+
+  /** The auth token sent with every call (after authenticate), if any. */
+  get authToken(): string | undefined {
+    return this.token;
   }
 
   // ---- KV ----
@@ -360,12 +371,87 @@ export class EtcdClient {
 
   /** Auth.Authenticate; on success the token is used for every later call. */
   async authenticate(name: string, password: string): Promise<CallResult<Authenticate>> {
+    // clientv3 authenticates on a connection of its own, without the old token.
+    this.token = undefined;
     const r = await this.call<Authenticate>(
       { service: AuthClient, method: 'Authenticate', requestType: 'AuthenticateRequest', responseType: 'AuthenticateResponse', readOnly: false },
       { name, password },
     );
     this.token = r.resp.token;
     return r;
+  }
+
+  /** An Auth service call (etcdctl user/role/auth). Never retried: most change state. */
+  authCall<T>(method: string, requestType: string, responseType: string, req: unknown): Promise<CallResult<T>> {
+    return this.call<T>({ service: AuthClient, method, requestType, responseType, readOnly: false }, req);
+  }
+
+  userAdd(name: string, password: string, noPassword: boolean): Promise<CallResult<AuthHeaderOnly>> {
+    return this.authCall('UserAdd', 'AuthUserAddRequest', 'AuthUserAddResponse', { name, password, options: noPassword ? { no_password: true } : null });
+  }
+
+  userGet(name: string): Promise<CallResult<AuthUserGet>> {
+    return this.authCall('UserGet', 'AuthUserGetRequest', 'AuthUserGetResponse', { name });
+  }
+
+  userList(): Promise<CallResult<AuthUserList>> {
+    return this.authCall('UserList', 'AuthUserListRequest', 'AuthUserListResponse', {});
+  }
+
+  userDelete(name: string): Promise<CallResult<AuthHeaderOnly>> {
+    return this.authCall('UserDelete', 'AuthUserDeleteRequest', 'AuthUserDeleteResponse', { name });
+  }
+
+  userChangePassword(name: string, password: string): Promise<CallResult<AuthHeaderOnly>> {
+    return this.authCall('UserChangePassword', 'AuthUserChangePasswordRequest', 'AuthUserChangePasswordResponse', { name, password });
+  }
+
+  userGrantRole(user: string, role: string): Promise<CallResult<AuthHeaderOnly>> {
+    return this.authCall('UserGrantRole', 'AuthUserGrantRoleRequest', 'AuthUserGrantRoleResponse', { user, role });
+  }
+
+  userRevokeRole(name: string, role: string): Promise<CallResult<AuthHeaderOnly>> {
+    return this.authCall('UserRevokeRole', 'AuthUserRevokeRoleRequest', 'AuthUserRevokeRoleResponse', { name, role });
+  }
+
+  roleAdd(name: string): Promise<CallResult<AuthHeaderOnly>> {
+    return this.authCall('RoleAdd', 'AuthRoleAddRequest', 'AuthRoleAddResponse', { name });
+  }
+
+  roleGet(role: string): Promise<CallResult<AuthRoleGet>> {
+    return this.authCall('RoleGet', 'AuthRoleGetRequest', 'AuthRoleGetResponse', { role });
+  }
+
+  roleList(): Promise<CallResult<AuthRoleList>> {
+    return this.authCall('RoleList', 'AuthRoleListRequest', 'AuthRoleListResponse', {});
+  }
+
+  roleDelete(role: string): Promise<CallResult<AuthHeaderOnly>> {
+    return this.authCall('RoleDelete', 'AuthRoleDeleteRequest', 'AuthRoleDeleteResponse', { role });
+  }
+
+  /** permType: 0 READ, 1 WRITE, 2 READWRITE. */
+  roleGrantPermission(name: string, permType: number, key: Buffer, rangeEnd: Buffer): Promise<CallResult<AuthHeaderOnly>> {
+    return this.authCall('RoleGrantPermission', 'AuthRoleGrantPermissionRequest', 'AuthRoleGrantPermissionResponse', {
+      name,
+      perm: { permType, key, range_end: rangeEnd },
+    });
+  }
+
+  roleRevokePermission(role: string, key: Buffer, rangeEnd: Buffer): Promise<CallResult<AuthHeaderOnly>> {
+    return this.authCall('RoleRevokePermission', 'AuthRoleRevokePermissionRequest', 'AuthRoleRevokePermissionResponse', { role, key, range_end: rangeEnd });
+  }
+
+  authEnable(): Promise<CallResult<AuthHeaderOnly>> {
+    return this.authCall('AuthEnable', 'AuthEnableRequest', 'AuthEnableResponse', {});
+  }
+
+  authDisable(): Promise<CallResult<AuthHeaderOnly>> {
+    return this.authCall('AuthDisable', 'AuthDisableRequest', 'AuthDisableResponse', {});
+  }
+
+  authStatus(): Promise<CallResult<AuthStatus>> {
+    return this.authCall('AuthStatus', 'AuthStatusRequest', 'AuthStatusResponse', {});
   }
 
   // ---- Watch ----

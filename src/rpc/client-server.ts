@@ -17,6 +17,7 @@ import { clusterHandlers, healthHandlers, maintenanceHandlers, unhealthyAlarm } 
 import { watchHandlers } from './watch-service.js';
 import { memberHandlers, moveLeaderHandler } from './cluster-service.js';
 import { guardLearner } from './learner-guard.js';
+import { authHandlers } from './auth-service.js';
 import { bindService } from './unary.js';
 
 export interface ClientServer {
@@ -43,7 +44,8 @@ export async function startClientServer(server: EtcdServer, urls: URL[], logger:
   g.addService('grpc.health.v1.Health', bindService('grpc.health.v1.Health', healthHandlers()));
   g.addService('etcdserverpb.Watch', bindService('etcdserverpb.Watch', watchHandlers(server, { progressNotifyIntervalMs: opts.watchProgressNotifyIntervalMs }, onUnknown)));
   g.addService('etcdserverpb.Lease', bindService('etcdserverpb.Lease', leaseHandlers(server, onUnknown)));
-  for (const svc of ['etcdserverpb.Auth', 'v3electionpb.Election', 'v3lockpb.Lock']) g.addService(svc, bindService(svc, {}));
+  g.addService('etcdserverpb.Auth', bindService('etcdserverpb.Auth', guardLearner(server, authHandlers(server))));
+  for (const svc of ['v3electionpb.Election', 'v3lockpb.Lock']) g.addService(svc, bindService(svc, {}));
 
   const h = http.createServer((req, res) => void handleHttp(server, req, res));
   const listeners: ClientListener[] = [];

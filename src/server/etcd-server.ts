@@ -62,7 +62,10 @@ import { AlarmAction, AlarmStore, AlarmType, putCost, txnCost, type AlarmRequest
 import { hashKV, Quota } from './maintenance.js';
 import { applyLease, leaseAlarmCheck } from './apply-lease.js';
 import { LeaseServer } from './lease-server.js';
-import { decodeInternal, encodeInternal, RequestKind, type InternalRequest } from './internal-request.js';
+import { decodeInternal, encodeInternal, internalKind, RequestKind, type AuthStamp, type InternalRequest } from './internal-request.js';
+import { AuthGate } from './auth-gate.js';
+import { applyAuth } from './apply-auth.js';
+import type { AuthOp, AuthOpResult } from '../auth/auth-ops.js';
 import { RaftNode } from './raft-node.js';
 import { fire, type Failpoints } from './failpoints.js';
 import { DurableRaftStorage } from './raft-storage.js';
@@ -122,6 +125,11 @@ export interface ServerOptions {
   join?: boolean;
   /** Called once this member was removed from the cluster and has stopped serving. */
   onRemoved?: (reason: string) => void;
+  /** Auth (auth-gate.ts): --auth-token-ttl in seconds (default 300), --bcrypt-cost (default 10),
+   *  --client-cert-auth (the certificate's CN is the user when no token is sent). */
+  authTokenTtlSeconds?: number;
+  bcryptCost?: number;
+  clientCertAuth?: boolean;
 }
 
 export interface ResponseHeaderFields {
@@ -318,6 +326,8 @@ export class EtcdServer {
 
   /** The Lease service (lease-server.ts); bound to this member in start(). */
   leases!: LeaseServer;
+  /** Users, roles, tokens and every permission check (auth-gate.ts); opened in start(). */
+  auth!: AuthGate;
 
   static async start(opts: ServerOptions): Promise<EtcdServer> {
     const backend = await Backend.open(path.join(opts.dataDir, 'member', 'db'));
@@ -373,6 +383,12 @@ export class EtcdServer {
     const kv = await KvStore.open(backend, { leases: leases.lessor });
     const s = new EtcdServer(opts, backend, storage, kv, { memberId, clusterId, members }, voters);
     s.leases = leases;
+    s.auth = await AuthGate.open(backend, {
+      tokenTtlMs: (opts.authTokenTtlSeconds ?? 300) * 1000,
+      bcryptCost: opts.bcryptCost ?? 10,
+      clientCertAuth: opts.clientCertAuth ?? false,
+      logger: opts.logger,
+    });
     leases.bind({
       isLeader: () => s.isLeader(),
       propose: (make) => s.propose(make),
@@ -507,6 +523,7 @@ export class EtcdServer {
     this.kv = await KvStore.open(this.backend, { leases: this.leases.lessor });
     this.watchable.restore(this.kv);
     await this.alarms.reload(this.backend);
+    await this.auth.reload(this.backend);
     const before = this.memberStore.all();
     this.memberStore = await MemberStore.load(this.backend);
     this.syncPeers(before);
@@ -557,7 +574,7 @@ export class EtcdServer {
       if (e.type === EntryType.Normal && e.data.length === 0) this.leases.onTermStartApplied();
       if (e.type !== EntryType.Normal || e.data.length === 0) continue;
       const r = decodeInternal(e.data);
-      results.push([r.id, this.applyOne(r, batch)]);
+      results.push([r.id, this.applyOne(r, batch, e.index)]);
     }
     if (last !== undefined) {
       batch.put(metaKey.consistentIndex, Backend.u64(last));
@@ -584,11 +601,14 @@ export class EtcdServer {
     this.cluster.afterApply();
   }
 
-  private applyOne(r: InternalRequest, batch: WriteBatch): ApplyResult {
+  private applyOne(r: InternalRequest, batch: WriteBatch, index: bigint): ApplyResult {
     try {
       const kvKind = kvApplyKinds[r.kind as keyof typeof kvApplyKinds] as (typeof kvApplyKinds)[keyof typeof kvApplyKinds] | undefined;
       const capped = kvKind ? this.alarms.applyCheck(kvKind, r.kind === RequestKind.Txn ? r.req : undefined) : null;
       if (capped) return { ok: false, err: capped };
+      // etcd's auth applier (after capped, as etcd chains them): one boolean while auth is off.
+      const denied = this.auth.applyCheck(r, (id) => this.leases.lessor.keysOf(id));
+      if (denied) return { ok: false, err: denied };
       switch (r.kind) {
         case RequestKind.Alarm:
           return { ok: true, value: this.alarms.apply(r.req, batch) };
@@ -611,6 +631,8 @@ export class EtcdServer {
           return { ok: true, value: this.memberStore.setAttributes(r.req.memberId, r.req.name, r.req.clientURLs, batch) };
         case RequestKind.MemberUpdate:
           return { ok: true, value: this.cluster.applyUpdate(r.req, batch) };
+        case RequestKind.Auth:
+          return { ok: true, value: applyAuth(this.auth, r.req, batch, index) };
       }
     } catch (err) {
       // Operating errors (compacted, lease not found...) are results; anything else is a bug
@@ -729,9 +751,9 @@ export class EtcdServer {
     return new EtcdError(Errors.Timeout);
   }
 
-  async put(req: PutRequest): Promise<PutResponse> {
+  async put(req: PutRequest, auth?: AuthStamp): Promise<PutResponse> {
     await this.checkQuota(putCost(req.key, req.value));
-    return this.propose((id) => ({ kind: RequestKind.Put, id, req }));
+    return this.propose((id) => ({ kind: RequestKind.Put, id, req, auth }));
   }
 
   /**
@@ -749,23 +771,25 @@ export class EtcdServer {
     return this.propose((id) => ({ kind: RequestKind.Alarm, id, req }));
   }
 
-  deleteRange(req: DeleteRangeRequest): Promise<DeleteRangeResponse> {
-    return this.propose((id) => ({ kind: RequestKind.DeleteRange, id, req }));
+  deleteRange(req: DeleteRangeRequest, auth?: AuthStamp): Promise<DeleteRangeResponse> {
+    return this.propose((id) => ({ kind: RequestKind.DeleteRange, id, req, auth }));
   }
 
-  async txn(req: TxnRequest): Promise<TxnResponse> {
+  async txn(req: TxnRequest, auth?: AuthStamp): Promise<TxnResponse> {
     await this.checkQuota(txnCost(req));
     if (isReadOnlyTxn(req)) {
       // etcd serves read-only txns like reads: after a ReadIndex round, locally.
       await this.linearizableRead();
+      this.auth.checkTxn(auth ?? null, req);
       const res = applyTxn(this.kv, new WriteBatch(), req);
+      this.auth.checkStillCurrent(auth ?? null);
       return res.resp;
     }
-    return this.propose((id) => ({ kind: RequestKind.Txn, id, req }));
+    return this.propose((id) => ({ kind: RequestKind.Txn, id, req, auth }));
   }
 
-  async compact(req: CompactionRequest): Promise<CompactionResponse> {
-    const res = await this.propose<CompactApplied>((id) => ({ kind: RequestKind.Compaction, id, req }));
+  async compact(req: CompactionRequest, auth?: AuthStamp): Promise<CompactionResponse> {
+    const res = await this.propose<CompactApplied>((id) => ({ kind: RequestKind.Compaction, id, req, auth }));
     if (req.physical) await res.physical;
     return { header: { revision: res.revision } };
   }
@@ -774,6 +798,11 @@ export class EtcdServer {
     this.checkServing();
     if (!req.serializable) await this.linearizableRead();
     return applyRange(this.kv, req);
+  }
+
+  /** An Auth service request through Raft (auth-gate.ts checks it at apply). */
+  authRequest(op: AuthOp, auth?: AuthStamp): Promise<AuthOpResult> {
+    return this.propose((id) => ({ kind: RequestKind.Auth, id, req: op, auth }));
   }
 
   // ---- membership: publish this member's attributes (etcd's publish) ----
@@ -934,6 +963,7 @@ export class EtcdServer {
     this.cluster.stop();
     await this.node.stop();
     this.leases.stop();
+    this.auth.stop();
     this.waits.failAll(new EtcdError(Errors.Stopped));
     this.failReads(new EtcdError(Errors.Stopped));
     this.watchable.close();
@@ -960,7 +990,7 @@ function restartApplied(storage: DurableRaftStorage, consistentIndex: bigint): b
 
 /** A client's KV request (not the member's own bookkeeping such as publish). */
 function isClientRequest(data: Uint8Array): boolean {
-  return (data[0] as number) in kvApplyKinds;
+  return internalKind(data) in kvApplyKinds;
 }
 
 function isReadOnlyTxn(t: TxnRequest): boolean {
