@@ -129,6 +129,7 @@ async function main(): Promise<void> {
       listenPeerUrls: cfg.listenPeerUrls.map((u) => `${u.protocol}//${u.host}`),
       peerTls,
       authTokenTtlSeconds: cfg.authTokenTtlSeconds,
+      authToken: cfg.authToken,
       bcryptCost: cfg.bcryptCost,
       clientCertAuth: cfg.clientTls.clientCertAuth,
       failpoints,

@@ -67,7 +67,11 @@ export function authHandlers(server: EtcdServer): ServiceImpl {
         // etcd proposes through raftRequestOnce, which refuses a bad token the call carries.
         await callerOf(server, ctx, host);
         const r = await server.authRequest({ op: 'authenticate', name, tokenPrefix: SimpleTokens.prefix() });
-        if (checked === server.auth.store.revision) return toWire('etcdserverpb.AuthenticateResponse', { header: server.header(), token: r.token ?? '' });
+        if (checked === server.auth.store.revision) {
+          const jwt = server.auth.jwt;
+          const token = jwt !== null ? await jwt.sign(name, r.authRevision ?? checked) : (r.token ?? '');
+          return toWire('etcdserverpb.AuthenticateResponse', { header: server.header(), token });
+        }
         server.opts.logger.info('revision when password checked became stale; retrying');
       }
       throw new EtcdError(Errors.AuthOldRevision);

@@ -27,7 +27,8 @@ export function applyAuth(gate: AuthGate, op: AuthOp, batch: WriteBatch, index: 
       return { enabled: s.enabled, authRevision: s.revision };
     case 'authenticate':
       s.checkAuthenticate(op.name);
-      return { token: gate.tokens.assign(op.name, op.tokenPrefix, index) };
+      // A JWT is signed by the proposer once this answers (it needs no state on the members).
+      return { token: gate.jwt !== null ? '' : gate.tokens.assign(op.name, op.tokenPrefix, index), authRevision: s.revision };
     case 'userAdd':
       s.userAdd(op.name, op.hashedPassword, op.noPassword, batch);
       return {};

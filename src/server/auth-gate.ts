@@ -27,6 +27,7 @@ import type { Logger } from '../base/logger.js';
 import { AuthStore, PermType, type AuthInfo } from '../auth/auth-store.js';
 import { SimpleTokens, simpleTokenIndex } from '../auth/simple-tokens.js';
 import { hashPassword, passwordMatches } from '../auth/password.js';
+import { JwtTokens, parseJwtOptions } from '../auth/jwt-tokens.js';
 import type { Backend } from '../storage/backend.js';
 import { RequestKind, type InternalRequest } from './internal-request.js';
 
@@ -37,6 +38,8 @@ export interface CallIdentity {
 }
 
 export interface AuthGateOptions {
+  /** --auth-token: "simple" (default) or "jwt,pub-key=...,priv-key=...,sign-method=...,ttl=...". */
+  authToken?: string;
   /** --auth-token-ttl in ms (simple tokens). */
   tokenTtlMs: number;
   /** --bcrypt-cost. */
@@ -56,6 +59,8 @@ export interface GateHost {
 
 export class AuthGate {
   readonly tokens: SimpleTokens;
+  /** JWT tokens (--auth-token jwt,...) instead of simple ones; null with simple tokens. */
+  readonly jwt: JwtTokens | null;
   private sweeper: NodeJS.Timeout | null = null;
 
   private constructor(
@@ -63,6 +68,9 @@ export class AuthGate {
     readonly opts: AuthGateOptions,
   ) {
     this.tokens = new SimpleTokens({ ttlMs: opts.tokenTtlMs });
+    const kind = (opts.authToken ?? 'simple').split(',')[0];
+    this.jwt = kind === 'jwt' ? new JwtTokens(parseJwtOptions(opts.authToken as string)) : null;
+    if (kind === 'simple') opts.logger.warn('simple token is not cryptographically signed');
     if (store.enabled) this.tokens.enable();
   }
 
@@ -100,6 +108,15 @@ export class AuthGate {
   info(ctx: CallIdentity, host?: GateHost): AuthInfo | null | Promise<AuthInfo | null> {
     const token = ctx.metadata.get('token') ?? ctx.metadata.get('authorization');
     if (token === undefined) return this.store.enabled && this.opts.clientCertAuth ? this.fromCertificate(ctx.peerCertificate) : null;
+    if (this.jwt !== null) {
+      // A JWT carries its user and auth revision; verified once, then cached.
+      const known = this.jwt.cached(token);
+      if (known !== undefined) return known;
+      return this.jwt.verify(token).then((v) => {
+        if (v === undefined) throw new EtcdError(Errors.InvalidAuthToken);
+        return v;
+      });
+    }
     const user = this.tokens.user(token);
     if (user !== undefined) return { username: user, revision: this.store.revision };
     const index = simpleTokenIndex(token);
@@ -277,3 +294,4 @@ export type { AuthInfo, Permission } from '../auth/auth-store.js';
 export type { AuthOp, AuthOpResult } from '../auth/auth-ops.js';
 export { PermType, rootRole, rootUser } from '../auth/auth-store.js';
 export { SimpleTokens } from '../auth/simple-tokens.js';
+export { JwtOptionsError } from '../auth/jwt-tokens.js';

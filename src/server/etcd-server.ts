@@ -128,6 +128,8 @@ export interface ServerOptions {
   /** Auth (auth-gate.ts): --auth-token-ttl in seconds (default 300), --bcrypt-cost (default 10),
    *  --client-cert-auth (the certificate's CN is the user when no token is sent). */
   authTokenTtlSeconds?: number;
+  /** --auth-token: "simple" or "jwt,pub-key=...,priv-key=...,sign-method=...,ttl=...". */
+  authToken?: string;
   bcryptCost?: number;
   clientCertAuth?: boolean;
 }
@@ -384,6 +386,7 @@ export class EtcdServer {
     const s = new EtcdServer(opts, backend, storage, kv, { memberId, clusterId, members }, voters);
     s.leases = leases;
     s.auth = await AuthGate.open(backend, {
+      authToken: opts.authToken,
       tokenTtlMs: (opts.authTokenTtlSeconds ?? 300) * 1000,
       bcryptCost: opts.bcryptCost ?? 10,
       clientCertAuth: opts.clientCertAuth ?? false,

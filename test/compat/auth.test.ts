@@ -9,6 +9,7 @@
  * library against both servers, and the certificate CN as the user with --client-cert-auth.
  * Masked: timestamps, clientv3's client uuid, ports.
  */
+import { execFileSync } from 'node:child_process';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { EtcdClient } from '../../src/client/client.js';
 import { ClientError } from '../../src/client/errors.js';
@@ -319,4 +320,53 @@ describe.skipIf(missing || !hasOpenssl)('auth by client certificate CN (--client
     await same(aliceCert, ['--user', 'alice:x', 'get', 'a1']);
     await same(rootCert, ['auth', 'disable']);
   });
+});
+
+describe.skipIf(missing || !hasOpenssl)('JWT tokens (--auth-token jwt,...) against a real etcd', () => {
+  const keys = tempDir('etcdts-jwt-');
+  let etcd: MemberProc;
+  let ours: MemberProc;
+  beforeAll(async () => {
+    execFileSync('openssl', ['genrsa', '-out', `${keys}/rs.key`, '2048'], { stdio: 'ignore' });
+    execFileSync('openssl', ['rsa', '-in', `${keys}/rs.key`, '-pubout', '-out', `${keys}/rs.pub`], { stdio: 'ignore' });
+    const args = [...sameIds, '--auth-token', `jwt,pub-key=${keys}/rs.pub,priv-key=${keys}/rs.key,sign-method=RS256,ttl=3s`];
+    [etcd, ours] = await Promise.all([startMember({ kind: 'etcd', args }), startMember({ kind: 'etcdts', args })]);
+  });
+  afterAll(() => killAll());
+
+  const decode = (token: string): { header: unknown; claims: Record<string, unknown> } => {
+    const [h, p] = token.split('.') as [string, string];
+    return { header: JSON.parse(Buffer.from(h, 'base64url').toString()), claims: JSON.parse(Buffer.from(p, 'base64url').toString()) as Record<string, unknown> };
+  };
+
+  it('issues etcd\'s claims, refuses expired and old-revision tokens, and works with etcdctl --user', async () => {
+    const flow = async (m: MemberProc): Promise<unknown[]> => {
+      const out: unknown[] = [];
+      const e = (args: string[]) => run('etcdctl', [`--endpoints=${m.endpoint}`, ...args]).then((r) => `${r.code} ${r.stdout}${r.stderr.replace(/.*retry_interceptor.*\n/g, '')}`);
+      out.push(await e(['user', 'add', 'root:rootpw']), await e(['auth', 'enable']), await e(['--user', 'root:rootpw', 'user', 'add', 'alice:apw']));
+      out.push(await e(['--user', 'root:rootpw', 'put', 'k', 'v']), await e(['--user', 'root:rootpw', 'get', 'k']));
+      const c = new EtcdClient({ endpoints: [m.endpoint], commandTimeoutMs: 3000 });
+      const r = new EtcdClient({ endpoints: [m.endpoint], commandTimeoutMs: 3000 });
+      try {
+        const t = (await c.authenticate('root', 'rootpw')).resp.token;
+        const { header, claims } = decode(t);
+        out.push(header, Object.keys(claims), claims.username, claims.revision, Math.abs(Number(claims.exp) - (Date.now() / 1000 + 3)) < 2);
+        out.push(await failure(c.range({ key: Buffer.from('k') })));
+        await r.authenticate('root', 'rootpw');
+        out.push(await failure(r.userAdd('bob', 'b', false)));
+        out.push(await failure(c.range({ key: Buffer.from('k') }))); // its revision is old now
+        await c.authenticate('root', 'rootpw');
+        await new Promise((res) => setTimeout(res, 4200));
+        out.push(await failure(c.range({ key: Buffer.from('k') }))); // expired
+      } finally {
+        c.close();
+        r.close();
+      }
+      return out;
+    };
+    const [want, got] = await Promise.all([flow(etcd), flow(ours)]);
+    expect(got).toEqual(want);
+    expect(want).toContain('3 etcdserver: revision of auth store is old');
+    expect(want).toContain('16 etcdserver: invalid auth token');
+  }, 60_000);
 });
