@@ -26,8 +26,11 @@ import type { DeleteRangeRequest, PutRequest, RequestOp, TxnRequest } from '../a
 import type { Logger } from '../base/logger.js';
 import { AuthStore, PermType, type AuthInfo } from '../auth/auth-store.js';
 import { SimpleTokens, simpleTokenIndex } from '../auth/simple-tokens.js';
-import { hashPassword, passwordMatches } from '../auth/password.js';
-import { JwtTokens, parseJwtOptions } from '../auth/jwt-tokens.js';
+import { bcryptCostMax, bcryptCostMin, hashPassword, passwordMatches } from '../auth/password.js';
+import { JwtOptionsError, JwtTokens, parseJwtOptions } from '../auth/jwt-tokens.js';
+
+/** etcd's default --bcrypt-cost (bcrypt.DefaultCost). */
+const bcryptCostDefault = 10;
 import type { Backend } from '../storage/backend.js';
 import { RequestKind, type InternalRequest } from './internal-request.js';
 
@@ -63,15 +66,33 @@ export class AuthGate {
   readonly jwt: JwtTokens | null;
   private sweeper: NodeJS.Timeout | null = null;
 
+  readonly opts: AuthGateOptions;
+
   private constructor(
     readonly store: AuthStore,
-    readonly opts: AuthGateOptions,
+    opts: AuthGateOptions,
   ) {
+    this.opts = opts;
     this.tokens = new SimpleTokens({ ttlMs: opts.tokenTtlMs });
     const kind = (opts.authToken ?? 'simple').split(',')[0];
-    this.jwt = kind === 'jwt' ? new JwtTokens(parseJwtOptions(opts.authToken as string)) : null;
+    this.jwt = kind === 'jwt' ? AuthGate.jwtProvider(opts) : null;
     if (kind === 'simple') opts.logger.warn('simple token is not cryptographically signed');
+    if (opts.bcryptCost < bcryptCostMin || opts.bcryptCost > bcryptCostMax) {
+      // etcd NewAuthStore: an out-of-range --bcrypt-cost falls back to the default.
+      opts.logger.warn('use default bcrypt cost instead of the invalid given cost', { 'min-cost': bcryptCostMin, 'max-cost': bcryptCostMax, 'default-cost': bcryptCostDefault, 'given-cost': opts.bcryptCost });
+      this.opts = { ...opts, bcryptCost: bcryptCostDefault };
+    }
     if (store.enabled) this.tokens.enable();
+  }
+
+  /** etcd newTokenProviderJWT: any problem with the options or the keys is "invalid auth options". */
+  private static jwtProvider(opts: AuthGateOptions): JwtTokens {
+    try {
+      return new JwtTokens(parseJwtOptions(opts.authToken as string));
+    } catch (e) {
+      opts.logger.error('problem loading JWT options', { error: e instanceof Error ? e.message : String(e) });
+      throw new JwtOptionsError('auth: invalid auth options');
+    }
   }
 
   static async open(backend: Backend, opts: AuthGateOptions): Promise<AuthGate> {
@@ -106,7 +127,8 @@ export class AuthGate {
    * waits for its index.
    */
   info(ctx: CallIdentity, host?: GateHost): AuthInfo | null | Promise<AuthInfo | null> {
-    const token = ctx.metadata.get('token') ?? ctx.metadata.get('authorization');
+    const md = ctx.metadata;
+    const token = md.size === 0 ? undefined : (md.get('token') ?? md.get('authorization'));
     if (token === undefined) return this.store.enabled && this.opts.clientCertAuth ? this.fromCertificate(ctx.peerCertificate) : null;
     if (this.jwt !== null) {
       // A JWT carries its user and auth revision; verified once, then cached.
