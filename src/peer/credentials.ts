@@ -8,22 +8,48 @@
  */
 import net from 'node:net';
 import tls from 'node:tls';
-import * as grpc from '@grpc/grpc-js';
 import { checkAllowedPeer, tlsErrorText, x509Text, type TlsMaterial } from '../base/tls.js';
 
-export function peerCredentials(url: string, m: TlsMaterial | null | undefined): grpc.ChannelCredentials {
-  if (!url.startsWith('https:')) return grpc.credentials.createInsecure();
-  if (!m) return grpc.credentials.createSsl();
-  return grpc.credentials.createSsl(m.ca ?? null, m.clientKey, m.clientCert, {
+function tlsOptions(host: string, m: TlsMaterial): tls.ConnectionOptions {
+  return {
+    servername: net.isIP(host) ? undefined : host,
+    ca: m.ca,
+    cert: m.clientCert,
+    key: m.clientKey,
+    ciphers: m.ciphers,
+    minVersion: m.minVersion,
+    maxVersion: m.maxVersion,
     rejectUnauthorized: !m.selfSigned,
-    checkServerIdentity: (host, cert) => {
+    checkServerIdentity: (_h, cert) => {
       if (m.selfSigned) return undefined;
       const wrongHost = tls.checkServerIdentity(host, cert);
       if (wrongHost) return wrongHost;
       const notAllowed = checkAllowedPeer(m, cert);
       return notAllowed === undefined ? undefined : new Error(`remote error: ${notAllowed}`);
     },
-  });
+  };
+}
+
+/**
+ * A connection to a peer: TLS for an https:// URL (the handshake runs while the caller's first
+ * writes wait in the TLS socket), plain TCP otherwise. Without peer TLS material an https:// peer
+ * is dialed with the system's roots and no client certificate.
+ */
+export function dialPeer(addr: { host: string; port: number; tls: boolean }, m: TlsMaterial | null | undefined): net.Socket {
+  if (!addr.tls) return net.connect({ host: addr.host, port: addr.port, noDelay: true });
+  const opts: tls.ConnectionOptions = m ? tlsOptions(addr.host, m) : { servername: net.isIP(addr.host) ? undefined : addr.host };
+  const sock = tls.connect({ ...opts, host: addr.host, port: addr.port });
+  sock.setNoDelay(true);
+  return sock;
+}
+
+/** A dial error as the log says it: Go's x509 text for a certificate we do not trust. */
+export function dialErrorText(e: NodeJS.ErrnoException): string {
+  const code = e.code ?? '';
+  if (code === 'ERR_TLS_CERT_ALTNAME_INVALID') return `x509: ${e.message}`;
+  if (/^[A-Z_]+$/.test(code) && !code.startsWith('ERR_') && !code.startsWith('E')) return x509Text(code);
+  if (code.startsWith('ERR_SSL') || code.startsWith('ERR_TLS')) return tlsErrorText(e);
+  return code !== '' ? code : e.message;
 }
 
 /** How long a diagnosis waits for a peer to drop a connection after the handshake. */
@@ -32,7 +58,8 @@ const diagnoseTimeoutMs = 2000;
 
 /**
  * Why an https:// peer cannot be reached, when TLS is the reason: one handshake with the same
- * certificates, outside grpc-js (which reports every failure as a failed connection). Go's texts
+ * certificates, watched to its end (a peer that refuses our certificate under TLS 1.3 just closes
+ * the connection after the handshake, which the dial itself sees only as "closed"). Go's texts
  * where etcd logs them: "x509: certificate signed by unknown authority" for a peer certificate
  * we do not trust; "remote error: tls: bad certificate" for a peer that drops us right after the
  * handshake because it does not trust ours (TLS 1.3 lets the client finish first). Undefined when
@@ -51,23 +78,7 @@ export function diagnosePeerTls(url: string, m: TlsMaterial | null | undefined):
       socket.destroy();
       resolve(why);
     };
-    const socket = tls.connect({
-      host,
-      port: Number(u.port || 2380),
-      servername: net.isIP(host) ? undefined : host,
-      ca: m.ca,
-      cert: m.clientCert,
-      key: m.clientKey,
-      ALPNProtocols: ['h2'],
-      rejectUnauthorized: !m.selfSigned,
-      checkServerIdentity: (_h, cert) => {
-        if (m.selfSigned) return undefined;
-        const wrongHost = tls.checkServerIdentity(host, cert);
-        if (wrongHost) return wrongHost;
-        const notAllowed = checkAllowedPeer(m, cert);
-        return notAllowed === undefined ? undefined : new Error(`remote error: ${notAllowed}`);
-      },
-    });
+    const socket = tls.connect({ ...tlsOptions(host, m), host, port: Number(u.port || 2380), ALPNProtocols: undefined });
     const timer = setTimeout(() => finish(undefined), diagnoseTimeoutMs);
     socket.on('secureConnect', () => setTimeout(() => finish(undefined), diagnoseSettleMs));
     socket.on('close', () => finish(socket.authorized || m.selfSigned ? 'remote error: tls: bad certificate (the peer closed the connection after the TLS handshake: it does not accept our certificate)' : undefined));

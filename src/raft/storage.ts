@@ -122,20 +122,28 @@ export class MemoryStorage implements RaftStorage {
     this.ents = [{ term: head.term, index: head.index, type: EntryType.Normal, data: new Uint8Array(0) }, ...this.ents.slice(k + 1)];
   }
 
-  /** Append entries, truncating any conflicting suffix (the core only sends consistent batches). */
+  /**
+   * Append entries, truncating any conflicting suffix (the core only sends consistent batches).
+   * In place: the common case (appending after the last entry) costs only the new entries,
+   * however long the log is.
+   */
   append(entries: Entry[]): void {
     if (entries.length === 0) return;
     const first = this.firstIndex();
     const last = (entries[entries.length - 1] as Entry).index;
     if (last < first) return; // all compacted already
-    let ents = entries;
-    if (first > (ents[0] as Entry).index) ents = ents.slice(Number(first - (ents[0] as Entry).index));
-    const start = (ents[0] as Entry).index;
+    let from = 0;
+    if (first > (entries[0] as Entry).index) from = Number(first - (entries[0] as Entry).index);
+    const start = (entries[from] as Entry).index;
     assert(start <= this.lastIndex() + 1n, `missing log entry [last: ${this.lastIndex()}, append at: ${start}]`);
     const keep = Number(start - this.offset);
-    this.ents = this.ents.slice(0, keep).concat(ents);
-    for (let k = 1; k < this.ents.length; k++) {
-      assert((this.ents[k] as Entry).index === this.offset + BigInt(k), 'storage entries not contiguous');
+    if (keep < this.ents.length) this.ents.length = keep;
+    let expect = start;
+    for (let i = from; i < entries.length; i++) {
+      const e = entries[i] as Entry;
+      assert(e.index === expect, 'storage entries not contiguous');
+      expect++;
+      this.ents.push(e);
     }
   }
 }

@@ -15,6 +15,7 @@ import { toDomain, toWire } from '../api/convert.js';
 import type { CompactionRequest, DeleteRangeRequest, PutRequest, TxnRequest } from '../api/kv-types.js';
 import type { LeaseCheckpointRequest, LeaseGrantRequest, LeaseRevokeRequest } from '../api/lease-types.js';
 import { protoRoot } from '../api/proto.js';
+import { decodeDeleteRangeRequest, decodePutRequest, decodeTxnRequest } from '../api/kv-wire.js';
 import { decodeAuthOp, encodeAuthOp, type AuthOp } from '../auth/auth-ops.js';
 import type { AlarmRequest } from './alarms.js';
 
@@ -56,10 +57,14 @@ export interface MemberUpdate {
   peerURLs: string[];
 }
 
+/**
+ * `wire`: the client's request exactly as it came (the same protobuf message), which then goes
+ * into the entry as it is — no re-encoding on the write path. `auth`: the stamp (see above).
+ */
 export type InternalRequest = (
-  | { kind: typeof RequestKind.Put; id: bigint; req: PutRequest }
-  | { kind: typeof RequestKind.DeleteRange; id: bigint; req: DeleteRangeRequest }
-  | { kind: typeof RequestKind.Txn; id: bigint; req: TxnRequest }
+  | { kind: typeof RequestKind.Put; id: bigint; req: PutRequest; wire?: Uint8Array }
+  | { kind: typeof RequestKind.DeleteRange; id: bigint; req: DeleteRangeRequest; wire?: Uint8Array }
+  | { kind: typeof RequestKind.Txn; id: bigint; req: TxnRequest; wire?: Uint8Array }
   | { kind: typeof RequestKind.Compaction; id: bigint; req: CompactionRequest }
   | { kind: typeof RequestKind.Alarm; id: bigint; req: AlarmRequest }
   | { kind: typeof RequestKind.LeaseGrant; id: bigint; req: LeaseGrantRequest }
@@ -87,7 +92,7 @@ function frame(kind: number, id: bigint, body: Uint8Array, stamp?: AuthStamp): U
   if (stamp !== undefined) {
     const user = Buffer.from(stamp.username, 'utf8');
     assert(user.length <= 0xffff, 'user name too long for an auth stamp');
-    const out = new Uint8Array(headerBytes + 10 + user.length + body.length);
+    const out = Buffer.allocUnsafe(headerBytes + 10 + user.length + body.length);
     out[0] = kind | stampedBit;
     u64ToBytesBE(id, out, 1);
     u64ToBytesBE(stamp.revision, out, headerBytes);
@@ -97,7 +102,8 @@ function frame(kind: number, id: bigint, body: Uint8Array, stamp?: AuthStamp): U
     out.set(body, headerBytes + 10 + user.length);
     return out;
   }
-  const out = new Uint8Array(headerBytes + body.length);
+  // From Node's buffer pool: one small view, not an ArrayBuffer, per entry.
+  const out = Buffer.allocUnsafe(headerBytes + body.length);
   out[0] = kind;
   u64ToBytesBE(id, out, 1);
   out.set(body, headerBytes);
@@ -110,8 +116,7 @@ export function internalKind(data: Uint8Array): number {
 }
 
 export function encodeInternal(r: InternalRequest): Uint8Array {
-  const body = encodeBody(r);
-  return frame(r.kind, r.id, body, r.auth);
+  return frame(r.kind, r.id, encodeBody(r), r.auth);
 }
 
 function encodeBody(r: InternalRequest): Uint8Array {
@@ -123,42 +128,43 @@ function encodeBody(r: InternalRequest): Uint8Array {
     return Buffer.from(JSON.stringify({ memberId: r.req.memberId.toString(), peerURLs: r.req.peerURLs }));
   }
   if (r.kind === RequestKind.Auth) return encodeAuthOp(r.req);
+  if ((r.kind === RequestKind.Put || r.kind === RequestKind.DeleteRange || r.kind === RequestKind.Txn) && r.wire !== undefined) return r.wire;
   const name = typeNames[r.kind] as string;
   const type = protoRoot.lookupType(name);
   return type.encode(type.fromObject(toWire(name, r.req))).finish();
 }
 
 export function decodeInternal(raw: Uint8Array): InternalRequest {
-  if (((raw[0] as number) & stampedBit) === 0) return decodePlain(raw);
+  const id = u64FromBytesBE(raw, 1);
+  if (((raw[0] as number) & stampedBit) === 0) return decodeBody(raw[0] as number, id, raw, headerBytes);
   const userBytes = ((raw[headerBytes + 8] as number) << 8) | (raw[headerBytes + 9] as number);
   const auth: AuthStamp = {
     revision: u64FromBytesBE(raw, headerBytes),
-    username: Buffer.from(raw.subarray(headerBytes + 10, headerBytes + 10 + userBytes)).toString('utf8'),
+    username: Buffer.from(raw.buffer, raw.byteOffset + headerBytes + 10, userBytes).toString('utf8'),
   };
-  // The same request without its stamp: kind byte, id, body.
-  const plain = new Uint8Array(raw.length - 10 - userBytes);
-  plain[0] = internalKind(raw);
-  plain.set(raw.subarray(1, headerBytes), 1);
-  plain.set(raw.subarray(headerBytes + 10 + userBytes), headerBytes);
-  return { ...decodePlain(plain), auth };
+  return { ...decodeBody(internalKind(raw), id, raw, headerBytes + 10 + userBytes), auth };
 }
 
-function decodePlain(data: Uint8Array): InternalRequest {
-  const kind = data[0] as number;
+/** The request of kind `kind` whose body starts at `at`. */
+function decodeBody(kind: number, id: bigint, data: Uint8Array, at: number): InternalRequest {
   if (kind === RequestKind.MemberPublish) {
-    const j = JSON.parse(Buffer.from(data.subarray(headerBytes)).toString()) as { memberId: string; name: string; clientURLs: string[] };
-    return { kind, id: u64FromBytesBE(data, 1), req: { memberId: BigInt(j.memberId), name: j.name, clientURLs: j.clientURLs } };
+    const j = JSON.parse(Buffer.from(data.subarray(at)).toString()) as { memberId: string; name: string; clientURLs: string[] };
+    return { kind, id, req: { memberId: BigInt(j.memberId), name: j.name, clientURLs: j.clientURLs } };
   }
   if (kind === RequestKind.MemberUpdate) {
-    const j = JSON.parse(Buffer.from(data.subarray(headerBytes)).toString()) as { memberId: string; peerURLs: string[] };
-    return { kind, id: u64FromBytesBE(data, 1), req: { memberId: BigInt(j.memberId), peerURLs: j.peerURLs } };
+    const j = JSON.parse(Buffer.from(data.subarray(at)).toString()) as { memberId: string; peerURLs: string[] };
+    return { kind, id, req: { memberId: BigInt(j.memberId), peerURLs: j.peerURLs } };
   }
-  if (kind === RequestKind.Auth) return { kind, id: u64FromBytesBE(data, 1), req: decodeAuthOp(data.subarray(headerBytes)) };
+  if (kind === RequestKind.Auth) return { kind, id, req: decodeAuthOp(data.subarray(at)) };
   const name = typeNames[kind];
   assert(name !== undefined, `unknown internal request kind ${kind}`);
-  const id = u64FromBytesBE(data, 1);
+  // The KV kinds, the hot ones, by the hand-written codecs (views into the entry's bytes).
+  const buf = Buffer.from(data.buffer, data.byteOffset, data.length);
+  if (kind === RequestKind.Put) return { kind, id, req: decodePutRequest(buf, at) };
+  if (kind === RequestKind.DeleteRange) return { kind, id, req: decodeDeleteRangeRequest(buf, at) };
+  if (kind === RequestKind.Txn) return { kind, id, req: decodeTxnRequest(buf, at) };
   const type = protoRoot.lookupType(name);
-  const msg = type.decode(data.subarray(headerBytes));
+  const msg = type.decode(data.subarray(at));
   const obj = type.toObject(msg, { longs: String, defaults: true, oneofs: true });
   return { kind, id, req: toDomain(name, obj) } as InternalRequest;
 }

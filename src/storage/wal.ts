@@ -20,9 +20,9 @@
  * when it was opened, so deleting older segments never loses it; a record is either wholly in
  * the file or detected as torn at replay (length + CRC) — a torn record can only be the last
  * of the last segment (a crash during an append), where it is cut off; anywhere else it is
- * corruption and open fails; save(..., sync=true) resolves only after fdatasync.
+ * corruption and open fails; save() resolves only once its records are on disk (O_DSYNC).
  */
-import { closeSync, fsyncSync, mkdirSync, openSync, readdirSync } from 'node:fs';
+import { closeSync, constants as fsConstants, fsyncSync, mkdirSync, openSync, readdirSync } from 'node:fs';
 import { open, readFile, rm, truncate, type FileHandle } from 'node:fs/promises';
 import path from 'node:path';
 import { assert } from '../base/assert.js';
@@ -119,8 +119,15 @@ function fsyncDir(dir: string): void {
 }
 
 /** A new segment at its full size (sparse), durable in its directory. */
+/**
+ * Segment files are opened O_DSYNC: each write returns once its data is on disk, so a Ready's
+ * records cost one threadpool trip (write) instead of two (write, then fdatasync).
+ */
+const createFlags = fsConstants.O_RDWR | fsConstants.O_CREAT | fsConstants.O_TRUNC | fsConstants.O_DSYNC;
+const reopenFlags = fsConstants.O_RDWR | fsConstants.O_DSYNC;
+
 async function createSegment(file: string, bytes: number, dir: string): Promise<FileHandle> {
-  const fh = await open(file, 'w+');
+  const fh = await open(file, createFlags);
   await fh.truncate(bytes);
   await fh.sync();
   fsyncDir(dir);
@@ -225,7 +232,7 @@ export class Wal {
       fh = await createSegment(cur.file, segmentBytesMax, dir);
       end = 0;
     } else {
-      fh = await open(cur.file, 'r+');
+      fh = await open(cur.file, reopenFlags);
     }
     const wal = new Wal(dir, segs, fh, segmentBytesMax);
     wal.hs = hs;
@@ -243,7 +250,7 @@ export class Wal {
   }
 
   /** Appends entries (contiguous; may rewrite a conflicting tail) and/or the hard state. */
-  async save(hs: LogHardState | undefined, entries: LogEntry[], sync: boolean, floor?: bigint): Promise<void> {
+  async save(hs: LogHardState | undefined, entries: LogEntry[], _sync: boolean, floor?: bigint): Promise<void> {
     const parts: Buffer[] = [];
     if (floor !== undefined) parts.push(floorRecord(floor));
     for (let i = 0; i < entries.length; i++) {
@@ -255,9 +262,9 @@ export class Wal {
     if (parts.length === 0) return;
     if (this.size >= this.segmentBytesMax) await this.rotate(entries[0]?.index ?? this.last + 1n);
     const buf = parts.length === 1 ? (parts[0] as Buffer) : Buffer.concat(parts);
+    // O_DSYNC: durable when write() returns, whether or not `sync` asked for it.
     await this.fh.write(buf, 0, buf.length, this.size);
     this.size += buf.length;
-    if (sync) await this.fh.datasync();
     if (floor !== undefined) this.last = floor;
     const tail = entries[entries.length - 1];
     if (tail) this.last = tail.index;
@@ -266,14 +273,12 @@ export class Wal {
 
   /** Starts a new segment whose first record is the current hard state. */
   private async rotate(nextIndex: bigint): Promise<void> {
-    await this.fh.datasync();
     await this.fh.close();
     const prev = this.segments[this.segments.length - 1] as Segment;
     const seg: Segment = { seq: prev.seq + 1n, first: nextIndex, file: path.join(this.dir, segName(prev.seq + 1n, nextIndex)) };
     this.fh = await createSegment(seg.file, this.segmentBytesMax, this.dir);
     const hs = hardStateRecord(this.hs);
     await this.fh.write(hs, 0, hs.length, 0);
-    await this.fh.datasync();
     this.segments.push(seg);
     this.size = hs.length;
   }

@@ -1,6 +1,6 @@
 /**
- * The gRPC Transport: a PeerServer for what comes in, one PeerLink per known peer for what goes
- * out. See transport.ts for the contract, peer-link.ts and peer-server.ts for their invariants.
+ * The socket Transport (the peer protocol of frames.ts on --listen-peer-urls): a PeerServer for
+ * what comes in, one PeerLink per known peer for what goes out. See transport.ts for the contract, peer-link.ts and peer-server.ts for their invariants.
  *
  * Invariants kept here:
  * - The set of known peers is exactly the keys of `links` (addPeer adds, removePeer deletes and
@@ -15,7 +15,7 @@ import { idField, type Logger } from '../base/logger.js';
 import type { Rand } from '../base/random.js';
 import { MessageType, type Message } from '../raft/types.js';
 import { mathRandom } from './backoff.js';
-import { diagnosePeerTls, peerCredentials } from './credentials.js';
+import { diagnosePeerTls } from './credentials.js';
 import { batchItemBytes, encodeMessage } from './codec.js';
 import { PeerUnavailableError } from './errors.js';
 import { mayOriginate } from './identity.js';
@@ -24,7 +24,7 @@ import { PeerLink, type LinkContext } from './peer-link.js';
 import { PeerServer } from './peer-server.js';
 import type { PeerHandler, Transport, TransportLimits, TransportOptions } from './transport.js';
 
-export class GrpcTransport implements Transport {
+export class SocketTransport implements Transport {
   private readonly memberId: bigint;
   private readonly clusterId: bigint;
   private readonly logger: Logger;
@@ -118,7 +118,7 @@ export class GrpcTransport implements Transport {
       limits: this.limits,
       logger: this.logger,
       random: this.random,
-      credentials: (url) => peerCredentials(url, this.opts.tls),
+      tls: this.opts.tls ?? null,
       diagnose: this.opts.tls ? (url) => diagnosePeerTls(url, this.opts.tls) : undefined,
       reportUnreachable: (id) => this.reportUnreachable(id),
       // Not suppressed while stopping: exactly one report per sendSnapshot call.
