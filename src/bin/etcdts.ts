@@ -10,9 +10,6 @@ import { fetchExistingCluster } from '../server/join-existing.js';
 import { startClientServer } from '../rpc/client-server.js';
 
 async function main(): Promise<void> {
-  // grpc-js names an IP peer as the TLS server name, which node reports as DEP0123 on every peer
-  // dial; etcd's log has no such line (ctl does the same for its https endpoints).
-  process.noDeprecation = true;
   let parsed;
   try {
     parsed = parseConfig(process.argv.slice(2), process.env);

@@ -91,31 +91,35 @@ describe.skipIf(missing)(`auth: etcdctl and ctl against etcdts print what etcdct
     await same(['user', 'get', 'root']);
     await same(['user', 'get', 'nobody']);
     await same(['role', 'add', '']);
+    // Every output format for each kind of answer; the other variants in the simple format.
     for (const [i, f] of formats.entries()) {
       await same(['user', 'add', `u${i}:pw`, '-w', f]);
       await same(['role', 'add', `r${i}`, '-w', f]);
-      await same(['role', 'grant-permission', `r${i}`, 'read', 'foo', '-w', f]);
       await same(['role', 'grant-permission', `r${i}`, 'readwrite', 'foo/', '--prefix', '-w', f]);
-      await same(['role', 'grant-permission', `r${i}`, 'WRITE', 'a', 'z', '-w', f]);
-      await same(['role', 'grant-permission', `r${i}`, 'read', 'k', '--from-key', '-w', f]);
-      await same(['role', 'grant-permission', `r${i}`, 'write', 'foo', '-w', f]);
-      await same(['role', 'grant-permission', `r${i}`, 'read', '', '--prefix', '-w', f]);
+      await same(['role', 'grant-permission', `r${i}`, 'read', 'k', '--from-key']);
+      await same(['role', 'grant-permission', `r${i}`, 'WRITE', 'a', 'z']);
       await same(['role', 'get', `r${i}`, '-w', f]);
-      await same(['user', 'grant-role', `u${i}`, `r${i}`, '-w', f]);
       await same(['user', 'grant-role', `u${i}`, `r${i}`, '-w', f]);
       await same(['user', 'get', `u${i}`, '-w', f]);
       await same(['user', 'get', `u${i}`, '--detail', '-w', f]);
       await same(['user', 'list', '-w', f]);
       await same(['role', 'list', '-w', f]);
-      await same(['user', 'passwd', `u${i}`, '--interactive=false', '-w', f], 'newpw\n');
       await same(['role', 'revoke-permission', `r${i}`, 'foo/', '--prefix', '-w', f]);
-      await same(['role', 'revoke-permission', `r${i}`, 'k', '--from-key', '-w', f]);
-      await same(['role', 'revoke-permission', `r${i}`, 'a', 'z', '-w', f]);
-      await same(['role', 'revoke-permission', `r${i}`, 'foo', '-w', f]);
-      await same(['user', 'revoke-role', `u${i}`, `r${i}`, '-w', f]);
       await same(['role', 'delete', `r${i}`, '-w', f]);
       await same(['user', 'delete', `u${i}`, '-w', f]);
     }
+    await same(['user', 'add', 'v:pw']);
+    await same(['role', 'add', 'rv']);
+    for (const grant of [['read', 'foo'], ['write', 'foo'], ['read', '', '--prefix'], ['readwrite', '', '--from-key'], ['read', 'k', '--from-key'], ['write', 'a', 'z']]) {
+      await same(['role', 'grant-permission', 'rv', ...grant]);
+    }
+    await same(['role', 'get', 'rv']);
+    await same(['user', 'grant-role', 'v', 'rv']);
+    await same(['user', 'grant-role', 'v', 'rv']);
+    await same(['user', 'passwd', 'v', '--interactive=false'], 'newpw\n');
+    for (const revoke of [['k', '--from-key'], ['a', 'z'], ['foo'], ['', '--prefix']]) await same(['role', 'revoke-permission', 'rv', ...revoke]);
+    await same(['role', 'get', 'rv']);
+    await same(['user', 'revoke-role', 'v', 'rv']);
     for (const bad of [
       ['role', 'grant-permission', 'nobody', 'read', 'x'],
       ['role', 'grant-permission', 'r', 'rw', 'x'],
