@@ -175,6 +175,13 @@ export class Lessor {
     return this.leases.has(id);
   }
 
+  /** Every key with a lease: latin1 key id → lease id (index checkpoints). */
+  attachedKeys(): Map<string, bigint> {
+    const out = new Map<string, bigint>();
+    for (const [id, l] of this.leases) for (const k of l.keys.keys()) out.set(k, id);
+    return out;
+  }
+
   attach(id: bigint, key: Buffer): void {
     // The store attaches only leases checked to exist (apply) or found in its records
     // (start-up; revoke deletes a lease's keys in the batch that deletes the lease).

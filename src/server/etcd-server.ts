@@ -55,6 +55,7 @@ import { type Entry, EntryType, type Message, MessageType, None, type ReadState,
 import { Backend, WriteBatch, backendBatchIntervalMsDefault, backendBatchLimitDefault } from '../storage/backend.js';
 import { metaKey } from '../storage/schema.js';
 import { KvStore } from '../mvcc/kv-store.js';
+import { checkpointFile, readIndexCheckpoint, removeIndexCheckpoint } from '../mvcc/index-checkpoint.js';
 import { WatchableStore } from '../mvcc/watchable-store.js';
 import { type Member, MemberStore, encodeMembers } from '../membership/member-store.js';
 import { createPeerTransport, type PeerHandler, type Transport } from '../peer/transport.js';
@@ -409,7 +410,12 @@ export class EtcdServer {
     const voters = fresh && !joined ? members.all().filter((m) => !m.isLearner).map((m) => m.id) : [];
     const leases = await LeaseServer.open(backend, { ...opts, runtime: rt, requestTimeoutMs: 5000 + 2 * opts.electionTimeoutMs });
     const tLeases = rt.now();
-    const kv = await KvStore.open(backend, { leases: leases.lessor, soon: (fn) => rt.soon(fn) });
+    // A key index checkpoint from the last graceful stop spares reading every record.
+    const ckpt = await readIndexCheckpoint(checkpointFile(opts.dataDir), backend).catch((e: unknown) => {
+      opts.logger.warn('ignoring the key index checkpoint', { error: e instanceof Error ? e.message : String(e) });
+      return null;
+    });
+    const kv = await KvStore.open(backend, { leases: leases.lessor, soon: (fn) => rt.soon(fn), checkpoint: ckpt });
     const tKv = rt.now();
     const s = new EtcdServer(opts, backend, storage, kv, { memberId, clusterId, members }, voters);
     s.leases = leases;
@@ -445,6 +451,8 @@ export class EtcdServer {
       'load-wal-took-ms': tWal - tBackend,
       'load-leases-took-ms': tLeases - tWal,
       'restore-mvcc-took-ms': tKv - tLeases,
+      'index-checkpoint-revision': ckpt === null ? undefined : ckpt.revision,
+      'mvcc-restored-from': kv.restoredFrom,
       keys: kv.keyCount(),
     });
     await s.alarms.load(backend);
@@ -559,6 +567,8 @@ export class EtcdServer {
   private async restore(snap: Snapshot): Promise<void> {
     const index = snap.metadata.index;
     await this.leases.lessor.load(this.backend);
+    // The database is the leader's now: a checkpoint of ours no longer describes it.
+    await removeIndexCheckpoint(checkpointFile(this.opts.dataDir));
     this.kv = await KvStore.open(this.backend, { leases: this.leases.lessor, soon: (fn) => this.rt.soon(fn) });
     this.watchable.restore(this.kv);
     await this.alarms.reload(this.backend);
@@ -1032,7 +1042,20 @@ export class EtcdServer {
     this.watchable.close();
     if (this.transport) await this.transport.stop();
     await this.storage.close();
+    if (this.fatal === null) await this.checkpointIndex();
     await this.backend.close();
+  }
+
+  /** Writes the key index checkpoint (mvcc/index-checkpoint.ts) for the next start. */
+  private async checkpointIndex(): Promise<void> {
+    try {
+      await this.backend.drain();
+      const t0 = this.rt.now();
+      const bytes = await this.kv.writeCheckpoint(checkpointFile(this.opts.dataDir));
+      this.opts.logger.info('saved key index checkpoint', { keys: this.kv.keyCount(), revision: this.kv.rev().toString(), bytes, took: `${this.rt.now() - t0}ms` });
+    } catch (e) {
+      this.opts.logger.warn('failed to save key index checkpoint; the next start reads every record', { error: e instanceof Error ? e.message : String(e) });
+    }
   }
 }
 

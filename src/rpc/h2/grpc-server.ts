@@ -178,6 +178,8 @@ class Call implements StreamCall {
   private halfClosed = false;
   private halfCloseDelivered = false;
   encoding = 'identity';
+  /** A unary or server-streaming call: exactly one request message. */
+  unary = false;
 
   constructor(
     readonly server: GrpcServer,
@@ -254,6 +256,12 @@ class Call implements StreamCall {
         msg = inflated;
       }
       this.pending.push(msg);
+      if (this.unary && this.pending.length > 1) {
+        // A unary or server-streaming call takes one message: a second one is grpc-go's
+        // protocol violation, and the stream ends (nothing more is buffered or acknowledged).
+        this.end({ code: Status.INTERNAL, details: 'grpc: client streaming protocol violation: get <nil>, want <EOF>' });
+        return false;
+      }
     }
     return true;
   }
@@ -344,7 +352,7 @@ class Call implements StreamCall {
       this.end(
         this.pending.length === 0
           ? { code: Status.INTERNAL, details: 'grpc: error while marshaling: no request message' }
-          : { code: Status.UNIMPLEMENTED, details: 'grpc: more than one request message for a unary call' },
+          : { code: Status.INTERNAL, details: 'grpc: client streaming protocol violation: get <nil>, want <EOF>' },
       );
       return null;
     }
@@ -513,6 +521,7 @@ export class GrpcServer {
       return;
     }
     // Unary and server-streaming: the whole request first.
+    call.unary = true;
     const start = (): void => {
       const req = call.single();
       if (req === null) return;
