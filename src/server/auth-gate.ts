@@ -24,6 +24,7 @@ import type tls from 'node:tls';
 import { EtcdError, Errors, GrpcCode, GrpcError } from '../api/errors.js';
 import type { DeleteRangeRequest, PutRequest, RequestOp, TxnRequest } from '../api/kv-types.js';
 import type { Logger } from '../base/logger.js';
+import { realRuntime, type Runtime, type TimerHandle } from '../base/runtime.js';
 import { AuthStore, PermType, type AuthInfo } from '../auth/auth-store.js';
 import { SimpleTokens, simpleTokenIndex } from '../auth/simple-tokens.js';
 import { bcryptCostMax, bcryptCostMin, hashPassword, passwordMatches } from '../auth/password.js';
@@ -52,6 +53,8 @@ export interface AuthGateOptions {
   logger: Logger;
   /** How often expired simple tokens are swept (default: the TTL). */
   sweepEveryMs?: number;
+  /** Clock and timers (the member's injected runtime; default Node's). */
+  runtime?: Runtime;
 }
 
 /** Hooks into the member: its applied index, and a wait until the local apply catches up. */
@@ -64,7 +67,7 @@ export class AuthGate {
   readonly tokens: SimpleTokens;
   /** JWT tokens (--auth-token jwt,...) instead of simple ones; null with simple tokens. */
   readonly jwt: JwtTokens | null;
-  private sweeper: NodeJS.Timeout | null = null;
+  private sweeper: TimerHandle | null = null;
 
   readonly opts: AuthGateOptions;
 
@@ -73,7 +76,8 @@ export class AuthGate {
     opts: AuthGateOptions,
   ) {
     this.opts = opts;
-    this.tokens = new SimpleTokens({ ttlMs: opts.tokenTtlMs });
+    const rt = opts.runtime ?? realRuntime;
+    this.tokens = new SimpleTokens({ ttlMs: opts.tokenTtlMs, now: () => rt.now() });
     const kind = (opts.authToken ?? 'simple').split(',')[0];
     this.jwt = kind === 'jwt' ? AuthGate.jwtProvider(opts) : null;
     if (kind === 'simple') opts.logger.warn('simple token is not cryptographically signed');
@@ -97,8 +101,7 @@ export class AuthGate {
 
   static async open(backend: Backend, opts: AuthGateOptions): Promise<AuthGate> {
     const g = new AuthGate(await AuthStore.load(backend), opts);
-    g.sweeper = setInterval(() => g.tokens.sweep(), opts.sweepEveryMs ?? Math.max(1000, opts.tokenTtlMs));
-    g.sweeper.unref?.();
+    g.sweeper = (opts.runtime ?? realRuntime).every(opts.sweepEveryMs ?? Math.max(1000, opts.tokenTtlMs), () => g.tokens.sweep());
     return g;
   }
 
@@ -110,7 +113,7 @@ export class AuthGate {
   }
 
   stop(): void {
-    if (this.sweeper) clearInterval(this.sweeper);
+    this.sweeper?.cancel();
     this.sweeper = null;
   }
 

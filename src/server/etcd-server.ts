@@ -425,6 +425,7 @@ export class EtcdServer {
       bcryptCost: opts.bcryptCost ?? 10,
       clientCertAuth: opts.clientCertAuth ?? false,
       logger: opts.logger,
+      runtime: rt,
     });
     leases.bind({
       isLeader: () => s.isLeader(),
