@@ -4,7 +4,7 @@
  * prints what etcdctl prints, byte for byte, errors included (`Error: <msg>` on stderr, and the
  * clientv3 retry warning line before a failed request's error).
  */
-import { EtcdClient, type ClientTls, type RetryWarning } from '../client/client.js';
+import type { ClientTls, EtcdClient, RetryWarning } from '../client/client.js';
 import { clientTls } from './tls-files.js';
 import { ClientError } from '../client/errors.js';
 import {
@@ -29,6 +29,10 @@ import { delCommand } from './commands/del.js';
 import { endpointCommand, SilentExit } from './commands/endpoint-status.js';
 import { getCommand } from './commands/get.js';
 import { leaseCommand } from './commands/lease.js';
+import { lockCommand } from './commands/lock.js';
+import { makeMirrorCommand } from './commands/make-mirror.js';
+import { checkCommand } from './commands/check.js';
+import { electCommand } from './commands/elect.js';
 import { memberCommand } from './commands/member-list.js';
 import { moveLeaderCommand } from './commands/move-leader.js';
 import { putCommand } from './commands/put.js';
@@ -43,6 +47,9 @@ import { CliExit, ExitCode, processOut, type Out } from './output.js';
 import { newPrinter, type Printer } from './printers/index.js';
 
 const helpCommand: Command = { name: 'help', use: '[command]', short: 'Help about any command' };
+
+/** Commands that never dial a server (by command path). */
+const offlineCommands = new Set(['etcdctl version', 'etcdctl snapshot status', 'etcdctl snapshot restore', 'etcdctl help']);
 
 export const rootCommand: Command = link({
   name: programName,
@@ -62,6 +69,10 @@ export const rootCommand: Command = link({
     defragCommand,
     snapshotCommand,
     moveLeaderCommand,
+    lockCommand,
+    electCommand,
+    makeMirrorCommand,
+    checkCommand,
     authCommand,
     userCommand,
     roleCommand,
@@ -274,9 +285,15 @@ export async function main(argvIn: string[], out: Out = processOut, opts: MainOp
             insecureTransport: flags.bool('insecure-transport'),
             skipVerify: flags.bool('insecure-skip-tls-verify'),
           }));
-    const newClient = (endpoints: string[]): EtcdClient => {
-      const c = new EtcdClient({
-        tls: tls(),
+    // The gRPC client (grpc-js) loads only for commands that talk to a server: `version` and
+    // the offline snapshot commands start without it (cold start, issue 13).
+    let Client: typeof EtcdClient | null = offlineCommands.has(pathOf(cmd).join(' ')) ? null : (await import('../client/client.js')).EtcdClient;
+    const loadClient = async (): Promise<typeof EtcdClient> => (Client ??= (await import('../client/client.js')).EtcdClient);
+    /** `ownTls`: the TLS of another cluster (make-mirror's --dest-*); null: none; undefined: the global flags'. */
+    const newClient = (endpoints: string[], ownTls?: ClientTls | null): EtcdClient => {
+      if (Client === null) throw new Error('the client module is not loaded');
+      const c = new Client({
+        tls: ownTls === undefined ? tls() : (ownTls ?? undefined),
         endpoints,
         dialTimeoutMs: flags.ms('dial-timeout'),
         commandTimeoutMs: flags.ms('command-timeout'),
@@ -297,6 +314,7 @@ export async function main(argvIn: string[], out: Out = processOut, opts: MainOp
       readLine: () => input().line(),
       async client() {
         if (main) return main;
+        await loadClient();
         configure();
         const c = newClient(endpointsOf());
         const user = flags.str('user');
@@ -327,11 +345,11 @@ export async function main(argvIn: string[], out: Out = processOut, opts: MainOp
         configure();
         return display as unknown as Printer;
       },
-      clientFor: (ep) => {
+      clientFor: (ep, ownTls) => {
+        const c = newClient([ep], ownTls);
         // etcdctl dials each endpoint with the same credentials; simple tokens are valid on
         // every member (each assigns them when it applies the Authenticate entry).
-        const c = newClient([ep]);
-        c.setToken(main?.authToken);
+        if (ownTls === undefined) c.setToken(main?.authToken);
         return c;
       },
       offline: opts.offline,

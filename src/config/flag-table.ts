@@ -169,7 +169,7 @@ export const flagSpecs: readonly FlagSpec[] = [
   f('proxy-write-timeout', 'uint', '5000', legacy, 'v2 proxy setting (ignored).', { listed: false }),
   f('proxy-read-timeout', 'uint', '0', legacy, 'v2 proxy setting (ignored).', { listed: false }),
 
-  f('config-file', 'string', '', 'Other', 'YAML configuration file (not supported by etcdts yet).'),
+  f('config-file', 'string', '', 'Other', 'YAML configuration file with the flag names as keys; when given, every other flag and ETCD_* variable is ignored.'),
   f('version', 'bool', 'false', 'Other', 'Print the version and exit.'),
 ];
 

@@ -27,6 +27,7 @@
  * corruption-check.ts, state-snapshot.ts). The next split moves the ReadIndex batching and the
  * proposal/wait path into files of their own.
  */
+import { metrics } from '../base/metrics.js';
 import { randomBytes } from 'node:crypto';
 import { readFile, rm } from 'node:fs/promises';
 import path from 'node:path';
@@ -161,6 +162,8 @@ export const applyBatchesInFlightMax = 8;
 export const waitSweepMs = 100;
 /** How often a member retries publishing its attributes until it succeeds. */
 export const publishRetryMs = 2_000;
+/** etcd's --experimental-warning-apply-duration default: an entry applied slower counts as slow. */
+export const slowApplyMs = 100;
 
 type ApplyResult = { ok: true; value: unknown } | { ok: false; err: unknown };
 
@@ -508,6 +511,16 @@ export class EtcdServer {
     return this.memberStore.get(this.memberId)?.isLearner ?? false;
   }
 
+  /** Proposals waiting for their apply (etcd_server_proposals_pending). */
+  pendingProposalCount(): number {
+    return this.waits.size;
+  }
+
+  /** Proposals that failed: timed out, or the member stopped (etcd_server_proposals_failed_total). */
+  failedProposalCount(): number {
+    return this.waits.failed;
+  }
+
   header(revision: bigint = 0n): ResponseHeaderFields {
     return {
       cluster_id: this.clusterId,
@@ -624,7 +637,9 @@ export class EtcdServer {
       if (e.type === EntryType.Normal && e.data.length === 0) this.leases.onTermStartApplied();
       if (e.type !== EntryType.Normal || e.data.length === 0) continue;
       const r = decodeInternal(e.data);
+      const t0 = performance.now();
       results.push([r.id, this.applyOne(r, batch, e.index)]);
+      if (performance.now() - t0 > slowApplyMs) metrics.server.slowApply++;
     }
     if (last !== undefined) {
       batch.put(metaKey.consistentIndex, Backend.u64(last));
@@ -667,10 +682,13 @@ export class EtcdServer {
         case RequestKind.Alarm:
           return { ok: true, value: this.alarms.apply(r.req, batch) };
         case RequestKind.Put:
+          metrics.mvcc.put++;
           return { ok: true, value: applyPut(this.kv, batch, r.req).resp };
         case RequestKind.DeleteRange:
+          metrics.mvcc.delete++;
           return { ok: true, value: applyDeleteRange(this.kv, batch, r.req).resp };
         case RequestKind.Txn:
+          metrics.mvcc.txn++;
           return { ok: true, value: applyTxn(this.kv, batch, r.req).resp };
         case RequestKind.Compaction:
           return { ok: true, value: applyCompaction(this.kv, batch, r.req) };
@@ -715,6 +733,7 @@ export class EtcdServer {
         for (const w of round.waiters) w.reject(new EtcdError(Errors.LeaderChanged));
       }
       if (s.leader !== None) {
+        metrics.server.leaderChanges++;
         this.leaderElectedAt = this.rt.now();
         const pending = this.pendingProposals;
         this.pendingProposals = [];
@@ -859,6 +878,7 @@ export class EtcdServer {
   async range(req: RangeRequest): Promise<RangeResponse> {
     this.checkServing();
     if (!req.serializable) await this.linearizableRead();
+    metrics.mvcc.range++;
     return applyRange(this.kv, req);
   }
 

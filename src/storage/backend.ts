@@ -22,6 +22,7 @@
  * - a batch's committed-hooks run after its write has landed, in commit order, before the
  *   promise of that commit resolves; a batch is committed at most once.
  */
+import { metrics, secondsSince } from '../base/metrics.js';
 import { ClassicLevel } from 'classic-level';
 import { mkdirSync, readdirSync, statSync } from 'node:fs';
 import path from 'node:path';
@@ -192,7 +193,11 @@ export class Backend {
 
   private write(batches: WriteBatch[], ops: BatchOp[], sync: boolean): Promise<void> {
     const p = this.tail.then(async () => {
-      if (ops.length > 0) await this.writeOps(ops, sync);
+      if (ops.length > 0) {
+        const t0 = performance.now();
+        await this.writeOps(ops, sync);
+        metrics.disk.backendCommit.observe(secondsSince(t0));
+      }
       for (const b of batches) b.markCommitted();
     });
     this.tail = p;

@@ -11,6 +11,7 @@ import { EtcdError, Errors, type ErrorSpec } from '../../../src/api/errors.js';
 import { AuthStore } from '../../../src/auth/auth-store.js';
 import { parseJwtOptions } from '../../../src/auth/jwt-tokens.js';
 import { PermType } from '../../../src/auth/permissions.js';
+import { hashPassword, passwordMatches } from '../../../src/auth/password.js';
 import { SimpleTokens, simpleTokenIndex } from '../../../src/auth/simple-tokens.js';
 import { Backend, WriteBatch } from '../../../src/storage/backend.js';
 
@@ -121,6 +122,16 @@ describe('auth store (etcd auth/store.go rules)', () => {
     expect(again.user('root')?.password.toString()).toBe('hash');
     expect(again.roleGet('r')).toEqual(s.roleGet('r'));
     await backend.close();
+  });
+});
+
+describe('passwords', () => {
+  it('are bcrypt hashes at --bcrypt-cost, checked by bcrypt', async () => {
+    const h = await hashPassword('pw', 4);
+    expect(h.toString()).toMatch(/^\$2b\$04\$/);
+    expect(await passwordMatches('pw', h)).toBe(true);
+    expect(await passwordMatches('nope', h)).toBe(false);
+    expect(await passwordMatches('pw', Buffer.alloc(0))).toBe(false);
   });
 });
 

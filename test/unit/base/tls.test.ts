@@ -36,7 +36,7 @@ const opts = (dir: string) => ({
 });
 
 describe('self-signed certificates (auto-TLS)', () => {
-  it('are X.509 v3 certificates with etcd\'s subject, usages and one SAN per host', () => {
+  it('are X.509 v3 certificates with etcd\'s subject, usages and one SAN per host, valid --self-signed-cert-validity years', () => {
     const now = new Date('2026-01-02T03:04:05Z');
     const c = selfSignedCert({ hosts: ['127.0.0.1', 'example.test', '::1'], validityYears: 2, clientAuth: true, now });
     const x = new X509Certificate(c.certPem);
@@ -109,7 +109,7 @@ describe('TLS material as etcd reads the flags', () => {
     expect(() => cipherList('TLS_NOPE')).toThrow('unexpected TLS cipher suite "TLS_NOPE"');
   });
 
-  it('allows a peer by exact CN or by a host name its certificate covers', () => {
+  it('allows a peer by exact CN or by a host name its certificate covers (--peer-cert-allowed-cn, --peer-cert-allowed-hostname, --client-cert-allowed-hostname)', () => {
     const cert = { subject: { CN: 'm1' }, subjectaltname: 'DNS:m1.example, IP Address:127.0.0.1' } as unknown as tls.PeerCertificate;
     expect(checkAllowedPeer({ allowedCn: '', allowedHostname: '' }, undefined)).toBeUndefined();
     expect(checkAllowedPeer({ allowedCn: 'm1', allowedHostname: '' }, cert)).toBeUndefined();
