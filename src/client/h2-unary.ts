@@ -14,6 +14,7 @@
  * connection attempt per channel is in flight; close() ends the session and any timer.
  */
 import http2 from 'node:http2';
+import type { TLSSocket } from 'node:tls';
 import type { Endpoint } from './endpoints.js';
 
 export class H2CallError extends Error {
@@ -110,6 +111,10 @@ export class H2Channel {
         done(false);
       };
       s.once('connect', () => {
+        // node's http2 may report the session connected before it rejects a certificate it does
+        // not trust; such a session is a failed dial (grpc-go's TransientFailure), not a call error.
+        const sock = s.socket as TLSSocket | undefined;
+        if (secure && this.opts.tls?.skipVerify !== true && sock?.authorized === false) return fail();
         this.session = s;
         this.backoffMs = backoffMinMs;
         done(true);

@@ -66,10 +66,12 @@ describe.skipIf(missing)(`auth: etcdctl and ctl against etcdts print what etcdct
   /** ctlLastLine: compare only ctl's last stderr line (ctl's snapshot save does not print clientv3's zap lines). */
   async function same(args: string[], input?: string, ctlLastLine = false): Promise<RunResult> {
     const opts = { input, timeoutMs: 15_000 };
+    // A long command timeout: bcrypt on a loaded machine can make etcd's own answers slow.
+    const t = '--command-timeout=20s';
     const [want, got, gotCtl] = await Promise.all([
-      run('etcdctl', [`--endpoints=${etcd.endpoint}`, ...args], opts),
-      run('etcdctl', [`--endpoints=${forEtcdctl.endpoint}`, ...args], opts),
-      run(process.execPath, [ctlBin, `--endpoints=${forCtl.endpoint}`, ...args], opts),
+      run('etcdctl', [`--endpoints=${etcd.endpoint}`, t, ...args], { ...opts, timeoutMs: 30_000 }),
+      run('etcdctl', [`--endpoints=${forEtcdctl.endpoint}`, t, ...args], { ...opts, timeoutMs: 30_000 }),
+      run(process.execPath, [ctlBin, `--endpoints=${forCtl.endpoint}`, t, ...args], { ...opts, timeoutMs: 30_000 }),
     ]);
     const w = mask(want, etcd);
     expect({ args, ...mask(got, forEtcdctl) }).toEqual({ args, ...w });
