@@ -110,9 +110,10 @@ export class H2Channel {
         this.backoffMs = Math.min(backoffMaxMs, this.backoffMs * 2);
         done(false);
       };
-      s.once('connect', () => {
-        // node's http2 may report the session connected before it rejects a certificate it does
-        // not trust; such a session is a failed dial (grpc-go's TransientFailure), not a call error.
+      // Ready once the server's SETTINGS arrive, as grpc-go's transport: a TLS server that drops
+      // us after the handshake (no client certificate, one it does not trust) is then a failed
+      // dial (TransientFailure, retried to the deadline), not an INTERNAL call error.
+      s.once('remoteSettings', () => {
         const sock = s.socket as TLSSocket | undefined;
         if (secure && this.opts.tls?.skipVerify !== true && sock?.authorized === false) return fail();
         this.session = s;
