@@ -18,7 +18,10 @@ const notes: Record<string, string> = {
   'log-outputs': 'default, stderr, stdout or files',
   'experimental-enable-lease-checkpoint': 'true accepted: etcdts always checkpoints (as etcd 3.6)',
   'experimental-enable-lease-checkpoint-persist': 'true accepted (with the flag above)',
-  'cert-file': 'TLS: refused until etcdts serves TLS',
+  'cert-file': 'https:// client URLs (with --key-file)',
+  'trusted-ca-file': 'also requires client certificates, as etcd',
+  'auth-token': 'simple, or jwt,pub-key=,priv-key=,sign-method=,ttl=',
+  'peer-crl-file': 'not yet: refused',
 };
 const rows = flagSpecs.map((s) => {
   const status = implemented.has(s.name) ? 'acts on it' : alsoAccepted.has(s.name) ? 'default, or ' + (alsoAccepted.get(s.name) ?? []).join('/') : 'default only; other values refused';

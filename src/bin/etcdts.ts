@@ -2,6 +2,7 @@
 import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { createLogger, goDuration, outputsWriter } from '../base/logger.js';
+import { loadTls, TlsSetupError, type TlsMaterial } from '../base/tls.js';
 import { ConfigError, bootstrapMembers, parseConfig, usage } from '../config/flags.js';
 import { EtcdServer, serverVersion } from '../server/etcd-server.js';
 import { FailpointError, parseFailpoints } from '../server/failpoints.js';
@@ -53,12 +54,35 @@ async function main(): Promise<void> {
     }
     throw e;
   }
+  // TLS material of both sides (files read, auto-TLS certificates made) before anything listens.
+  let clientTls: TlsMaterial | null;
+  let peerTls: TlsMaterial | null;
+  try {
+    const common = {
+      selfSignedValidityYears: cfg.selfSignedCertValidityYears,
+      cipherSuites: cfg.cipherSuites,
+      minVersion: cfg.tlsMinVersion,
+      maxVersion: cfg.tlsMaxVersion,
+      warn: (msg: string) => logger.warn(msg),
+    };
+    const hosts = (us: URL[]): string[] => [...new Set(us.map((u) => u.hostname.replace(/^\[|\]$/g, '')))];
+    peerTls = loadTls(cfg.peerTls, { ...common, peer: true, autoDir: path.join(cfg.dataDir, 'fixtures', 'peer'), hosts: hosts(cfg.listenPeerUrls) });
+    if (peerTls) logger.info('starting with peer TLS', { 'tls-info': peerTls.description, 'cipher-suites': cipherNames(cfg.cipherSuites) });
+    clientTls = loadTls(cfg.clientTls, { ...common, peer: false, autoDir: path.join(cfg.dataDir, 'fixtures', 'client'), hosts: hosts(cfg.listenClientUrls) });
+    if (clientTls) logger.info('starting with client TLS', { 'tls-info': clientTls.description, 'cipher-suites': cipherNames(cfg.cipherSuites) });
+  } catch (e) {
+    if (e instanceof TlsSetupError) {
+      logger.error('failed to start etcdts', { error: e.message });
+      process.exit(1);
+    }
+    throw e;
+  }
   // --initial-cluster-state existing on a new data dir: ids and members come from the peers.
   const join = cfg.initialClusterState === 'existing' && !existsSync(path.join(cfg.dataDir, 'member'));
   let joined;
   if (join) {
     try {
-      joined = await fetchExistingCluster({ name: cfg.name, initialCluster: cfg.initialCluster, logger });
+      joined = await fetchExistingCluster({ name: cfg.name, initialCluster: cfg.initialCluster, logger, tls: peerTls });
     } catch (e) {
       logger.error('failed to start etcdts', { error: e instanceof Error ? e.message : String(e) });
       process.exit(1);
@@ -105,6 +129,11 @@ async function main(): Promise<void> {
       preVote: cfg.preVote,
       logger,
       listenPeerUrls: cfg.listenPeerUrls.map((u) => `${u.protocol}//${u.host}`),
+      peerTls,
+      authTokenTtlSeconds: cfg.authTokenTtlSeconds,
+      authToken: cfg.authToken,
+      bcryptCost: cfg.bcryptCost,
+      clientCertAuth: cfg.clientTls.clientCertAuth,
       failpoints,
       onFatal: (err) => {
         // As etcd panics: the member cannot go on, so it ends here (status 2, as a Go panic's),
@@ -124,6 +153,7 @@ async function main(): Promise<void> {
     maxConcurrentStreams: cfg.maxConcurrentStreams,
     enableGateway: cfg.enableGrpcGateway,
     ui: cfg.ui,
+    tls: clientTls,
   });
   logger.info('ready to serve client requests', { name: cfg.name, 'data-dir': cfg.dataDir });
   if (cfg.ui) logger.info('serving the web console', { urls: cfg.advertiseClientUrls.map((u) => `${u}/ui/`) });
@@ -165,6 +195,10 @@ async function main(): Promise<void> {
   };
   process.on('SIGTERM', () => shutdown('SIGTERM'));
   process.on('SIGINT', () => shutdown('SIGINT'));
+}
+
+function cipherNames(list: string): string[] {
+  return list.split(',').map((s) => s.trim()).filter((s) => s !== '');
 }
 
 void main();

@@ -4,8 +4,8 @@
  * prints what etcdctl prints, byte for byte, errors included (`Error: <msg>` on stderr, and the
  * clientv3 retry warning line before a failed request's error).
  */
-import { readFileSync } from 'node:fs';
-import type { EtcdClient, RetryWarning } from '../client/client.js';
+import type { ClientTls, EtcdClient, RetryWarning } from '../client/client.js';
+import { clientTls } from './tls-files.js';
 import { ClientError } from '../client/errors.js';
 import {
   flagSetFor,
@@ -19,6 +19,9 @@ import {
   type RunContext,
 } from './command.js';
 import { alarmCommand } from './commands/alarm.js';
+import { authCommand } from './commands/auth.js';
+import { roleCommand } from './commands/role.js';
+import { userCommand } from './commands/user.js';
 import { compactionCommand } from './commands/compaction.js';
 import { defragCommand } from './commands/defrag.js';
 import { snapshotCommand } from './commands/snapshot.js';
@@ -70,6 +73,9 @@ export const rootCommand: Command = link({
     electCommand,
     makeMirrorCommand,
     checkCommand,
+    authCommand,
+    userCommand,
+    roleCommand,
     versionCommand,
     helpCommand,
   ],
@@ -140,6 +146,11 @@ function retryWarningLine(w: RetryWarning): string {
     `"msg":"retrying of unary invoker failed","target":${zapJsonString(w.target)},"attempt":${w.attempt},` +
     `"error":${zapJsonString(w.error)}}\n`
   );
+}
+
+/** A flag's binary string (one char per byte) as the UTF-8 text it was typed as (file paths). */
+function utf8(s: string): string {
+  return Buffer.from(s, 'latin1').toString('utf8');
 }
 
 function envKey(flag: string): string {
@@ -262,29 +273,24 @@ export async function main(argvIn: string[], out: Out = processOut, opts: MainOp
       display = newPrinter(flags.str('write-out'), flags.bool('hex'));
       if (!display) throw new CliExit(ExitCode.BadFeature, 'unsupported output format');
     };
-    /** secureCfgFromCmd: TLS when a certificate flag is given or transport security is not disabled. */
-    const tls = (): { ca?: Buffer; cert?: Buffer; key?: Buffer } | undefined => {
-      const file = (name: string): Buffer | undefined => {
-        const path = flags.str(name);
-        if (path === '') return undefined;
-        try {
-          return readFileSync(Buffer.from(path, 'latin1').toString('utf8'));
-        } catch (e) {
-          throw new CliExit(ExitCode.BadConnection, bin(e instanceof Error ? e.message : String(e)));
-        }
-      };
-      const ca = file('cacert');
-      const cert = file('cert');
-      const key = file('key');
-      if (!ca && !cert && !key && flags.bool('insecure-transport')) return undefined;
-      return { ca, cert, key };
-    };
+    /** secureCfgFromCmd + TLSInfo.ClientConfig (tls-files.ts), read once per command. */
+    let tlsCfg: ClientTls | undefined | null = null;
+    const tls = (): ClientTls | undefined =>
+      tlsCfg !== null
+        ? tlsCfg
+        : (tlsCfg = clientTls({
+            cert: utf8(flags.str('cert')),
+            key: utf8(flags.str('key')),
+            cacert: utf8(flags.str('cacert')),
+            insecureTransport: flags.bool('insecure-transport'),
+            skipVerify: flags.bool('insecure-skip-tls-verify'),
+          }));
     // The gRPC client (grpc-js) loads only for commands that talk to a server: `version` and
     // the offline snapshot commands start without it (cold start, issue 13).
     let Client: typeof EtcdClient | null = offlineCommands.has(pathOf(cmd).join(' ')) ? null : (await import('../client/client.js')).EtcdClient;
     const loadClient = async (): Promise<typeof EtcdClient> => (Client ??= (await import('../client/client.js')).EtcdClient);
     /** `ownTls`: the TLS of another cluster (make-mirror's --dest-*); null: none; undefined: the global flags'. */
-    const newClient = (endpoints: string[], ownTls?: { ca?: Buffer; cert?: Buffer; key?: Buffer } | null): EtcdClient => {
+    const newClient = (endpoints: string[], ownTls?: ClientTls | null): EtcdClient => {
       if (Client === null) throw new Error('the client module is not loaded');
       const c = new Client({
         tls: ownTls === undefined ? tls() : (ownTls ?? undefined),
@@ -339,7 +345,13 @@ export async function main(argvIn: string[], out: Out = processOut, opts: MainOp
         configure();
         return display as unknown as Printer;
       },
-      clientFor: (ep, ownTls) => newClient([ep], ownTls),
+      clientFor: (ep, ownTls) => {
+        const c = newClient([ep], ownTls);
+        // etcdctl dials each endpoint with the same credentials; simple tokens are valid on
+        // every member (each assigns them when it applies the Authenticate entry).
+        if (ownTls === undefined) c.setToken(main?.authToken);
+        return c;
+      },
       offline: opts.offline,
       async endpoints() {
         if (!flags.has('cluster') || !flags.bool('cluster')) return endpointsOf();

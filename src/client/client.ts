@@ -25,6 +25,12 @@ import type { WatchSession } from './watch.js';
 import { pruneWire } from './wire.js';
 import type {
   AlarmList,
+  AuthHeaderOnly,
+  AuthRoleGet,
+  AuthRoleList,
+  AuthStatus,
+  AuthUserGet,
+  AuthUserList,
   Authenticate,
   CallResult,
   Compaction,
@@ -69,7 +75,15 @@ export interface ClientOptions {
    * TLS for every endpoint (etcdctl --cacert/--cert/--key, or --insecure-transport=false);
    * without it only `https://` endpoints use TLS, with the system's roots.
    */
-  tls?: { ca?: Buffer; cert?: Buffer; key?: Buffer };
+  tls?: ClientTls;
+}
+
+export interface ClientTls {
+  ca?: Buffer;
+  cert?: Buffer;
+  key?: Buffer;
+  /** Do not verify the server's certificate (etcdctl --insecure-skip-tls-verify). */
+  skipVerify?: boolean;
 }
 
 export interface RetryWarning {
@@ -154,7 +168,7 @@ export class EtcdClient {
     const tls = this.opts.tls;
     c.grpc = new grpc.Client(
       c.endpoint.hostPort,
-      tls ? grpc.credentials.createSsl(tls.ca ?? null, tls.key ?? null, tls.cert ?? null) : c.endpoint.secure ? grpc.credentials.createSsl() : grpc.credentials.createInsecure(),
+      tls ? grpc.credentials.createSsl(tls.ca ?? null, tls.key ?? null, tls.cert ?? null, tls.skipVerify ? { rejectUnauthorized: false } : {}) : c.endpoint.secure ? grpc.credentials.createSsl() : grpc.credentials.createInsecure(),
       {
         'grpc.keepalive_time_ms': this.opts.keepaliveTimeMs ?? keepaliveTimeMsDefault,
         'grpc.keepalive_timeout_ms': this.opts.keepaliveTimeoutMs ?? keepaliveTimeoutMsDefault,
@@ -169,6 +183,11 @@ export class EtcdClient {
 
   setToken(token: string | undefined): void {
     this.token = token;
+  }
+
+  /** The auth token sent with every call (after authenticate), if any. */
+  get authToken(): string | undefined {
+    return this.token;
   }
 
   // ---- KV ----
@@ -369,12 +388,87 @@ export class EtcdClient {
 
   /** Auth.Authenticate; on success the token is used for every later call. */
   async authenticate(name: string, password: string): Promise<CallResult<Authenticate>> {
+    // clientv3 authenticates on a connection of its own, without the old token.
+    this.token = undefined;
     const r = await this.call<Authenticate>(
       { service: 'etcdserverpb.Auth', method: 'Authenticate', requestType: 'AuthenticateRequest', responseType: 'AuthenticateResponse', readOnly: false },
       { name, password },
     );
     this.token = r.resp.token;
     return r;
+  }
+
+  /** An Auth service call (etcdctl user/role/auth). Never retried: most change state. */
+  authCall<T>(method: string, requestType: string, responseType: string, req: unknown): Promise<CallResult<T>> {
+    return this.call<T>({ service: 'etcdserverpb.Auth', method, requestType, responseType, readOnly: false }, req);
+  }
+
+  userAdd(name: string, password: string, noPassword: boolean): Promise<CallResult<AuthHeaderOnly>> {
+    return this.authCall('UserAdd', 'AuthUserAddRequest', 'AuthUserAddResponse', { name, password, options: noPassword ? { no_password: true } : null });
+  }
+
+  userGet(name: string): Promise<CallResult<AuthUserGet>> {
+    return this.authCall('UserGet', 'AuthUserGetRequest', 'AuthUserGetResponse', { name });
+  }
+
+  userList(): Promise<CallResult<AuthUserList>> {
+    return this.authCall('UserList', 'AuthUserListRequest', 'AuthUserListResponse', {});
+  }
+
+  userDelete(name: string): Promise<CallResult<AuthHeaderOnly>> {
+    return this.authCall('UserDelete', 'AuthUserDeleteRequest', 'AuthUserDeleteResponse', { name });
+  }
+
+  userChangePassword(name: string, password: string): Promise<CallResult<AuthHeaderOnly>> {
+    return this.authCall('UserChangePassword', 'AuthUserChangePasswordRequest', 'AuthUserChangePasswordResponse', { name, password });
+  }
+
+  userGrantRole(user: string, role: string): Promise<CallResult<AuthHeaderOnly>> {
+    return this.authCall('UserGrantRole', 'AuthUserGrantRoleRequest', 'AuthUserGrantRoleResponse', { user, role });
+  }
+
+  userRevokeRole(name: string, role: string): Promise<CallResult<AuthHeaderOnly>> {
+    return this.authCall('UserRevokeRole', 'AuthUserRevokeRoleRequest', 'AuthUserRevokeRoleResponse', { name, role });
+  }
+
+  roleAdd(name: string): Promise<CallResult<AuthHeaderOnly>> {
+    return this.authCall('RoleAdd', 'AuthRoleAddRequest', 'AuthRoleAddResponse', { name });
+  }
+
+  roleGet(role: string): Promise<CallResult<AuthRoleGet>> {
+    return this.authCall('RoleGet', 'AuthRoleGetRequest', 'AuthRoleGetResponse', { role });
+  }
+
+  roleList(): Promise<CallResult<AuthRoleList>> {
+    return this.authCall('RoleList', 'AuthRoleListRequest', 'AuthRoleListResponse', {});
+  }
+
+  roleDelete(role: string): Promise<CallResult<AuthHeaderOnly>> {
+    return this.authCall('RoleDelete', 'AuthRoleDeleteRequest', 'AuthRoleDeleteResponse', { role });
+  }
+
+  /** permType: 0 READ, 1 WRITE, 2 READWRITE. */
+  roleGrantPermission(name: string, permType: number, key: Buffer, rangeEnd: Buffer): Promise<CallResult<AuthHeaderOnly>> {
+    return this.authCall('RoleGrantPermission', 'AuthRoleGrantPermissionRequest', 'AuthRoleGrantPermissionResponse', {
+      name,
+      perm: { permType, key, range_end: rangeEnd },
+    });
+  }
+
+  roleRevokePermission(role: string, key: Buffer, rangeEnd: Buffer): Promise<CallResult<AuthHeaderOnly>> {
+    return this.authCall('RoleRevokePermission', 'AuthRoleRevokePermissionRequest', 'AuthRoleRevokePermissionResponse', { role, key, range_end: rangeEnd });
+  }
+
+  authEnable(): Promise<CallResult<AuthHeaderOnly>> {
+    return this.authCall('AuthEnable', 'AuthEnableRequest', 'AuthEnableResponse', {});
+  }
+
+  authDisable(): Promise<CallResult<AuthHeaderOnly>> {
+    return this.authCall('AuthDisable', 'AuthDisableRequest', 'AuthDisableResponse', {});
+  }
+
+  authStatus(): Promise<CallResult<AuthStatus>> {
+    return this.authCall('AuthStatus', 'AuthStatusRequest', 'AuthStatusResponse', {});
   }
 
   // ---- Watch ----

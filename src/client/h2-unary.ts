@@ -14,6 +14,7 @@
  * connection attempt per channel is in flight; close() ends the session and any timer.
  */
 import http2 from 'node:http2';
+import type { TLSSocket } from 'node:tls';
 import type { Endpoint } from './endpoints.js';
 
 export class H2CallError extends Error {
@@ -49,7 +50,7 @@ function percentDecode(s: string): string {
 }
 
 export interface H2ChannelOptions {
-  tls?: { ca?: Buffer; cert?: Buffer; key?: Buffer };
+  tls?: { ca?: Buffer; cert?: Buffer; key?: Buffer; skipVerify?: boolean };
 }
 
 export class H2Channel {
@@ -92,7 +93,10 @@ export class H2Channel {
     this.connecting ??= new Promise<boolean>((resolve) => {
       const secure = this.opts.tls !== undefined || this.endpoint.secure;
       const authority = `${secure ? 'https' : 'http'}://${this.endpoint.hostPort}`;
-      const s = http2.connect(authority, secure ? { ca: this.opts.tls?.ca, cert: this.opts.tls?.cert, key: this.opts.tls?.key } : {});
+      const s = http2.connect(
+        authority,
+        secure ? { ca: this.opts.tls?.ca, cert: this.opts.tls?.cert, key: this.opts.tls?.key, rejectUnauthorized: this.opts.tls?.skipVerify !== true } : {},
+      );
       const timer = setTimeout(() => fail(), Math.max(0, deadline - Date.now()));
       const done = (ok: boolean): void => {
         clearTimeout(timer);
@@ -106,7 +110,12 @@ export class H2Channel {
         this.backoffMs = Math.min(backoffMaxMs, this.backoffMs * 2);
         done(false);
       };
-      s.once('connect', () => {
+      // Ready once the server's SETTINGS arrive, as grpc-go's transport: a TLS server that drops
+      // us after the handshake (no client certificate, one it does not trust) is then a failed
+      // dial (TransientFailure, retried to the deadline), not an INTERNAL call error.
+      s.once('remoteSettings', () => {
+        const sock = s.socket as TLSSocket | undefined;
+        if (secure && this.opts.tls?.skipVerify !== true && sock?.authorized === false) return fail();
         this.session = s;
         this.backoffMs = backoffMinMs;
         done(true);

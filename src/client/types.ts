@@ -155,3 +155,40 @@ export type {
   RangeRequest,
   TxnRequest,
 };
+
+/** Auth responses with a header only (add, delete, grant, revoke, enable, disable, passwd). */
+export interface AuthHeaderOnly {
+  header: ResponseHeader;
+}
+
+export interface AuthUserGet {
+  header: ResponseHeader;
+  roles: string[];
+}
+
+export interface AuthUserList {
+  header: ResponseHeader;
+  users: string[];
+}
+
+export interface AuthRoleList {
+  header: ResponseHeader;
+  roles: string[];
+}
+
+export interface AuthPermission {
+  permType: number;
+  key: Buffer;
+  range_end: Buffer;
+}
+
+export interface AuthRoleGet {
+  header: ResponseHeader;
+  perm: AuthPermission[];
+}
+
+export interface AuthStatus {
+  header: ResponseHeader;
+  enabled: boolean;
+  authRevision: bigint;
+}

@@ -202,6 +202,8 @@ export class WatchSession {
       const w = this.creating.shift();
       if (!w) return;
       if (r.canceled) {
+        // clientv3 hands the refusal to the watcher (etcdctl prints "watch was canceled (<reason>)").
+        if (r.cancel_reason !== '') w.onResponse(r);
         this.end(w, r);
         return;
       }

@@ -42,6 +42,26 @@ export const implemented: ReadonlySet<string> = new Set([
   'experimental-snapshot-catchup-entries',
   'config-file',
   'version',
+  // Client and peer TLS (base/tls.ts), auth (server/auth-gate.ts).
+  'cert-file',
+  'key-file',
+  'trusted-ca-file',
+  'client-cert-auth',
+  'auto-tls',
+  'client-crl-file',
+  'client-cert-allowed-hostname',
+  'cipher-suites',
+  'self-signed-cert-validity',
+  'peer-cert-file',
+  'peer-key-file',
+  'peer-trusted-ca-file',
+  'peer-client-cert-auth',
+  'peer-auto-tls',
+  'peer-cert-allowed-cn',
+  'peer-cert-allowed-hostname',
+  'auth-token',
+  'auth-token-ttl',
+  'bcrypt-cost',
 ]);
 
 /** Non-default values that say what etcdts does anyway (etcd 3.6 always checkpoints leases). */

@@ -22,6 +22,9 @@ import { alsoAccepted, implemented } from './flag-support.js';
 import { readConfigFile } from './config-file.js';
 import { parseGoBool, parseGoDurationMs, parseGoDurationNs, parseGoInt, parseGoUint, ValueError } from './go-values.js';
 import { bindUrlProblem, isLoopbackUrl, parseEtcdUrl, parseEtcdUrls, whatwgUrl, type EtcdUrl } from './urls.js';
+import { cipherList, TlsSetupError, tlsVersion, type TlsSettings } from '../base/tls.js';
+
+export type { TlsSettings } from '../base/tls.js';
 
 export { ConfigError } from './config-error.js';
 export { bootstrapMembers, initialClusterString, type Bootstrap, type BootstrapMember } from './bootstrap.js';
@@ -38,21 +41,6 @@ export interface InitialMember {
   name: string;
   /** Sorted, in Go's url.String() form (the text the member id hashes). */
   peerUrls: string[];
-}
-
-export interface TlsSettings {
-  certFile: string;
-  keyFile: string;
-  trustedCaFile: string;
-  clientCertAuth: boolean;
-  autoTls: boolean;
-  crlFile: string;
-  allowedHostname: string;
-  /** Peer only (--peer-cert-allowed-cn); "" for clients. */
-  allowedCn: string;
-  /** The certificate this member presents when it is itself the client. */
-  clientCertFile: string;
-  clientKeyFile: string;
 }
 
 export interface ServerConfig {
@@ -128,6 +116,12 @@ export interface ServerConfig {
   hostWhitelist: string[];
   clientTls: TlsSettings;
   peerTls: TlsSettings;
+  /** --cipher-suites as given (Go names, comma separated; base/tls.ts maps them). */
+  cipherSuites: string;
+  tlsMinVersion: string;
+  tlsMaxVersion: string;
+  /** --self-signed-cert-validity: years an auto-TLS certificate is valid. */
+  selfSignedCertValidityYears: number;
   enableV2: boolean;
   /** --version on the command line. */
   version: boolean;
@@ -170,10 +164,6 @@ export function parseInitialCluster(value: string): InitialMember[] {
     }
   }
   return [...byName.keys()].sort().map((name) => ({ name, peerUrls: [...(byName.get(name) ?? [])].sort() }));
-}
-
-function tlsRequested(t: TlsSettings): boolean {
-  return t.certFile !== '' || t.keyFile !== '' || t.trustedCaFile !== '' || t.clientCertAuth || t.autoTls || t.crlFile !== '';
 }
 
 function list(v: string): string[] {
@@ -259,17 +249,6 @@ export function parseConfig(argv: readonly string[], env: Record<string, string 
   const apUrls = urls('initial-advertise-peer-urls');
   const acUrls = urls('advertise-client-urls');
 
-  // TLS: accepted and stored, refused while etcdts serves plain text only.
-  const tlsFlags = [
-    ...(['cert-file', 'key-file', 'trusted-ca-file', 'client-crl-file'] as const).filter((k) => get(k) !== ''),
-    ...(['client-cert-auth', 'auto-tls'] as const).filter((k) => bool(k)),
-    ...(['peer-cert-file', 'peer-key-file', 'peer-trusted-ca-file', 'peer-crl-file'] as const).filter((k) => get(k) !== ''),
-    ...(['peer-client-cert-auth', 'peer-auto-tls'] as const).filter((k) => bool(k)),
-  ];
-  if (tlsRequested(clientTls) || tlsRequested(peerTls)) {
-    const first = tlsFlags[0] ?? 'cert-file';
-    fail(`TLS is not supported by etcdts yet (--${first}=${get(first)}); serve plain http URLs`, first);
-  }
   const urlFlags = [
     'listen-peer-urls',
     'listen-client-urls',
@@ -278,9 +257,23 @@ export function parseConfig(argv: readonly string[], env: Record<string, string 
     'initial-advertise-peer-urls',
     'advertise-client-urls',
   ];
+  // TLS (base/tls.ts does the rest at start-up): etcd's checks that need no file.
   for (const flag of urlFlags) {
-    const secure = urls(flag).find((u) => u.scheme === 'https' || u.scheme === 'unixs');
-    if (secure) fail(`TLS is not supported by etcdts yet (--${flag}=${get(flag)} asks for ${secure.scheme}); use http URLs`, flag);
+    const unixs = urls(flag).find((u) => u.scheme === 'unixs');
+    if (unixs) fail(`unix sockets are not supported by etcdts (--${flag}=${get(flag)} asks for unixs); use https URLs`, flag);
+  }
+  const clientCerts = (clientTls.certFile !== '' && clientTls.keyFile !== '') || clientTls.autoTls;
+  const secureClient = lcUrls.find((u) => u.scheme === 'https');
+  if (secureClient && !clientCerts) {
+    fail(`TLS key/cert (--cert-file, --key-file) must be provided for client url ${secureClient.text} with HTTPS scheme`, 'listen-client-urls');
+  }
+  try {
+    cipherList(get('cipher-suites'));
+    tlsVersion('tls-min-version', get('tls-min-version'));
+    tlsVersion('tls-max-version', get('tls-max-version'));
+  } catch (e) {
+    if (e instanceof TlsSetupError) fail(e.message, 'cipher-suites');
+    throw e;
   }
 
   // embed.Config.Validate, in etcd's order.
@@ -448,6 +441,10 @@ export function parseConfig(argv: readonly string[], env: Record<string, string 
     hostWhitelist: list(get('host-whitelist')),
     clientTls,
     peerTls,
+    cipherSuites: get('cipher-suites'),
+    tlsMinVersion: get('tls-min-version'),
+    tlsMaxVersion: get('tls-max-version'),
+    selfSignedCertValidityYears: num('self-signed-cert-validity'),
     enableV2: bool('enable-v2'),
     version: fromCli.has('version') && bool('version'),
     help: cli.help,

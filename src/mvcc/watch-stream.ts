@@ -129,6 +129,14 @@ export class WatchStream {
     return id;
   }
 
+  /**
+   * A create request refused before it reached the store (auth: etcd v3rpc isWatchPermitted):
+   * created+canceled with watch id −1 and the reason, nothing registered.
+   */
+  refuse(reason: string): void {
+    this.push(out({ watchId: noWatchId, rev: this.store.rev(), created: true, canceled: true, cancelReason: reason }));
+  }
+
   /** A cancel request: the canceled response, or nothing for an unknown id (etcd). */
   cancel(id: bigint): boolean {
     const w = this.watchers.get(id);

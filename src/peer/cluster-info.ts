@@ -3,24 +3,25 @@
  * URL with purpose MEMBERS and no identity (the caller may not know its own member id or the
  * cluster id yet); the peer answers one REPLY and closes. Used by a member started with
  * --initial-cluster-state existing (etcd's GetClusterFromRemotePeers) and by a member checking
- * whether it was removed.
+ * whether it was removed. An https:// peer is asked over peer TLS (credentials.ts).
  */
-import net from 'node:net';
+import type { TlsMaterial } from '../base/tls.js';
+import { diagnosePeerTls, dialErrorText, dialPeer } from './credentials.js';
 import { PeerUnavailableError } from './errors.js';
 import { FrameKind, FrameReader, Purpose, decodeReply, encodeHello, peerAddress } from './frames.js';
 
 /** The largest member list reply accepted. */
 const replyBytesMax = 16 * 1024 * 1024;
 
-export function fetchClusterInfo(peerUrl: string, timeoutMs: number): Promise<Uint8Array> {
-  let addr: { host: string; port: number };
+export function fetchClusterInfo(peerUrl: string, timeoutMs: number, tls: TlsMaterial | null = null): Promise<Uint8Array> {
+  let addr: { host: string; port: number; tls: boolean };
   try {
     addr = peerAddress(peerUrl);
   } catch {
     return Promise.reject(new PeerUnavailableError(`invalid peer URL ${JSON.stringify(peerUrl)}`));
   }
   return new Promise<Uint8Array>((resolve, reject) => {
-    const sock = net.connect({ host: addr.host, port: addr.port });
+    const sock = dialPeer(addr, tls);
     const reader = new FrameReader(replyBytesMax);
     let done = false;
     const finish = (err: Error | null, body?: Uint8Array): void => {
@@ -46,7 +47,11 @@ export function fetchClusterInfo(peerUrl: string, timeoutMs: number): Promise<Ui
         finish(new PeerUnavailableError(`peer ${peerUrl}: malformed member list reply: ${e instanceof Error ? e.message : String(e)}`));
       }
     });
-    sock.on('error', (e: NodeJS.ErrnoException) => finish(new PeerUnavailableError(`peer ${peerUrl}: ${e.code ?? e.message}`)));
-    sock.on('close', () => finish(new PeerUnavailableError(`peer ${peerUrl}: connection closed without a reply`)));
+    sock.on('error', (e: NodeJS.ErrnoException) => finish(new PeerUnavailableError(`peer ${peerUrl}: ${dialErrorText(e)}`)));
+    sock.on('close', () => {
+      if (done) return;
+      // A peer that refuses our certificate closes without a word: say what TLS said.
+      void diagnosePeerTls(peerUrl, tls).then((why) => finish(new PeerUnavailableError(`peer ${peerUrl}: ${why ?? 'connection closed without a reply'}`)));
+    });
   });
 }

@@ -33,6 +33,8 @@ import { batchItemBytes, encodeRequest, encodeSnapshotFrame } from './codec.js';
 import { PeerRequestError, PeerUnavailableError } from './errors.js';
 import { FrameKind, FrameReader, Purpose, decodeReply, encodeHello, encodeReq, frame, frameHeader, peerAddress } from './frames.js';
 import { lenFieldSize } from './wire.js';
+import { dialErrorText, dialPeer } from './credentials.js';
+import type { TlsMaterial } from '../base/tls.js';
 import type { TransportLimits } from './transport.js';
 
 export interface LinkContext {
@@ -41,6 +43,10 @@ export interface LinkContext {
   limits: Required<TransportLimits>;
   logger: Logger;
   random: Rand;
+  /** Peer TLS for https:// peer URLs (credentials.ts), or null. */
+  tls: TlsMaterial | null;
+  /** Why a URL cannot be reached when TLS is the reason (credentials.ts diagnosePeerTls). */
+  diagnose?(url: string): Promise<string | undefined>;
   /** Deferred and de-duplicated by the transport. */
   reportUnreachable(id: bigint): void;
   reportSnapshot(id: bigint, ok: boolean): void;
@@ -76,6 +82,7 @@ export class PeerLink {
   private attempt = 0;
   private refusalLogged = false;
   private failureLogged = false;
+  private failureLoggedWhy = '';
   private overflowLogged = false;
   private readonly backoff: Backoff;
   private readonly snapshots = new Set<SnapshotSend>();
@@ -274,9 +281,18 @@ export class PeerLink {
     else if (refused && !this.refusalLogged) {
       this.refusalLogged = true;
       this.ctx.logger.warn('peer refused our stream', fields);
-    } else if (!refused && !this.failureLogged) {
-      this.failureLogged = true;
-      this.ctx.logger.warn('failed to reach peer', { ...fields, url: this.url() });
+    } else if (!refused) {
+      const url = this.url();
+      const log = (error: string): void => {
+        // Once per streak of failures, and again when the reason changes.
+        if (this.closed || (this.failureLogged && this.failureLoggedWhy === error)) return;
+        this.failureLogged = true;
+        this.failureLoggedWhy = error;
+        this.ctx.logger.warn('failed to reach peer', { ...fields, error, url });
+      };
+      // A peer that refuses our certificate just closes the connection: a TLS diagnosis says why.
+      if (this.ctx.diagnose === undefined || !url.startsWith('https:') || !why.endsWith('connection closed')) log(why);
+      else void this.ctx.diagnose(url).then((tlsWhy) => log(tlsWhy ?? why));
     }
     if (refused) this.failureLogged = false;
     else this.refusalLogged = false;
@@ -413,19 +429,19 @@ function batchFrame(bodies: Uint8Array[], bytes: number): Buffer {
 export function connect(
   url: string,
   purpose: number,
-  ctx: { memberId: bigint; clusterId: bigint; limits: Required<TransportLimits> },
+  ctx: { memberId: bigint; clusterId: bigint; limits: Required<TransportLimits>; tls?: TlsMaterial | null },
   to: bigint,
   timeoutMs: number,
   done: (err: Error | null, d?: Dialled) => void,
 ): void {
-  let addr: { host: string; port: number };
+  let addr: { host: string; port: number; tls: boolean };
   try {
     addr = peerAddress(url);
   } catch {
     done(new PeerUnavailableError(`invalid peer URL ${JSON.stringify(url)}`));
     return;
   }
-  const sock = net.connect({ host: addr.host, port: addr.port, noDelay: true });
+  const sock = dialPeer(addr, ctx.tls);
   sock.setKeepAlive(true, ctx.limits.keepaliveMs);
   const reader = new FrameReader(ctx.limits.frameBytesMax);
   const early: [number, Buffer][] = [];
@@ -463,7 +479,7 @@ export function connect(
       settle(new PeerUnavailableError(`peer ${url}: ${e instanceof Error ? e.message : String(e)}`));
     }
   });
-  sock.on('error', (e: NodeJS.ErrnoException) => settle(new PeerUnavailableError(`dial ${url}: ${e.code ?? e.message}`)));
+  sock.on('error', (e: NodeJS.ErrnoException) => settle(new PeerUnavailableError(`dial ${url}: ${dialErrorText(e)}`)));
   sock.on('close', () => settle(new PeerUnavailableError(`dial ${url}: connection closed`)));
 }
 

@@ -20,7 +20,9 @@
  * - removeSender(id) ends that sender's open connections; later ones from it are refused.
  */
 import net from 'node:net';
+import tls from 'node:tls';
 import { idField, type Logger } from '../base/logger.js';
+import { RemoteAddresses, tlsErrorText, tlsServerOptions, verifyClient, type TlsMaterial } from '../base/tls.js';
 import { MessageType, type Message } from '../raft/types.js';
 import { decodeBatch, decodeRequest, decodeSnapshotFrame } from './codec.js';
 import { PeerListenError } from './errors.js';
@@ -34,6 +36,8 @@ export interface ServerContext extends LocalIdentity {
   handler: PeerHandler;
   /** False once the transport is stopping: nothing more reaches the handler. */
   live(): boolean;
+  /** Peer TLS for the https:// listen URLs (null: none configured). */
+  tls: TlsMaterial | null;
 }
 
 interface Listening {
@@ -97,14 +101,27 @@ export class PeerServer {
       } catch {
         throw new PeerListenError(`invalid peer URL ${JSON.stringify(raw)}`);
       }
-      if (u.protocol === 'https:') throw new PeerListenError(`peer TLS (${raw}) is not supported yet: use an http:// --listen-peer-urls`);
-      if (u.protocol !== 'http:') throw new PeerListenError(`unsupported peer URL scheme ${JSON.stringify(u.protocol.replace(/:$/, ''))} in ${raw} (http only)`);
+      if (u.protocol !== 'http:' && u.protocol !== 'https:') throw new PeerListenError(`unsupported peer URL scheme ${JSON.stringify(u.protocol.replace(/:$/, ''))} in ${raw} (http or https only)`);
       const { host, port } = peerAddress(raw);
+      const material = this.ctx.tls;
+      if (u.protocol === 'https:' && material === null) throw new PeerListenError(`cannot listen on TLS for ${host}:${port}: KeyFile and CertFile are not presented`);
+      if (u.protocol === 'http:' && material !== null) {
+        this.ctx.logger.warn('scheme is HTTP while key and cert files are present; ignoring key and cert files', { 'peer-url': raw.replace(/\/$/, '') });
+      }
       const sockets = new Set<net.Socket>();
-      const server = net.createServer((socket) => {
+      const track = (socket: net.Socket): void => {
         sockets.add(socket);
         socket.once('close', () => sockets.delete(socket));
-        this.serve(socket);
+      };
+      // Peer TLS: the handshake (and the CN / host name check) first; a peer that fails it never
+      // reaches the peer protocol.
+      const viaTls = u.protocol === 'https:' && material !== null ? this.tlsServer(material, track) : null;
+      const server = net.createServer((socket) => {
+        track(socket);
+        if (viaTls === null) return this.serve(socket);
+        socket.on('error', () => socket.destroy());
+        viaTls.remotes.note(socket);
+        viaTls.server.emit('connection', socket);
       });
       await new Promise<void>((resolve, reject) => {
         server.once('error', (e: NodeJS.ErrnoException) => {
@@ -116,6 +133,34 @@ export class PeerServer {
       this.listening.push({ server, sockets });
       this.ctx.logger.info('serving peer traffic', { 'local-member-id': idField(this.ctx.memberId), address: `${host}:${port}` });
     }
+  }
+
+  /** A TLS server (never listening itself) that hands verified connections to serve(). */
+  private tlsServer(material: TlsMaterial, track: (s: net.Socket) => void): { server: tls.Server; remotes: RemoteAddresses } {
+    const remotes = new RemoteAddresses();
+    const server = tls.createServer(tlsServerOptions(material, true));
+    const reject = (remote: string, error: string): void => {
+      // Once per remote host and reason: a member with a wrong certificate redials every few seconds.
+      const key = `${remote.replace(/:\d+$/, '')}/${error}`;
+      if (this.refusalsLogged.has(key)) return;
+      this.refusalsLogged.add(key);
+      this.ctx.logger.warn('rejected connection', { 'remote-addr': remote, 'server-name': '', error });
+    };
+    server.on('secureConnection', (s: tls.TLSSocket) => {
+      track(s);
+      const refused = verifyClient(material, s);
+      if (refused !== undefined) {
+        reject(remotes.of(s), refused);
+        s.destroy();
+        return;
+      }
+      this.serve(s);
+    });
+    server.on('tlsClientError', (err: Error, s: tls.TLSSocket) => {
+      reject(remotes.of(s), tlsErrorText(err));
+      s.destroy();
+    });
+    return { server, remotes };
   }
 
   /** The ports actually bound, in --listen-peer-urls order (useful with port 0). */

@@ -15,6 +15,7 @@ import { idField, type Logger } from '../base/logger.js';
 import type { Rand } from '../base/random.js';
 import { MessageType, type Message } from '../raft/types.js';
 import { mathRandom } from './backoff.js';
+import { diagnosePeerTls } from './credentials.js';
 import { batchItemBytes, encodeMessage } from './codec.js';
 import { PeerUnavailableError } from './errors.js';
 import { mayOriginate } from './identity.js';
@@ -60,6 +61,7 @@ export class SocketTransport implements Transport {
       isKnown: (id) => this.links.has(id),
       isRemoved: (id) => this.removed.has(id),
       live: () => !this.stopping,
+      tls: opts.tls ?? null,
     });
   }
 
@@ -116,6 +118,8 @@ export class SocketTransport implements Transport {
       limits: this.limits,
       logger: this.logger,
       random: this.random,
+      tls: this.opts.tls ?? null,
+      diagnose: this.opts.tls ? (url) => diagnosePeerTls(url, this.opts.tls) : undefined,
       reportUnreachable: (id) => this.reportUnreachable(id),
       // Not suppressed while stopping: exactly one report per sendSnapshot call.
       reportSnapshot: (id, ok) => this.defer(() => this.handler.reportSnapshot(id, ok)),

@@ -17,6 +17,7 @@
  *   addPeer and not removed since, addressed to this member; a refused call is answered
  *   with a REFUSE frame and nothing of it reaches the handler.
  */
+import type { TlsMaterial } from '../base/tls.js';
 import type { Logger } from '../base/logger.js';
 import type { Rand } from '../base/random.js';
 import type { Message } from '../raft/types.js';
@@ -77,6 +78,8 @@ export interface TransportOptions extends TransportLimits {
   handler: PeerHandler;
   /** Jitter for the reconnect backoff (default: Math.random). */
   random?: Rand;
+  /** Peer TLS (base/tls.ts): serves the https:// listen URLs and dials https:// peer URLs. */
+  tls?: TlsMaterial | null;
 }
 
 export interface Transport {

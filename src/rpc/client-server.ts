@@ -5,6 +5,7 @@
  */
 import http from 'node:http';
 import type { Logger } from '../base/logger.js';
+import type { TlsMaterial } from '../base/tls.js';
 import { grpcOverheadBytes } from '../base/limits.js';
 import { clusterVersion, serverVersion, type EtcdServer } from '../server/etcd-server.js';
 import { listenClient, type ClientListener } from './client-listener.js';
@@ -19,6 +20,7 @@ import { watchHandlers } from './watch-service.js';
 import { memberHandlers, moveLeaderHandler } from './cluster-service.js';
 import { guardLearner } from './learner-guard.js';
 import { UiStatic } from './ui-static.js';
+import { authHandlers } from './auth-service.js';
 import { bindService } from './unary.js';
 import { electionHandlers } from './election-service.js';
 import { lockHandlers } from './lock-service.js';
@@ -33,6 +35,8 @@ export interface ClientServer {
 export interface ClientServerOptions {
   /** --experimental-watch-progress-notify-interval */
   watchProgressNotifyIntervalMs?: number;
+  /** Client TLS (base/tls.ts loadTls): serves the https:// URLs; null when none is configured. */
+  tls?: TlsMaterial | null;
   /** --max-concurrent-streams: streams per client connection (HTTP/2 SETTINGS). */
   maxConcurrentStreams?: number;
   /** --metrics: 'extensive' adds gRPC handling-time histograms. */
@@ -62,17 +66,32 @@ export async function startClientServer(server: EtcdServer, urls: URL[], logger:
   add('etcdserverpb.Lease', bindService('etcdserverpb.Lease', leaseHandlers(server, onUnknown)));
   add('v3electionpb.Election', bindService('v3electionpb.Election', electionHandlers(server)));
   add('v3lockpb.Lock', bindService('v3lockpb.Lock', lockHandlers(server)));
-  add('etcdserverpb.Auth', bindService('etcdserverpb.Auth', {}));
+  add('etcdserverpb.Auth', bindService('etcdserverpb.Auth', guardLearner(server, authHandlers(server))));
 
   const gateway = opts.enableGateway === false ? null : new Gateway(g);
   const ui = opts.ui === true ? new UiStatic() : null;
   const h = http.createServer((req, res) => void (ui?.handle(req, res) || handleHttp(server, gateway, hub, req, res)));
   const listeners: ClientListener[] = [];
+  // One listener per address; http:// and https:// on the same address share it (etcd's cmux).
+  const byAddress = new Map<string, { host: string; port: number; plain: boolean; secure: boolean }>();
   for (const u of urls) {
     const host = u.hostname === 'localhost' ? '127.0.0.1' : u.hostname.replace(/^\[|\]$/g, '');
     const port = Number(u.port || 2379);
-    listeners.push(await listenClient(host, port, g, h));
-    logger.info('serving client traffic insecurely; this is strongly discouraged!', { address: `${host}:${port}` });
+    const key = `${host}:${port}`;
+    const a = byAddress.get(key) ?? { host, port, plain: false, secure: false };
+    if (u.protocol === 'https:' && opts.tls) a.secure = true;
+    else {
+      if (u.protocol === 'https:') logger.warn('no client TLS configured; serving an https URL in plain text', { address: key });
+      else if (opts.tls) logger.warn('scheme is HTTP while key and cert files are present; ignoring key and cert files', { 'client-url': u.href.replace(/\/$/, '') });
+      a.plain = true;
+    }
+    byAddress.set(key, a);
+  }
+  for (const a of byAddress.values()) {
+    listeners.push(await listenClient(a.host, a.port, g, h, { plain: a.plain, tls: a.secure ? (opts.tls ?? null) : null, logger }));
+    const address = `${a.host}:${a.port}`;
+    if (a.plain) logger.info('serving client traffic insecurely; this is strongly discouraged!', { address });
+    if (a.secure) logger.info('serving client traffic securely', { address });
   }
   // --listen-metrics-urls: /metrics and /health only (etcd HandleMetricsHealth).
   const metricsServers: http.Server[] = [];

@@ -8,6 +8,8 @@
 import { toWire } from '../api/convert.js';
 import type { EtcdServer, MemberInfo } from '../server/etcd-server.js';
 import { unary, type ObjUnary, type ServiceImpl } from './unary.js';
+import { callerOf, gateHost } from './auth-service.js';
+import type { CallContext } from './h2/grpc-server.js';
 
 /** proto-loader gives uint64 as a decimal string. */
 function u64(v: unknown): bigint {
@@ -23,8 +25,12 @@ function membersResponse(server: EtcdServer, type: string, members: MemberInfo[]
 }
 
 export function memberHandlers(server: EtcdServer): ServiceImpl {
+  const host = gateHost(server);
+  /** Auth hook (etcd checkMembershipOperationPermission): root only. */
+  const rootOnly = async (ctx: CallContext): Promise<void> => server.auth.checkAdmin(await callerOf(server, ctx, host));
   return {
-    MemberAdd: unary(async (wire) => {
+    MemberAdd: unary(async (wire, ctx) => {
+      await rootOnly(ctx);
       const req = wire as { peerURLs?: string[]; isLearner?: boolean };
       const r = await server.memberAdd(req.peerURLs ?? [], req.isLearner === true);
       return toWire('etcdserverpb.MemberAddResponse', {
@@ -33,16 +39,19 @@ export function memberHandlers(server: EtcdServer): ServiceImpl {
         members: r.members.map(wireMember),
       });
     }),
-    MemberRemove: unary(async (wire) => {
+    MemberRemove: unary(async (wire, ctx) => {
+      await rootOnly(ctx);
       const members = await server.memberRemove(u64((wire as { ID?: unknown }).ID));
       return membersResponse(server, 'etcdserverpb.MemberRemoveResponse', members);
     }),
-    MemberUpdate: unary(async (wire) => {
+    MemberUpdate: unary(async (wire, ctx) => {
+      await rootOnly(ctx);
       const req = wire as { ID?: unknown; peerURLs?: string[] };
       const members = await server.memberUpdate(u64(req.ID), req.peerURLs ?? []);
       return membersResponse(server, 'etcdserverpb.MemberUpdateResponse', members);
     }),
-    MemberPromote: unary(async (wire) => {
+    MemberPromote: unary(async (wire, ctx) => {
+      await rootOnly(ctx);
       const members = await server.memberPromote(u64((wire as { ID?: unknown }).ID));
       return membersResponse(server, 'etcdserverpb.MemberPromoteResponse', members);
     }),

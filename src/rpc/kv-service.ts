@@ -23,6 +23,7 @@ import type { EtcdServer } from '../server/etcd-server.js';
 import type { CallContext, MethodDef } from './h2/grpc-server.js';
 import { checkDelete, checkPut, checkRange, checkTxn } from './kv-checks.js';
 import { refuseLearner } from './learner-guard.js';
+import { gateHost } from './auth-service.js';
 import { unary, type ServiceImpl } from './unary.js';
 
 /** etcd's interceptor: a client that asks for a leader (metadata hasleader=true, as
@@ -43,6 +44,7 @@ function decoded<T>(decode: (b: Buffer) => T, bytes: Buffer): T {
 
 export function kvHandlers(server: EtcdServer): ServiceImpl {
   const hot = (run: (bytes: Buffer, ctx: CallContext) => Promise<Uint8Array>): MethodDef => ({ kind: 'unary', handler: run });
+  const host = gateHost(server);
   return {
     Range: hot(async (bytes, ctx) => {
       const req = decoded(decodeRangeRequest, bytes);
@@ -50,7 +52,12 @@ export function kvHandlers(server: EtcdServer): ServiceImpl {
       if (!req.serializable) refuseLearner(server);
       requireLeader(server, ctx);
       checkRange(req);
+      // Auth hook (server/auth-gate.ts): reads are checked here, before and after the read.
+      let who = server.auth.info(ctx, host);
+      if (who instanceof Promise) who = await who;
+      server.auth.checkRange(who, req.key, req.range_end);
       const resp = await server.range(req);
+      server.auth.checkStillCurrent(who);
       resp.header = server.header(resp.header.revision);
       return encodeRangeResponse(resp);
     }),
@@ -59,7 +66,10 @@ export function kvHandlers(server: EtcdServer): ServiceImpl {
       refuseLearner(server);
       requireLeader(server, ctx);
       checkPut(req);
-      const resp = await server.put(req, bytes);
+      // Auth hook: writes carry who asks into their entry; apply checks it (server/auth-gate.ts).
+      let who = server.auth.info(ctx, host);
+      if (who instanceof Promise) who = await who;
+      const resp = await server.put(req, bytes, who ?? undefined);
       resp.header = server.header(resp.header.revision);
       return encodePutResponse(resp);
     }),
@@ -68,7 +78,9 @@ export function kvHandlers(server: EtcdServer): ServiceImpl {
       refuseLearner(server);
       requireLeader(server, ctx);
       checkDelete(req);
-      const resp = await server.deleteRange(req, bytes);
+      let who = server.auth.info(ctx, host);
+      if (who instanceof Promise) who = await who;
+      const resp = await server.deleteRange(req, bytes, who ?? undefined);
       resp.header = server.header(resp.header.revision);
       return encodeDeleteRangeResponse(resp);
     }),
@@ -77,14 +89,18 @@ export function kvHandlers(server: EtcdServer): ServiceImpl {
       refuseLearner(server);
       requireLeader(server, ctx);
       checkTxn(req, server.opts.maxTxnOps);
-      const resp = await server.txn(req, bytes);
+      let who = server.auth.info(ctx, host);
+      if (who instanceof Promise) who = await who;
+      const resp = await server.txn(req, bytes, who ?? undefined);
       resp.header = server.header(resp.header.revision);
       return encodeTxnResponse(resp);
     }),
     Compact: unary(async (wire, ctx) => {
       refuseLearner(server);
       requireLeader(server, ctx);
-      const resp = await server.compact(toDomain<CompactionRequest>('etcdserverpb.CompactionRequest', wire));
+      let who = server.auth.info(ctx, host);
+      if (who instanceof Promise) who = await who;
+      const resp = await server.compact(toDomain<CompactionRequest>('etcdserverpb.CompactionRequest', wire), who ?? undefined);
       return toWire('etcdserverpb.CompactionResponse', { ...resp, header: server.header(resp.header.revision) });
     }),
   };

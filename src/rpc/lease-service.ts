@@ -12,27 +12,45 @@ import { GrpcCode, GrpcError } from '../api/errors.js';
 import type { LeaseGrantRequest, LeaseRevokeRequest, LeaseTimeToLiveRequest } from '../api/lease-types.js';
 import type { EtcdServer } from '../server/etcd-server.js';
 import { toGrpcStatus } from './grpc-status.js';
-import type { StreamCall } from './h2/grpc-server.js';
+import type { CallContext, StreamCall } from './h2/grpc-server.js';
+import type { AuthInfo } from '../server/auth-gate.js';
 import { unary, type ServiceImpl } from './unary.js';
 
+const empty = new Uint8Array(0);
+
 /** What this service needs of the member. */
-export type LeaseServiceServer = Pick<EtcdServer, 'leases' | 'header'>;
+export type LeaseServiceServer = Pick<EtcdServer, 'leases' | 'header' | 'auth' | 'applied' | 'linearizableRead'>;
 
 /** Keepalive requests read ahead of their answers on one stream (then reading pauses). */
 export const keepAliveQueueMax = 1024;
 
 export function leaseHandlers(server: LeaseServiceServer, onUnknown: (e: unknown) => void): ServiceImpl {
+  const host = { appliedIndex: () => server.applied(), catchUp: () => server.linearizableRead() };
+  /** Auth hook (server/auth-gate.ts): who asks; a bad token fails here, as etcd's raft requests do. */
+  const who = async (ctx: CallContext): Promise<AuthInfo | undefined> => {
+    const i = server.auth.info(ctx, host);
+    return (i instanceof Promise ? await i : i) ?? undefined;
+  };
   return {
-    LeaseGrant: unary(async (wire) => {
+    LeaseGrant: unary(async (wire, ctx) => {
+      await who(ctx); // etcd checks no permission for a grant, only the token
       const r = await server.leases.grant(toDomain<LeaseGrantRequest>('etcdserverpb.LeaseGrantRequest', wire));
       return toWire('etcdserverpb.LeaseGrantResponse', { ...r, header: server.header(r.header.revision) });
     }),
-    LeaseRevoke: unary(async (wire) => {
-      const r = await server.leases.revoke(toDomain<LeaseRevokeRequest>('etcdserverpb.LeaseRevokeRequest', wire));
+    LeaseRevoke: unary(async (wire, ctx) => {
+      // Apply refuses it unless the caller may write every key attached to the lease.
+      const r = await server.leases.revoke(toDomain<LeaseRevokeRequest>('etcdserverpb.LeaseRevokeRequest', wire), await who(ctx));
       return toWire('etcdserverpb.LeaseRevokeResponse', { header: server.header(r.header.revision) });
     }),
-    LeaseTimeToLive: unary(async (wire) => {
-      const r = await server.leases.timeToLive(toDomain<LeaseTimeToLiveRequest>('etcdserverpb.LeaseTimeToLiveRequest', wire));
+    LeaseTimeToLive: unary(async (wire, ctx) => {
+      const req = toDomain<LeaseTimeToLiveRequest>('etcdserverpb.LeaseTimeToLiveRequest', wire);
+      const r = await server.leases.timeToLive(req);
+      // The attached keys are shown only to who may read them all (etcd ≥ 3.4.26 / 3.5.9,
+      // CVE-2023-32082; 3.4.23 did not check).
+      if (req.keys && server.auth.enabled) {
+        const caller = (await who(ctx)) ?? null;
+        for (const k of r.keys) server.auth.checkRange(caller, k, empty);
+      }
       return toWire('etcdserverpb.LeaseTimeToLiveResponse', { ...r, header: server.header(r.header.revision) });
     }),
     LeaseLeases: unary(async () => {

@@ -13,10 +13,14 @@ import { serverVersion, type EtcdServer } from '../server/etcd-server.js';
 import { dbSizeInUse, defragment, hashKV } from '../server/maintenance.js';
 import { snapshotChunks, writeSnapshotFile } from '../server/snapshot.js';
 import { toGrpcStatus } from './grpc-status.js';
-import { Status, type StreamCall } from './h2/grpc-server.js';
+import { Status, type CallContext, type StreamCall } from './h2/grpc-server.js';
+import { callerOf, gateHost } from './auth-service.js';
 import { decodeRequest, unary, type ServiceImpl } from './unary.js';
 
 export function maintenanceHandlers(server: EtcdServer, onUnknown: (e: unknown) => void): ServiceImpl {
+  const host = gateHost(server);
+  /** Auth hook: root only, with etcd's untranslated "auth: ..." errors (code Unknown). */
+  const rootOnly = (ctx: CallContext): Promise<void> => server.auth.checkMaintenance(ctx, host);
   return {
     Status: unary(async () => {
       const errors: string[] = [];
@@ -38,17 +42,20 @@ export function maintenanceHandlers(server: EtcdServer, onUnknown: (e: unknown) 
         dbSizeQuota: BigInt(Math.max(0, server.opts.quotaBackendBytes)),
       });
     }),
-    Alarm: unary(async (wire) => {
+    Alarm: unary(async (wire, ctx) => {
       const req = toDomain<AlarmRequest>('etcdserverpb.AlarmRequest', wire);
+      await callerOf(server, ctx, host); // a raft request: a bad token fails (no permission needed)
       // etcd answers Alarm without a header (the apply result is returned as it is).
       return toWire('etcdserverpb.AlarmResponse', await server.alarm(req));
     }),
-    Defragment: unary(async () => {
+    Defragment: unary(async (_wire, ctx) => {
+      await rootOnly(ctx);
       await defragment(server.backend);
       return toWire('etcdserverpb.DefragmentResponse', {});
     }),
-    HashKV: unary(async (wire) => {
+    HashKV: unary(async (wire, ctx) => {
       const req = toDomain<{ revision: bigint }>('etcdserverpb.HashKVRequest', wire);
+      await rootOnly(ctx);
       const r = await hashKV(server.kv, server.backend, req.revision);
       return toWire('etcdserverpb.HashKVResponse', {
         header: server.header(r.currentRev),
@@ -61,7 +68,10 @@ export function maintenanceHandlers(server: EtcdServer, onUnknown: (e: unknown) 
       kind: 'serverStream',
       handler: (req, call) => {
         decodeRequest('etcdserverpb.SnapshotRequest', req);
-        void streamSnapshot(server, call, onUnknown);
+        rootOnly(call).then(
+          () => streamSnapshot(server, call, onUnknown),
+          (e: unknown) => call.end(toGrpcStatus(e, onUnknown)),
+        );
       },
     },
   };

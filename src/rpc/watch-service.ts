@@ -29,6 +29,9 @@ import type { EtcdServer } from '../server/etcd-server.js';
 /** A queued response of a watch stream (mvcc/watch-stream.ts WatchOut, reached through the server). */
 type WatchOut = NonNullable<ReturnType<ReturnType<EtcdServer['watchable']['newStream']>['shift']>>;
 
+/** etcd's cancel reason for a watch auth refuses: rpctypes.ErrGRPCPermissionDenied.Error(). */
+export const permissionDeniedReason = 'rpc error: code = PermissionDenied desc = etcdserver: permission denied';
+
 /** Election timeouts without a leader after which a `hasleader` stream ends (etcd maxNoLeaderCnt). */
 export const noLeaderTicksMax = 3;
 
@@ -144,7 +147,9 @@ export function watchHandlers(server: EtcdServer, opts: WatchServiceOptions, onU
       if (leaderCheck) clearInterval(leaderCheck);
       stream.close();
     };
-    call.onMessage((bytes) => {
+    /** Set while an auth check waits (a token minted by an entry not applied here yet): later requests queue behind it, in order. */
+    let waiting: Promise<void> | null = null;
+    const handle = (bytes: Buffer): void | Promise<void> => {
       if (done) return;
       try {
         const req = toDomain<WatchRequestDomain>('etcdserverpb.WatchRequest', decodeRequest('etcdserverpb.WatchRequest', bytes));
@@ -154,18 +159,27 @@ export function watchHandlers(server: EtcdServer, opts: WatchServiceOptions, onU
             if (!c) return;
             const key = c.key.length === 0 ? Buffer.from([0]) : c.key;
             const end = c.range_end.length === 0 ? null : c.range_end.length === 1 && c.range_end[0] === 0 ? Buffer.alloc(0) : c.range_end;
-            stream.create({
-              watchId: c.watch_id,
-              key,
-              end,
-              startRev: c.start_revision,
-              noPut: c.filters.includes(filterNoPut),
-              noDelete: c.filters.includes(filterNoDelete),
-              prevKv: c.prev_kv,
-              progressNotify: c.progress_notify,
-              fragment: c.fragment,
-            });
-            return;
+            const create = (permitted: boolean): void => {
+              if (done) return;
+              // Auth hook (server/auth-gate.ts, etcd isWatchPermitted): a refused watch is
+              // answered created+canceled with the error as its reason.
+              if (!permitted) return stream.refuse(permissionDeniedReason);
+              stream.create({
+                watchId: c.watch_id,
+                key,
+                end,
+                startRev: c.start_revision,
+                noPut: c.filters.includes(filterNoPut),
+                noDelete: c.filters.includes(filterNoDelete),
+                prevKv: c.prev_kv,
+                progressNotify: c.progress_notify,
+                fragment: c.fragment,
+              });
+            };
+            // etcd checks the normalised key and range end (range end "\0" is then empty).
+            const ok = server.auth.watchPermitted(call, key, end ?? Buffer.alloc(0));
+            if (ok instanceof Promise) return ok.then(create);
+            return create(ok);
           }
           case 'cancel_request':
             if (req.cancel_request) stream.cancel(req.cancel_request.watch_id);
@@ -180,6 +194,21 @@ export function watchHandlers(server: EtcdServer, opts: WatchServiceOptions, onU
         finish();
         call.end(toGrpcStatus(e, onUnknown));
       }
+    };
+    const track = (p: Promise<void>): Promise<void> => {
+      const mine: Promise<void> = p.finally(() => {
+        if (waiting === mine) waiting = null;
+      });
+      return mine;
+    };
+    call.onMessage((bytes) => {
+      if (done) return;
+      if (waiting !== null) {
+        waiting = track(waiting.then(() => handle(bytes)));
+        return;
+      }
+      const p = handle(bytes);
+      if (p instanceof Promise) waiting = track(p);
     });
     // etcd's recvLoop returns on the client's half-close but its sendLoop goes on: the stream
     // keeps delivering events until the client cancels it or the connection ends.

@@ -41,6 +41,7 @@ import { type ConfChangeContext, type ConfChangeKind, decodeContext, encodeConte
 import type { Member, MemberStore } from '../membership/member-store.js';
 import { type Connectivity, learnerReadiness, mayAddMember, mayPromoteMember, mayRemoveMember } from '../membership/reconfig-check.js';
 import { fetchClusterInfo, type Transport } from '../peer/transport.js';
+import type { TlsMaterial } from '../base/tls.js';
 import { encodeConfState } from './raft-storage.js';
 import { type InternalRequest, type MemberUpdate, RequestKind } from './internal-request.js';
 
@@ -68,6 +69,8 @@ export interface ClusterHost {
   readonly electionTimeoutMs: number;
   readonly heartbeatIntervalMs: number;
   readonly transport: Transport | null;
+  /** Peer TLS, to ask https:// peers whether this member was removed. */
+  readonly peerTls: TlsMaterial | null;
   /** The member list as of the last applied entry. */
   members(): MemberStore;
   leader(): bigint;
@@ -395,7 +398,7 @@ export class ClusterOps {
       for (const p of peers) {
         for (const url of p.peerURLs) {
           try {
-            const info = decodeClusterInfo(await fetchClusterInfo(url, clusterInfoTimeoutMs));
+            const info = decodeClusterInfo(await fetchClusterInfo(url, clusterInfoTimeoutMs, this.h.peerTls));
             if (info.clusterId !== this.h.clusterId) continue;
             if (info.removed.includes(this.h.memberId)) this.onRemoved();
             return;

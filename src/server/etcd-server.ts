@@ -33,6 +33,7 @@ import { readFile, rm } from 'node:fs/promises';
 import path from 'node:path';
 import { assert } from '../base/assert.js';
 import type { Logger } from '../base/logger.js';
+import type { TlsMaterial } from '../base/tls.js';
 import { hex } from '../base/int64.js';
 import { SeededRand } from '../base/random.js';
 import { realRuntime, type Runtime, type TimerHandle } from '../base/runtime.js';
@@ -64,7 +65,10 @@ import { AlarmAction, AlarmStore, AlarmType, putCost, txnCost, type AlarmRequest
 import { hashKV, Quota } from './maintenance.js';
 import { applyLease, leaseAlarmCheck } from './apply-lease.js';
 import { LeaseServer } from './lease-server.js';
-import { decodeInternal, encodeInternal, RequestKind, type InternalRequest } from './internal-request.js';
+import { decodeInternal, encodeInternal, internalKind, RequestKind, type AuthStamp, type InternalRequest } from './internal-request.js';
+import { AuthGate } from './auth-gate.js';
+import { applyAuth } from './apply-auth.js';
+import type { AuthOp, AuthOpResult } from '../auth/auth-ops.js';
 import { RaftNode } from './raft-node.js';
 import { ReadIndexBatcher } from './read-index.js';
 import { fire, type Failpoints } from './failpoints.js';
@@ -108,6 +112,8 @@ export interface ServerOptions {
   logger: Logger;
   /** Where to serve peer traffic (--listen-peer-urls): the gRPC peer transport listens there. */
   listenPeerUrls?: string[];
+  /** Peer TLS (base/tls.ts): https:// peer URLs are served and dialed with it. */
+  peerTls?: TlsMaterial | null;
   /** Builds the peer transport instead (tests: an in-memory network). Neither this nor
    *  listenPeerUrls ⇒ a member that talks to nobody. */
   transport?: (args: { memberId: bigint; clusterId: bigint; handler: PeerHandler }) => Transport;
@@ -128,6 +134,13 @@ export interface ServerOptions {
   runtime?: Runtime;
   /** Called once this member was removed from the cluster and has stopped serving. */
   onRemoved?: (reason: string) => void;
+  /** Auth (auth-gate.ts): --auth-token-ttl in seconds (default 300), --bcrypt-cost (default 10),
+   *  --client-cert-auth (the certificate's CN is the user when no token is sent). */
+  authTokenTtlSeconds?: number;
+  /** --auth-token: "simple" or "jwt,pub-key=...,priv-key=...,sign-method=...,ttl=...". */
+  authToken?: string;
+  bcryptCost?: number;
+  clientCertAuth?: boolean;
 }
 
 export interface ResponseHeaderFields {
@@ -284,7 +297,7 @@ export class EtcdServer {
     const self = { memberId: this.memberId, clusterId: this.clusterId };
     if (opts.transport) this.transport = opts.transport({ ...self, handler });
     else if (opts.listenPeerUrls && opts.listenPeerUrls.length > 0) {
-      this.transport = createPeerTransport({ ...self, listenPeerUrls: opts.listenPeerUrls, logger: opts.logger, handler });
+      this.transport = createPeerTransport({ ...self, listenPeerUrls: opts.listenPeerUrls, logger: opts.logger, handler, tls: opts.peerTls });
     } else this.transport = null;
     this.corruption = new CorruptionChecker(
       {
@@ -311,6 +324,7 @@ export class EtcdServer {
       electionTimeoutMs: opts.electionTimeoutMs,
       heartbeatIntervalMs: opts.heartbeatIntervalMs,
       transport: this.transport,
+      peerTls: opts.peerTls ?? null,
       members: () => this.memberStore,
       leader: () => this.leaderId,
       nextRequestId: () => this.ids.next(),
@@ -335,6 +349,8 @@ export class EtcdServer {
 
   /** The Lease service (lease-server.ts); bound to this member in start(). */
   leases!: LeaseServer;
+  /** Users, roles, tokens and every permission check (auth-gate.ts); opened in start(). */
+  auth!: AuthGate;
 
   static async start(opts: ServerOptions): Promise<EtcdServer> {
     const rt = opts.runtime ?? realRuntime;
@@ -404,6 +420,14 @@ export class EtcdServer {
     const tKv = rt.now();
     const s = new EtcdServer(opts, backend, storage, kv, { memberId, clusterId, members }, voters);
     s.leases = leases;
+    s.auth = await AuthGate.open(backend, {
+      authToken: opts.authToken,
+      tokenTtlMs: (opts.authTokenTtlSeconds ?? 300) * 1000,
+      bcryptCost: opts.bcryptCost ?? 10,
+      clientCertAuth: opts.clientCertAuth ?? false,
+      logger: opts.logger,
+      runtime: rt,
+    });
     leases.bind({
       isLeader: () => s.isLeader(),
       propose: (make) => s.propose(make),
@@ -560,6 +584,7 @@ export class EtcdServer {
     this.kv = await KvStore.open(this.backend, { leases: this.leases.lessor, soon: (fn) => this.rt.soon(fn) });
     this.watchable.restore(this.kv);
     await this.alarms.reload(this.backend);
+    await this.auth.reload(this.backend);
     const before = this.memberStore.all();
     this.memberStore = await MemberStore.load(this.backend);
     this.syncPeers(before);
@@ -611,7 +636,7 @@ export class EtcdServer {
       if (e.type !== EntryType.Normal || e.data.length === 0) continue;
       const r = decodeInternal(e.data);
       const t0 = performance.now();
-      results.push([r.id, this.applyOne(r, batch)]);
+      results.push([r.id, this.applyOne(r, batch, e.index)]);
       if (performance.now() - t0 > slowApplyMs) metrics.server.slowApply++;
     }
     if (last !== undefined) {
@@ -643,11 +668,14 @@ export class EtcdServer {
     this.cluster.afterApply();
   }
 
-  private applyOne(r: InternalRequest, batch: WriteBatch): ApplyResult {
+  private applyOne(r: InternalRequest, batch: WriteBatch, index: bigint): ApplyResult {
     try {
       const kvKind = kvApplyKinds[r.kind as keyof typeof kvApplyKinds] as (typeof kvApplyKinds)[keyof typeof kvApplyKinds] | undefined;
       const capped = kvKind ? this.alarms.applyCheck(kvKind, r.kind === RequestKind.Txn ? r.req : undefined) : null;
       if (capped) return { ok: false, err: capped };
+      // etcd's auth applier (after capped, as etcd chains them): one boolean while auth is off.
+      const denied = this.auth.applyCheck(r, (id) => this.leases.lessor.keysOf(id));
+      if (denied) return { ok: false, err: denied };
       switch (r.kind) {
         case RequestKind.Alarm:
           return { ok: true, value: this.alarms.apply(r.req, batch) };
@@ -673,6 +701,8 @@ export class EtcdServer {
           return { ok: true, value: this.memberStore.setAttributes(r.req.memberId, r.req.name, r.req.clientURLs, batch) };
         case RequestKind.MemberUpdate:
           return { ok: true, value: this.cluster.applyUpdate(r.req, batch) };
+        case RequestKind.Auth:
+          return { ok: true, value: applyAuth(this.auth, r.req, batch, index) };
       }
     } catch (err) {
       // Operating errors (compacted, lease not found...) are results; anything else is a bug
@@ -789,12 +819,15 @@ export class EtcdServer {
     return new EtcdError(Errors.Timeout);
   }
 
-  /** `wire`: the request's protobuf bytes as the client sent them (they become the entry). */
-  put(req: PutRequest, wire?: Uint8Array): Promise<PutResponse> {
+  /**
+   * `wire`: the request's protobuf bytes as the client sent them (they become the entry).
+   * `auth`: who asks, while auth is enabled (auth-gate.ts checks it at apply).
+   */
+  put(req: PutRequest, wire?: Uint8Array, auth?: AuthStamp): Promise<PutResponse> {
     const cost = putCost(req.key, req.value);
     // Within the quota by the cached figure: no await on the way to propose.
-    if (this.quota.availableNow(cost)) return this.propose((id) => ({ kind: RequestKind.Put, id, req, wire }));
-    return this.checkQuota(cost).then(() => this.propose((id) => ({ kind: RequestKind.Put, id, req, wire })));
+    if (this.quota.availableNow(cost)) return this.propose((id) => ({ kind: RequestKind.Put, id, req, wire, auth }));
+    return this.checkQuota(cost).then(() => this.propose((id) => ({ kind: RequestKind.Put, id, req, wire, auth })));
   }
 
   /**
@@ -812,23 +845,25 @@ export class EtcdServer {
     return this.propose((id) => ({ kind: RequestKind.Alarm, id, req }));
   }
 
-  deleteRange(req: DeleteRangeRequest, wire?: Uint8Array): Promise<DeleteRangeResponse> {
-    return this.propose((id) => ({ kind: RequestKind.DeleteRange, id, req, wire }));
+  deleteRange(req: DeleteRangeRequest, wire?: Uint8Array, auth?: AuthStamp): Promise<DeleteRangeResponse> {
+    return this.propose((id) => ({ kind: RequestKind.DeleteRange, id, req, wire, auth }));
   }
 
-  async txn(req: TxnRequest, wire?: Uint8Array): Promise<TxnResponse> {
+  async txn(req: TxnRequest, wire?: Uint8Array, auth?: AuthStamp): Promise<TxnResponse> {
     await this.checkQuota(txnCost(req));
     if (isReadOnlyTxn(req)) {
       // etcd serves read-only txns like reads: after a ReadIndex round, locally.
       await this.linearizableRead();
+      this.auth.checkTxn(auth ?? null, req);
       const res = applyTxn(this.kv, new WriteBatch(), req);
+      this.auth.checkStillCurrent(auth ?? null);
       return res.resp;
     }
-    return this.propose((id) => ({ kind: RequestKind.Txn, id, req, wire }));
+    return this.propose((id) => ({ kind: RequestKind.Txn, id, req, wire, auth }));
   }
 
-  async compact(req: CompactionRequest): Promise<CompactionResponse> {
-    const res = await this.propose<CompactApplied>((id) => ({ kind: RequestKind.Compaction, id, req }));
+  async compact(req: CompactionRequest, auth?: AuthStamp): Promise<CompactionResponse> {
+    const res = await this.propose<CompactApplied>((id) => ({ kind: RequestKind.Compaction, id, req, auth }));
     if (req.physical) await res.physical;
     return { header: { revision: res.revision } };
   }
@@ -838,6 +873,11 @@ export class EtcdServer {
     if (!req.serializable) await this.linearizableRead();
     metrics.mvcc.range++;
     return applyRange(this.kv, req);
+  }
+
+  /** An Auth service request through Raft (auth-gate.ts checks it at apply). */
+  authRequest(op: AuthOp, auth?: AuthStamp): Promise<AuthOpResult> {
+    return this.propose((id) => ({ kind: RequestKind.Auth, id, req: op, auth }));
   }
 
   // ---- membership: publish this member's attributes (etcd's publish) ----
@@ -933,6 +973,7 @@ export class EtcdServer {
     this.cluster.stop();
     await this.node.stop();
     this.leases.stop();
+    this.auth.stop();
     this.waits.failAll(new EtcdError(Errors.Stopped));
     this.failReads(new EtcdError(Errors.Stopped));
     this.watchable.close();
@@ -972,7 +1013,7 @@ function restartApplied(storage: DurableRaftStorage, consistentIndex: bigint): b
 
 /** A client's KV request (not the member's own bookkeeping such as publish). */
 function isClientRequest(data: Uint8Array): boolean {
-  return (data[0] as number) in kvApplyKinds;
+  return internalKind(data) in kvApplyKinds;
 }
 
 function isReadOnlyTxn(t: TxnRequest): boolean {

@@ -9,6 +9,7 @@
  */
 import { hex } from '../base/int64.js';
 import type { Logger } from '../base/logger.js';
+import type { TlsMaterial } from '../base/tls.js';
 import { type ClusterInfo, decodeClusterInfo } from '../membership/cluster-info.js';
 import type { Member } from '../membership/member-store.js';
 import { fetchClusterInfo } from '../peer/transport.js';
@@ -40,6 +41,8 @@ export async function fetchExistingCluster(args: {
   name: string;
   initialCluster: InitialMemberUrls[];
   logger: Logger;
+  /** Peer TLS, to ask https:// peers. */
+  tls?: TlsMaterial | null;
 }): Promise<{ memberId: bigint; clusterId: bigint; members: Member[] }> {
   const self = args.initialCluster.find((m) => m.name === args.name);
   if (self === undefined) throw new JoinError(`couldn't find local name ${JSON.stringify(args.name)} in the initial cluster configuration`);
@@ -49,7 +52,7 @@ export async function fetchExistingCluster(args: {
   for (let round = 0; round < joinFetchRounds && existing === undefined; round++) {
     for (const u of urls) {
       try {
-        existing = decodeClusterInfo(await fetchClusterInfo(u, joinFetchTimeoutMs));
+        existing = decodeClusterInfo(await fetchClusterInfo(u, joinFetchTimeoutMs, args.tls ?? null));
         break;
       } catch (e) {
         lastError = e instanceof Error ? e.message : String(e);

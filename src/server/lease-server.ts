@@ -39,7 +39,7 @@ import type {
 import { protoRoot } from '../api/descriptor.js';
 import { Lessor, minLeaseTtlSeconds, type LeaseCheckpoint, type LessorHost } from '../lease/lessor.js';
 import type { Backend } from '../storage/backend.js';
-import { RequestKind, type InternalRequest } from './internal-request.js';
+import { type AuthStamp, RequestKind, type InternalRequest } from './internal-request.js';
 import { leaseOverheadBytes } from './alarms.js';
 import { decodeI64s, encodeI64s, KeepAliveBatcher, leaseKindKeepAliveBatch } from './lease-forward.js';
 
@@ -191,8 +191,9 @@ export class LeaseServer implements LessorHost {
     return this.member.propose((id) => ({ kind: RequestKind.LeaseGrant, id, req: { TTL: req.TTL, ID } }));
   }
 
-  revoke(req: LeaseRevokeRequest): Promise<LeaseRevokeResponse> {
-    return this.member.propose((id) => ({ kind: RequestKind.LeaseRevoke, id, req: { ID: req.ID } }));
+  /** `auth`: who asks (apply checks write permission on every attached key: auth-gate.ts). */
+  revoke(req: LeaseRevokeRequest, auth?: AuthStamp): Promise<LeaseRevokeResponse> {
+    return this.member.propose((id) => ({ kind: RequestKind.LeaseRevoke, id, req: { ID: req.ID }, auth }));
   }
 
   /** LeaseLeases: this member's view, without forwarding (as etcd). */

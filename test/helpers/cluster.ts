@@ -30,6 +30,12 @@ export interface ClusterOptions {
   nodeArgs?: string[];
   /** Fixed ports (to start etcd and etcdts with the very same flags, hence the same ids). */
   ports?: { client: number; peer: number }[];
+  /** https peer URLs (peer TLS flags go in args / memberArgs). */
+  peerScheme?: 'http' | 'https';
+  /** Extra flags of member i (e.g. its own peer certificate). */
+  memberArgs?: (i: number) => string[];
+  /** Start without waiting for every member to be healthy (a member expected never to join). */
+  waitHealthy?: (i: number) => boolean;
 }
 
 /** Free ports for a cluster of `size`. */
@@ -66,7 +72,8 @@ export async function startCluster(kind: 'etcdts' | 'etcd', opts: ClusterOptions
   const names = opts.names ?? Array.from({ length: opts.size }, (_, i) => `etcd-${i + 1}`);
   const dir = tempDir(`${kind}-cluster-`);
   const ports = opts.ports ?? (await clusterPorts(opts.size));
-  const initialCluster = names.map((n, i) => `${n}=http://127.0.0.1:${ports[i]?.peer}`).join(',');
+  const peerScheme = opts.peerScheme ?? 'http';
+  const initialCluster = names.map((n, i) => `${n}=${peerScheme}://127.0.0.1:${ports[i]?.peer}`).join(',');
   const specs: MemberSpec[] = names.map((name, i) => ({
     kind,
     name,
@@ -74,9 +81,11 @@ export async function startCluster(kind: 'etcdts' | 'etcd', opts: ClusterOptions
     clientPort: ports[i]?.client,
     peerPort: ports[i]?.peer,
     initialCluster,
-    args: ['--initial-cluster-token', opts.token ?? 'etcd-cluster-1', '--initial-cluster-state', 'new', ...(opts.args ?? [])],
+    args: ['--initial-cluster-token', opts.token ?? 'etcd-cluster-1', '--initial-cluster-state', 'new', ...(opts.args ?? []), ...(opts.memberArgs?.(i) ?? [])],
     env: opts.env,
     nodeArgs: opts.nodeArgs,
+    peerScheme,
+    waitHealthy: opts.waitHealthy?.(i),
   }));
   const members: (MemberProc | null)[] = await Promise.all(specs.map((s) => startMember(s)));
   const c: Cluster = {

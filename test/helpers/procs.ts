@@ -4,7 +4,8 @@
  * is killed when the test file ends (killAll).
  */
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, rmSync, existsSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, existsSync } from 'node:fs';
+import https from 'node:https';
 import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
@@ -60,9 +61,40 @@ export async function waitFor<T>(
   throw new Error(`timed out waiting for ${what}${lastErr ? `: ${String(lastErr)}` : ''}`);
 }
 
-export async function httpGet(url: string): Promise<{ status: number; body: string }> {
+/** Files for an https request: the CA to trust (none: accept any certificate) and a client certificate. */
+export interface HttpsFiles {
+  ca?: string;
+  cert?: string;
+  key?: string;
+}
+
+export async function httpGet(url: string, tlsFiles?: HttpsFiles): Promise<{ status: number; body: string }> {
+  if (url.startsWith('https:')) return httpsGet(url, tlsFiles ?? {});
   const r = await fetch(url, { signal: AbortSignal.timeout(2000) });
   return { status: r.status, body: await r.text() };
+}
+
+function httpsGet(url: string, f: HttpsFiles): Promise<{ status: number; body: string }> {
+  return new Promise((resolve, reject) => {
+    const req = https.get(
+      url,
+      {
+        ca: f.ca ? readFileSync(f.ca) : undefined,
+        cert: f.cert ? readFileSync(f.cert) : undefined,
+        key: f.key ? readFileSync(f.key) : undefined,
+        rejectUnauthorized: f.ca !== undefined,
+        timeout: 2000,
+      },
+      (res) => {
+        let body = '';
+        res.on('data', (d: Buffer) => (body += d.toString()));
+        res.on('end', () => resolve({ status: res.statusCode ?? 0, body }));
+        res.on('error', reject);
+      },
+    );
+    req.on('timeout', () => req.destroy(new Error('timeout')));
+    req.on('error', reject);
+  });
 }
 
 const running = new Set<ChildProcess>();
@@ -106,6 +138,13 @@ export interface MemberSpec {
   waitHealthy?: boolean;
   /** Path polled until it answers 200 (default /health; an alarmed member needs ?exclude=). */
   healthPath?: string;
+  /** Scheme of the client URL (https needs TLS flags in args) and of the peer URL. */
+  clientScheme?: 'http' | 'https';
+  peerScheme?: 'http' | 'https';
+  /** --listen-client-urls and --advertise-client-urls instead of the one client URL (e.g. http and https on one port). */
+  clientUrls?: string;
+  /** What the health poll presents over https (a client certificate when the member asks for one). */
+  healthTls?: HttpsFiles;
 }
 
 export async function startMember(spec: MemberSpec): Promise<MemberProc> {
@@ -113,13 +152,13 @@ export async function startMember(spec: MemberSpec): Promise<MemberProc> {
   const dataDir = spec.dataDir ?? path.join(tempDir(), `${name}.etcd`);
   const clientPort = spec.clientPort ?? (await freePort());
   const peerPort = spec.peerPort ?? (await freePort());
-  const clientUrl = `http://127.0.0.1:${clientPort}`;
-  const peerUrl = `http://127.0.0.1:${peerPort}`;
+  const clientUrl = `${spec.clientScheme ?? 'http'}://127.0.0.1:${clientPort}`;
+  const peerUrl = `${spec.peerScheme ?? 'http'}://127.0.0.1:${peerPort}`;
   const args = [
     '--name', name,
     '--data-dir', dataDir,
-    '--listen-client-urls', clientUrl,
-    '--advertise-client-urls', clientUrl,
+    '--listen-client-urls', spec.clientUrls ?? clientUrl,
+    '--advertise-client-urls', spec.clientUrls ?? clientUrl,
     '--listen-peer-urls', peerUrl,
     '--initial-advertise-peer-urls', peerUrl,
     '--initial-cluster', spec.initialCluster ?? `${name}=${peerUrl}`,
@@ -161,7 +200,7 @@ export async function startMember(spec: MemberSpec): Promise<MemberProc> {
   if (spec.waitHealthy === false) return member;
   await waitFor(`${spec.kind} ${name} healthy on ${clientUrl}`, async () => {
     if (gone) return 'gone';
-    const r = await httpGet(`${clientUrl}${spec.healthPath ?? '/health'}`);
+    const r = await httpGet(`${clientUrl}${spec.healthPath ?? '/health'}`, spec.healthTls);
     return r.status === 200;
   });
   if (gone) throw new Error(`${spec.kind} ${name} exited during start-up:\n${logs.join('')}`);

@@ -284,26 +284,20 @@ describe('ETCD_* environment variables', () => {
   });
 });
 
-describe('features etcdts does not serve yet — etcdts', () => {
-  it('stores the TLS flags but refuses TLS', () => {
-    for (const argv of [
-      ['--cert-file', '/c.pem', '--key-file', '/k.pem'],
-      ['--auto-tls'],
-      ['--client-cert-auth'],
-      ['--peer-trusted-ca-file', '/ca.pem'],
-      ['--peer-auto-tls=true'],
-    ]) {
-      const e = failure(argv);
-      expect(e.message).toMatch(/^TLS is not supported by etcdts yet/);
-      expect(argv.join(' ')).toContain(`--${e.flag ?? '?'}`);
-    }
+describe('TLS flags and the features etcdts does not serve yet — etcdts', () => {
+  it('takes the TLS flags, and refuses an https client URL without a certificate as etcd does', () => {
+    const ok = cfg(['--cert-file', '/c.pem', '--key-file', '/k.pem', '--peer-auto-tls=true', '--client-cert-auth']);
+    expect(ok.clientTls).toMatchObject({ certFile: '/c.pem', keyFile: '/k.pem', clientCertAuth: true });
+    expect(ok.peerTls.autoTls).toBe(true);
     const e = failure(['--listen-client-urls', 'https://127.0.0.1:2379', '--advertise-client-urls', 'https://127.0.0.1:2379']);
-    expect(e.message).toMatch(/^TLS is not supported by etcdts yet \(--listen-client-urls=https:\/\/127\.0\.0\.1:2379/);
-    const c = cfg(['--auto-tls=false']);
+    expect(e.message).toBe('TLS key/cert (--cert-file, --key-file) must be provided for client url https://127.0.0.1:2379 with HTTPS scheme');
+    expect(cfg(['--listen-client-urls', 'https://127.0.0.1:2379', '--advertise-client-urls', 'https://127.0.0.1:2379', '--auto-tls']).listenClientUrls[0]?.protocol).toBe('https:');
+    expect(failure(['--cipher-suites', 'TLS_FOO']).message).toBe('unexpected TLS cipher suite "TLS_FOO"');
+    const c = cfg(['--auto-tls=false', '--cipher-suites', 'TLS_AES_128_GCM_SHA256', '--client-cert-allowed-hostname', 'h']);
     expect(c.clientTls.autoTls).toBe(false);
-    // TLS settings that need no certificate are refused too (flag-support.ts): they would do nothing.
-    expect(failure(['--cipher-suites', 'TLS_AES_128_GCM_SHA256']).flag).toBe('cipher-suites');
-    expect(failure(['--client-cert-allowed-hostname', 'h']).flag).toBe('client-cert-allowed-hostname');
+    expect(c.clientTls.allowedHostname).toBe('h');
+    // TLS settings etcdts does not act on yet are refused (flag-support.ts).
+    expect(failure(['--peer-crl-file', '/crl.pem']).flag).toBe('peer-crl-file');
   });
 
   it('refuses a missing --config-file, discovery and the v2 proxy clearly', () => {
