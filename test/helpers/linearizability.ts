@@ -197,7 +197,8 @@ export function checkLinearizable<S, I, O>(model: Model<S, I, O>, ops: readonly 
       if (++steps > stepsMax) {
         return { verdict: 'unknown', steps, explanation: `${opts.label ?? 'history'}: search gave up after ${stepsMax} steps (${n} operations, ${stack.length} linearized at that point)` };
       }
-      const i = entry.op;
+      const cur: Entry = entry;
+      const i = cur.op;
       const o = ops[i] as Operation<I, O>;
       const nexts = pendingNexts ?? model.step(state, o.input, o.output);
       pendingNexts = null;
@@ -208,9 +209,9 @@ export function checkLinearizable<S, I, O>(model: Model<S, I, O>, ops: readonly 
         const key = `${h1},${h2},${h3},${stateId(ns)}`;
         if (seen.has(key)) continue;
         seen.add(key);
-        stack.push({ entry, state, nexts, choice: c });
+        stack.push({ entry: cur, state, nexts, choice: c });
         state = ns;
-        lift(entry);
+        lift(cur);
         if (definite[i]) remaining--;
         entry = head.next;
         moved = true;
@@ -219,7 +220,7 @@ export function checkLinearizable<S, I, O>(model: Model<S, I, O>, ops: readonly 
       startChoice = 0;
       if (!moved) {
         flip(i);
-        entry = entry.next;
+        entry = cur.next;
       }
     } else {
       // Deepest = most operations of known outcome placed, then fewest of unknown outcome.
