@@ -360,7 +360,10 @@ async function inner(o: Options, mode: 'netns' | 'loopback'): Promise<number> {
   };
   for (const m of members) {
     m.onExit = (mm, r) => {
-      if (r.expected) return;
+      if (r.expected) {
+        if (!/^kill -9|^end of run|^restart to arm|^disarm/.test(r.why)) log(`${mm.name} exited with ${r.signal ?? `status ${r.code}`} (${r.why})`);
+        return;
+      }
       const what = `${mm.name} exited on its own at ${(r.at / 1000).toFixed(1)} s with ${r.signal ?? `status ${r.code}`}${mm.lastWords() ? `; its log ends:\n${mm.lastWords()}` : ''}`;
       unexpectedExits.push(what);
       log(`UNEXPECTED EXIT: ${what}`);
