@@ -25,7 +25,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { SeededRand } from '../src/base/random.js';
 import { checkKvHistory, type KvOp } from '../test/helpers/kv-history.js';
-import { checkDurability, hashKv, sameEvents, watchHistory, type HashKvAnswer, type WatchedEvent } from './harness/final-checks.js';
+import { checkDurability, hashKv, memberStatus, sameEvents, watchHistory, type HashKvAnswer, type WatchedEvent } from './harness/final-checks.js';
 import { Member, repoRoot, type Target } from './harness/members.js';
 import { faultKinds, Nemesis, type FaultKind, type FaultRecord } from './harness/nemesis.js';
 import { createNetns, deleteNetns, memberAddress, netnsNames, netnsPids, netnsUsable, staleNetns, type Netns } from './harness/netns.js';
@@ -248,6 +248,17 @@ function buildShim(dir: string): string | null {
   return r.status === 0 ? out : null;
 }
 
+/** The member that live members name as leader (Maintenance.Status), or null. */
+async function leaderIndex(members: Member[]): Promise<number | null> {
+  const sts = await Promise.all(members.map((m) => (m.up && !m.paused ? memberStatus(m, 500).catch(() => null) : Promise.resolve(null))));
+  const votes = new Map<string, number>();
+  for (const s of sts) if (s && s.leader !== '0') votes.set(s.leader, (votes.get(s.leader) ?? 0) + 1);
+  const top = [...votes.entries()].sort((a, b) => b[1] - a[1])[0];
+  if (top === undefined) return null;
+  const i = sts.findIndex((s) => s?.memberId === top[0]);
+  return i >= 0 ? i : null;
+}
+
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
 interface Availability {
@@ -442,6 +453,7 @@ async function inner(o: Options, mode: 'netns' | 'loopback'): Promise<number> {
     diskBytes,
     slowfsCtl,
     restart,
+    leader: () => leaderIndex(members),
     log,
     faultMs: [o.faultS[0] * 1000, o.faultS[1] * 1000],
     gapMs: [o.gapS[0] * 1000, o.gapS[1] * 1000],

@@ -34,6 +34,20 @@ export function hashKv(m: Member, timeoutMs = 5000): Promise<HashKvAnswer> {
   });
 }
 
+/** Maintenance.Status: this member's id and the leader it follows (decimal strings). */
+export function memberStatus(m: Member, timeoutMs: number): Promise<{ memberId: string; leader: string }> {
+  const c = new MaintenanceClient(m.endpoint, grpc.credentials.createInsecure(), channelOptions) as unknown as grpc.Client &
+    Record<string, (req: unknown, md: grpc.Metadata, o: grpc.CallOptions, cb: Callback) => void>;
+  return new Promise((resolve, reject) => {
+    (c.Status as (req: unknown, md: grpc.Metadata, o: grpc.CallOptions, cb: Callback) => void).call(c, {}, new grpc.Metadata(), { deadline: Date.now() + timeoutMs }, (e, r) => {
+      c.close();
+      if (e) return reject(e);
+      const x = r as { leader: string; header: { member_id: string } };
+      resolve({ memberId: x.header.member_id, leader: x.leader });
+    });
+  });
+}
+
 export interface WatchedEvent {
   type: 'PUT' | 'DELETE';
   key: string;

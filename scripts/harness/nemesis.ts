@@ -49,6 +49,8 @@ export interface NemesisOptions {
   slowfsCtl?: string[];
   /** Restarts a member and resolves when it was spawned (the harness supervises). */
   restart: (i: number, env?: Record<string, string>) => Promise<void>;
+  /** Index of the member the cluster follows now, if one answers (half the faults aim at it). */
+  leader: () => Promise<number | null>;
   log: (line: string) => void;
   /** Range of fault durations and quiet gaps, in ms. */
   faultMs: [number, number];
@@ -127,15 +129,18 @@ export class Nemesis {
     }
   }
 
-  private pickMember(): number {
-    return this.o.rand.int(this.o.members.length);
+  /** A random member; half the time the leader, where most faults hurt most. */
+  private async pickMember(): Promise<number> {
+    const any = this.o.rand.int(this.o.members.length);
+    if (this.o.rand.next() < 0.5) return any;
+    return (await this.o.leader()) ?? any;
   }
 
   private async inject(rec: FaultRecord, dur: number): Promise<void> {
     const ms = this.o.members;
     switch (rec.kind) {
       case 'kill': {
-        const i = this.pickMember();
+        const i = await this.pickMember();
         rec.targets = [i];
         rec.detail = `${ms[i]?.name} (down ${(dur / 1000).toFixed(1)} s)`;
         this.o.log(`kill -9 ${rec.detail}`);
@@ -145,7 +150,7 @@ export class Nemesis {
         return;
       }
       case 'pause': {
-        const i = this.pickMember();
+        const i = await this.pickMember();
         rec.targets = [i];
         rec.detail = `${ms[i]?.name} (${(dur / 1000).toFixed(1)} s)`;
         this.o.log(`SIGSTOP ${rec.detail}`);
@@ -155,7 +160,7 @@ export class Nemesis {
         return;
       }
       case 'partition': {
-        const links = this.partition(rec);
+        const links = await this.partition(rec);
         this.o.log(`partition ${rec.detail} for ${(dur / 1000).toFixed(1)} s`);
         for (const [a, b] of links) cutLink(this.o.netns as Netns, a, b);
         this.cut = links;
@@ -164,7 +169,7 @@ export class Nemesis {
         return;
       }
       case 'disk': {
-        const i = this.pickMember();
+        const i = await this.pickMember();
         rec.targets = [i];
         rec.detail = `${ms[i]?.name} full (${(dur / 1000).toFixed(1)} s)`;
         const mount = (this.o.diskMounts as string[])[i] as string;
@@ -185,7 +190,7 @@ export class Nemesis {
         return;
       }
       case 'slowfs': {
-        const i = this.pickMember();
+        const i = await this.pickMember();
         const us = Math.round(5_000 + this.o.rand.next() * 295_000);
         rec.targets = [];
         rec.detail = `${ms[i]?.name} fsync +${(us / 1000).toFixed(0)} ms (${(dur / 1000).toFixed(1)} s)`;
@@ -197,7 +202,7 @@ export class Nemesis {
         return;
       }
       case 'failpoint': {
-        const i = this.pickMember();
+        const i = await this.pickMember();
         const point = failpoints[this.o.rand.int(failpoints.length)] as string;
         const action = this.o.rand.next() < 0.5 ? 'kill' : 'panic';
         rec.targets = [i];
@@ -217,12 +222,12 @@ export class Nemesis {
     }
   }
 
-  private partition(rec: FaultRecord): [number, number][] {
+  private async partition(rec: FaultRecord): Promise<[number, number][]> {
     const n = this.o.members.length;
     const names = (xs: number[]): string => xs.map((i) => this.o.members[i]?.name).join(',');
     const all = Array.from({ length: n }, (_, i) => i);
     const shape = this.o.rand.int(5);
-    const i = this.pickMember();
+    const i = await this.pickMember();
     const others = all.filter((x) => x !== i);
     const links: [number, number][] = [];
     if (shape === 0) {
