@@ -369,8 +369,15 @@ async function inner(o: Options, mode: 'netns' | 'loopback'): Promise<number> {
     if (m.up) return;
     m.start(extraEnv);
   };
+  let nemesisRef: Nemesis | null = null;
   for (const m of members) {
     m.onExit = (mm, r) => {
+      // A disk that was full may end a member later (a store that keeps a write error, as
+      // LevelDB does): exiting then is right; a supervisor restarts it.
+      if (!r.expected && nemesisRef?.hadDiskFault(mm.setup.index) === true && /ENOSPC|no space left/i.test(mm.sinceStart())) {
+        r.expected = true;
+        r.why = 'disk was full';
+      }
       if (r.expected) {
         if (!/^kill -9|^end of run|^restart to arm|^disarm/.test(r.why)) log(`${mm.name} exited with ${r.signal ?? `status ${r.code}`} (${r.why})`);
         return;
@@ -458,6 +465,7 @@ async function inner(o: Options, mode: 'netns' | 'loopback'): Promise<number> {
     faultMs: [o.faultS[0] * 1000, o.faultS[1] * 1000],
     gapMs: [o.gapS[0] * 1000, o.gapS[1] * 1000],
   });
+  nemesisRef = nemesis;
   const loadFrom = now();
   workload.start();
   nemesis.start();

@@ -159,9 +159,16 @@ export class Member {
     }
   }
 
+  /** The log of the current (or last) process only. */
+  sinceStart(bytes = 64_000): string {
+    const t = this.tail(bytes);
+    const k = t.lastIndexOf('===== harness: start');
+    return k >= 0 ? t.slice(k) : t;
+  }
+
   /** The log lines an unexpected exit most likely explains itself with. */
   lastWords(): string {
-    const lines = this.tail(16_000).split('\n').filter((l) => /error|fatal|panic|assert|cannot go on|failed/i.test(l));
+    const lines = this.sinceStart(16_000).split('\n').filter((l) => /error|fatal|panic|assert|cannot go on|failed/i.test(l));
     return lines.slice(-4).join('\n');
   }
 }

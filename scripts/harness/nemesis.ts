@@ -86,6 +86,7 @@ export class Nemesis {
   /** Members whose disk is full now. */
   readonly diskFull = new Set<number>();
   current: FaultRecord | null = null;
+  private readonly diskFaulted = new Set<number>();
 
   constructor(private readonly o: NemesisOptions) {}
 
@@ -179,6 +180,7 @@ export class Nemesis {
         // Anything the member may still write from here on fails with ENOSPC (and it may exit).
         (ms[i] as Member).expectExit('disk full');
         this.diskFull.add(i);
+        this.diskFaulted.add(i);
         resizeTmpfs(mount, used + 8192);
         await this.hold(dur);
         resizeTmpfs(mount, this.o.diskBytes);
@@ -258,6 +260,11 @@ export class Nemesis {
       rec.targets = [];
     }
     return links;
+  }
+
+  /** Whether member i's disk was ever full in this run. */
+  hadDiskFault(i: number): boolean {
+    return this.diskFaulted.has(i);
   }
 
   private healLinks(): void {
