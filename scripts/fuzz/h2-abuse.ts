@@ -34,7 +34,7 @@ const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms
 /** A Range request for key "a", framed for gRPC. */
 const rangeMsg = grpcFrame(Buffer.from([0x0a, 0x01, 0x61]));
 
-export async function unaryFlood(host: string, port: number, seconds: number, capBytes = 512 * 1024 * 1024): Promise<{ accepted: number; closed: boolean }> {
+export async function unaryFlood(host: string, port: number, seconds: number, capBytes = 512 * 1024 * 1024, path = '/etcdserverpb.KV/Range'): Promise<{ accepted: number; closed: boolean }> {
   const s = await connect(host, port);
   let connWindow = 65_535;
   let streamWindow = 65_535;
@@ -66,7 +66,7 @@ export async function unaryFlood(host: string, port: number, seconds: number, ca
   });
   s.write(Buffer.concat([preface, settingsFrame([])]));
   while (!sawSettings && !closed) await sleep(10);
-  s.write(frame(T.Headers, 0x4, 1, requestHeaders('/etcdserverpb.KV/Range')));
+  s.write(frame(T.Headers, 0x4, 1, requestHeaders(path)));
   const chunk = Buffer.concat(Array.from({ length: 2048 }, () => rangeMsg)); // 16 KiB of messages
   let accepted = 0;
   const until = Date.now() + seconds * 1000;
