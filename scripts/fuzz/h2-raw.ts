@@ -79,7 +79,7 @@ function hpackGarbage(r: SeededRand): Buffer {
       return Buffer.from([0xff, 0xff, 0xff, 0xff, 0x0f]);
     case 2:
       // an integer with a very long continuation (overflows a double if added naively)
-      return Buffer.from([pick(r, [0xff, 0x7f, 0x3f, 0x0f]), ...Array.from({ length: 140 + r.int(60) }, () => 0x80), 0x01, 0x00]);
+      return Buffer.from([pick(r, [0xff, 0x7f, 0x3f, 0x0f]), ...Array.from({ length: 4 + r.int(200) }, () => 0x80), ...(r.next() < 0.5 ? [0x00] : [0x01, 0x00])]);
     case 3:
       // a size update after a field, or above the limit
       return r.next() < 0.5 ? Buffer.from([0x82, 0x3f, 0xe1, 0x1f]) : Buffer.from([0x3f, 0xff, 0xff, 0xff, 0x07]);
