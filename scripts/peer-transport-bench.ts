@@ -8,7 +8,7 @@
  */
 import net from 'node:net';
 import { silentLogger } from '../src/base/logger.js';
-import { GrpcTransport } from '../src/peer/grpc-transport.js';
+import { SocketTransport } from '../src/peer/socket-transport.js';
 import { createMemoryHub } from '../src/peer/memory-transport.js';
 import type { PeerHandler, Transport } from '../src/peer/transport.js';
 import { message, MessageType, type Message } from '../src/raft/types.js';
@@ -66,7 +66,7 @@ async function run(name: string, make: (onMsg: () => void) => Promise<[Transport
   const s = (performance.now() - start) / 1000;
   const rate = total / s;
   const mb = kind === 'app' ? (total * 8 * 100) / s / 1e6 : 0;
-  const frames = a instanceof GrpcTransport ? ` frames ${a.stats(0x8e9e05c52164694dn).framesSent}` : '';
+  const frames = a instanceof SocketTransport ? ` frames ${a.stats(0x8e9e05c52164694dn).framesSent}` : '';
   console.log(`${name.padEnd(10)} ${kind === 'app' ? 'MsgApp×8' : 'heartbeat'}  ${Math.round(rate).toString().padStart(8)} msg/s${kind === 'app' ? `  ${mb.toFixed(1)} MB/s of entries` : ''}${frames}`);
   await a.stop();
   await b.stop();
@@ -75,8 +75,8 @@ async function run(name: string, make: (onMsg: () => void) => Promise<[Transport
 
 const grpcPair = async (onMsg: () => void): Promise<[Transport, Transport]> => {
   const [pa, pb] = [await freePort(), await freePort()];
-  const a = new GrpcTransport({ memberId: 0xfedcba9876543210n, clusterId: 1n, listenPeerUrls: [`http://127.0.0.1:${pa}`], logger: silentLogger, handler: handler(() => undefined) });
-  const b = new GrpcTransport({ memberId: 0x8e9e05c52164694dn, clusterId: 1n, listenPeerUrls: [`http://127.0.0.1:${pb}`], logger: silentLogger, handler: handler(onMsg) });
+  const a = new SocketTransport({ memberId: 0xfedcba9876543210n, clusterId: 1n, listenPeerUrls: [`http://127.0.0.1:${pa}`], logger: silentLogger, handler: handler(() => undefined) });
+  const b = new SocketTransport({ memberId: 0x8e9e05c52164694dn, clusterId: 1n, listenPeerUrls: [`http://127.0.0.1:${pb}`], logger: silentLogger, handler: handler(onMsg) });
   await a.start();
   await b.start();
   a.addPeer(0x8e9e05c52164694dn, [`http://127.0.0.1:${pb}`]);

@@ -92,6 +92,8 @@ async function main(): Promise<void> {
       advertiseClientUrls: cfg.advertiseClientUrls,
       maxTxnOps: cfg.maxTxnOps,
       maxRequestBytes: cfg.maxRequestBytes,
+      backendBatchIntervalMs: cfg.backendBatchIntervalMs,
+      backendBatchLimit: cfg.backendBatchLimit,
       electionTimeoutMs: cfg.electionTimeoutMs,
       heartbeatIntervalMs: cfg.heartbeatIntervalMs,
       quotaBackendBytes: cfg.quotaBackendBytes,

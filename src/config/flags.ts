@@ -82,6 +82,9 @@ export interface ServerConfig {
   maxWals: number;
   maxTxnOps: number;
   maxRequestBytes: number;
+  /** --backend-batch-interval (ms; 0: etcd's default) and --backend-batch-limit (0: default). */
+  backendBatchIntervalMs: number;
+  backendBatchLimit: number;
   /** 0 on the command line becomes etcd's 2 GiB default; a negative value means no quota. */
   quotaBackendBytes: number;
   maxConcurrentStreams: number;
@@ -398,6 +401,8 @@ export function parseConfig(argv: readonly string[], env: Record<string, string 
     maxWals: num('max-wals'),
     maxTxnOps: num('max-txn-ops'),
     maxRequestBytes: num('max-request-bytes'),
+    backendBatchIntervalMs: ms('backend-batch-interval'),
+    backendBatchLimit: num('backend-batch-limit'),
     quotaBackendBytes: quota === 0 ? quotaBackendBytesDefault : quota,
     maxConcurrentStreams: Number(get('max-concurrent-streams')),
     grpcKeepaliveMinTimeMs: ms('grpc-keepalive-min-time'),

@@ -11,26 +11,22 @@
  * record whose revision is in its keep set, nor one at exactly rev.
  */
 import { Backend, WriteBatch } from '../storage/backend.js';
-import { metaKey, mvccKeyFloor, parseMvccKey } from '../storage/schema.js';
-import { revId } from './revision.js';
+import { metaKey, mvccKeyFloor, mvccMainOf, mvccSubOf } from '../storage/schema.js';
+import { revKey, type RevKey } from './revision.js';
 
 /** etcd --experimental-compaction-batch-limit default. */
 export const compactionBatchLimitDefault = 1000;
 
 export interface CompactionJob {
   rev: bigint;
-  /** revId of every record ≤ rev still needed. */
-  keep: Set<string>;
+  /** revKey of every record ≤ rev still needed. */
+  keep: Set<RevKey>;
   resolve: () => void;
   reject: (err: unknown) => void;
 }
 
 export class BackendClosedError extends Error {
   override name = 'BackendClosedError';
-}
-
-function nextTurn(): Promise<void> {
-  return new Promise((r) => setImmediate(r));
 }
 
 export class Compactor {
@@ -43,6 +39,8 @@ export class Compactor {
   constructor(
     private readonly backend: Backend,
     private readonly batchLimit: number = compactionBatchLimitDefault,
+    /** A later turn (Runtime.soon): apply runs between chunks. */
+    private readonly soon: (fn: () => void) => void = (fn) => void setImmediate(fn),
   ) {}
 
   enqueue(job: CompactionJob): void {
@@ -78,20 +76,23 @@ export class Compactor {
       if (this.backend.db.status !== 'open') throw new BackendClosedError('backend closed during compaction');
       const keys = await this.backend.keys(from, end, this.batchLimit);
       const batch = new WriteBatch();
+      const at = Number(job.rev);
       for (const k of keys) {
-        const { main, sub } = parseMvccKey(k);
+        const main = mvccMainOf(k);
+        const sub = mvccSubOf(k);
         // Every record AT rev stays: a tombstone there is still history for a watcher that
         // starts at rev (allowed: only starts below rev are compacted). etcd drops it, and such
         // a watcher misses that delete; the next compaction removes it.
-        if (main !== job.rev && !job.keep.has(revId(main, sub))) batch.del(k);
+        if (main !== at && !job.keep.has(revKey(main, sub))) batch.del(k);
       }
       const last = keys.length < this.batchLimit;
       if (last) batch.put(metaKey.finishedCompactRev, Backend.u64(job.rev));
-      await this.backend.commit(batch);
+      // Each chunk is written at once (not gathered with apply's writes for the batch interval).
+      await this.backend.commit(batch, { now: true });
       this.chunksCommitted++;
       if (last) return;
       from = Buffer.concat([keys[keys.length - 1] as Buffer, Buffer.from([0])]);
-      await nextTurn();
+      await new Promise<void>((r) => this.soon(r));
     }
   }
 }

@@ -120,3 +120,50 @@ export function decodeKv(buf: Buffer): KeyValue {
   }
   return kv;
 }
+
+/** What start-up needs of a record, without allocating Buffers: see peekKv. */
+export interface KvPeek {
+  /** The key as latin1 (one char per byte). */
+  key: string;
+  createMain: number;
+  version: number;
+  lease: bigint;
+}
+
+/**
+ * Reads a record's key, create revision, version and lease into `out` (reused across records:
+ * start-up reads every record once, and a million KeyValue objects would be garbage at once).
+ * Varints are read as numbers (no tuple, no bigint) except the lease, which may use 64 bits.
+ */
+export function peekKv(buf: Buffer, out: KvPeek): void {
+  out.key = '';
+  out.createMain = 0;
+  out.version = 0;
+  out.lease = 0n;
+  const end = buf.length;
+  let p = 0;
+  while (p < end) {
+    const tag = buf[p++] as number;
+    const field = tag >> 3;
+    // A varint as a number (exact to 2^53; lengths and revisions), remembering where it began.
+    const start = p;
+    let v = 0;
+    let mul = 1;
+    for (;;) {
+      const b = buf[p++];
+      assert(b !== undefined, 'truncated varint');
+      v += (b & 0x7f) * mul;
+      if (b < 0x80) break;
+      mul *= 128;
+    }
+    if ((tag & 7) === 2) {
+      if (field === 1) out.key = buf.toString('latin1', p, p + v);
+      p += v;
+    } else {
+      assert((tag & 7) === 0, `unexpected wire type ${tag & 7}`);
+      if (field === 2) out.createMain = v;
+      else if (field === 4) out.version = v;
+      else if (field === 6) out.lease = p - start > 7 ? readVarint(buf, start)[0] : BigInt(v);
+    }
+  }
+}

@@ -23,12 +23,12 @@ import { assert } from '../base/assert.js';
 import { EtcdError, Errors } from '../api/errors.js';
 import { EventType, type Event, type KeyValue } from '../api/kv-types.js';
 import { Backend, WriteBatch } from '../storage/backend.js';
-import { metaKey, parseMvccKey, prefix, prefixUpper } from '../storage/schema.js';
+import { isTombstoneKey, metaKey, mvccMainOf, mvccSubOf, prefix, prefixUpper } from '../storage/schema.js';
 import { Compactor, compactionBatchLimitDefault } from './compactor.js';
-import { decodeKv } from './kv-codec.js';
+import { peekKv, type KvPeek } from './kv-codec.js';
 import { KeyIndex } from './key-index.js';
 import { RecordStore, recordCacheBytesDefault } from './record-store.js';
-import { revId, type Revision } from './revision.js';
+import { revKey, type RevKey } from './revision.js';
 import { TreeIndex } from './tree-index.js';
 import type { KvObserver } from './watchable-store.js';
 
@@ -54,6 +54,8 @@ export interface KvStoreOptions {
   cacheBytesMax?: number;
   /** Keys deleted per physical compaction commit (etcd --experimental-compaction-batch-limit). */
   compactionBatchLimit?: number;
+  /** A later turn (Runtime.soon; default setImmediate). */
+  soon?: (fn: () => void) => void;
 }
 
 export interface RangeOptions {
@@ -89,7 +91,7 @@ export class KvStore {
 
   private constructor(backend: Backend, opts: KvStoreOptions) {
     this.records = new RecordStore(backend, opts.cacheBytesMax ?? recordCacheBytesDefault);
-    this.compactor = new Compactor(backend, opts.compactionBatchLimit ?? compactionBatchLimitDefault);
+    this.compactor = new Compactor(backend, opts.compactionBatchLimit ?? compactionBatchLimitDefault, opts.soon);
     this.leases = opts.leases ?? noLeases;
   }
 
@@ -100,38 +102,40 @@ export class KvStore {
   static async open(backend: Backend, opts: KvStoreOptions = {}): Promise<KvStore> {
     const s = new KvStore(backend, opts);
     const keys = new Map<string, KeyIndex>();
-    const leased = new Map<string, { key: Buffer; lease: bigint }>();
-    let maxMain = 1n;
+    const leased = new Map<string, bigint>();
+    let maxMain = 1;
+    const kv: KvPeek = { key: '', createMain: 0, version: 0, lease: 0n };
     for await (const [k, v] of backend.entries(prefix.mvcc, prefixUpper(prefix.mvcc))) {
-      const { main, sub, tombstone } = parseMvccKey(k);
-      const kv = decodeKv(v);
-      const id = kv.key.toString('latin1'); // = KeyIndex.id
-      const r: Revision = { main, sub };
+      const main = mvccMainOf(k);
+      const sub = mvccSubOf(k);
+      peekKv(v, kv);
+      const id = kv.key; // latin1, = KeyIndex.id
       if (main > maxMain) maxMain = main;
       let ki = keys.get(id);
-      if (tombstone) {
+      if (isTombstoneKey(k)) {
         leased.delete(id);
         // A tombstone without a live generation: an interrupted physical compaction removed
         // the puts before it; it is ≤ the scheduled compaction and is removed when that resumes.
-        if (ki?.isLive()) ki.tombstone(r);
+        if (ki?.isLive()) ki.tombstone(main, sub);
         continue;
       }
       if (!ki) {
-        ki = new KeyIndex(Buffer.from(kv.key));
-        keys.set(ki.id, ki);
+        ki = new KeyIndex(id);
+        keys.set(id, ki);
       }
       if (ki.isLive()) {
-        ki.put(r);
-        assert(ki.get(main)?.version === kv.version, `version of record ${revId(main, sub)} disagrees with the index`);
+        ki.put(main, sub);
+        assert(ki.get(main)?.version === kv.version, `version of record ${main}/${sub} disagrees with the index`);
       } else {
         // First record of a generation whose start may be compacted away (etcd keyIndex.restore).
-        ki.restore({ main: kv.create_revision, sub: 0n }, r, kv.version);
+        ki.restore(kv.createMain, 0, main, sub, kv.version);
       }
-      if (kv.lease !== 0n) leased.set(id, { key: ki.key, lease: kv.lease });
+      if (kv.lease !== 0n) leased.set(id, kv.lease);
       else leased.delete(id);
     }
-    s.index.load([...keys.values()]);
-    s.currentRev = maxMain;
+    s.index.loadById(keys);
+    keys.clear();
+    s.currentRev = BigInt(maxMain);
     const scheduled = backend.getU64(metaKey.scheduledCompactRev);
     const finished = backend.getU64(metaKey.finishedCompactRev);
     if (scheduled !== undefined) {
@@ -143,7 +147,7 @@ export class KvStore {
         s.compactor.enqueue({ rev: scheduled, keep, resolve: () => undefined, reject: () => undefined });
       }
     }
-    for (const { key, lease } of leased.values()) s.leases.attach(lease, key);
+    for (const [id, lease] of leased) s.leases.attach(lease, Buffer.from(id, 'latin1'));
     return s;
   }
 
@@ -180,9 +184,10 @@ export class KvStore {
     return this.rangeAt(key, end, at, opts.limit ?? 0, opts.countOnly ?? false, this.currentRev);
   }
 
-  private rangeAt(key: Buffer, end: Buffer | null, at: bigint, limit: number, countOnly: boolean, curRev: bigint): RangeResult {
+  private rangeAt(key: Buffer, end: Buffer | null, atRev: bigint, limit: number, countOnly: boolean, curRev: bigint): RangeResult {
     const kvs: KeyValue[] = [];
     let count = 0;
+    const at = Number(atRev);
     this.index.visit(key, end, (ki) => {
       if (countOnly || (limit > 0 && kvs.length >= limit)) {
         if (ki.existsAt(at)) count++;
@@ -191,7 +196,7 @@ export class KvStore {
       const v = ki.get(at);
       if (v) {
         count++;
-        kvs.push(this.records.get(v.modified.main, v.modified.sub));
+        kvs.push(this.records.get(v.modMain, v.modSub));
       }
       return true;
     });
@@ -225,9 +230,9 @@ export class KvStore {
     return done;
   }
 
-  private compactIndex(rev: bigint): Set<string> {
-    const keep = new Set<string>();
-    this.index.compact(rev, (_ki, main, sub) => keep.add(revId(main, sub)));
+  private compactIndex(rev: bigint): Set<RevKey> {
+    const keep = new Set<RevKey>();
+    this.index.compact(Number(rev), (_ki, main, sub) => keep.add(revKey(main, sub)));
     return keep;
   }
 
@@ -243,7 +248,7 @@ export class KvStore {
       c.tombstone
         ? {
             type: EventType.DELETE,
-            kv: { key: c.kv.key, create_revision: 0n, mod_revision: c.main, version: 0n, value: emptyBuf, lease: 0n },
+            kv: { key: c.kv.key, create_revision: 0n, mod_revision: c.kv.mod_revision, version: 0n, value: emptyBuf, lease: 0n },
             prev_kv: null,
           }
         : { type: EventType.PUT, kv: c.kv, prev_kv: null },
@@ -269,45 +274,50 @@ export class KvStore {
 
   /** @internal */
   txnPut(batch: WriteBatch, main: bigint, sub: bigint, key: Buffer, value: Buffer, lease: bigint): Event {
+    const m = Number(main);
+    const sb = Number(sub);
     const ki = this.index.getOrCreate(key);
-    const cur = ki.get(main);
-    const prev = cur ? this.records.get(cur.modified.main, cur.modified.sub) : null;
+    const cur = ki.get(m);
+    const prev = cur ? this.records.get(cur.modMain, cur.modSub) : null;
     const kv: KeyValue = {
-      key: ki.key,
-      create_revision: cur ? cur.created.main : main,
+      // Records are immutable: an existing key's record key buffer is shared, a new one copied.
+      key: prev ? prev.key : Buffer.from(key),
+      create_revision: prev ? prev.create_revision : main,
       mod_revision: main,
-      version: cur ? cur.version + 1n : 1n,
+      version: prev ? prev.version + 1n : 1n,
       value: Buffer.from(value),
       lease,
     };
-    ki.put({ main, sub });
-    this.records.putRecord(batch, main, sub, kv);
+    ki.put(m, sb);
+    this.records.putRecord(batch, m, sb, kv);
     // etcd storeTxnWrite.put: detach the old lease, attach the new one.
-    if (prev && prev.lease !== 0n) this.leases.detach(prev.lease, ki.key);
-    if (lease !== 0n) this.leases.attach(lease, ki.key);
+    if (prev && prev.lease !== 0n) this.leases.detach(prev.lease, kv.key);
+    if (lease !== 0n) this.leases.attach(lease, kv.key);
     return { type: EventType.PUT, kv, prev_kv: prev };
   }
 
   /** @internal */
   txnDelete(batch: WriteBatch, main: bigint, firstSub: bigint, key: Buffer, end: Buffer | null, readAt: bigint): Event[] {
+    const at = Number(readAt);
+    const m = Number(main);
     const victims: KeyIndex[] = [];
     this.index.visit(key, end, (ki) => {
-      if (ki.get(readAt)) victims.push(ki);
+      if (ki.get(at)) victims.push(ki);
       return true;
     });
     const events: Event[] = [];
-    let sub = firstSub;
+    let sub = Number(firstSub);
     for (const ki of victims) {
-      const v = ki.get(readAt) as NonNullable<ReturnType<KeyIndex['get']>>;
-      const prev = this.records.get(v.modified.main, v.modified.sub);
-      ki.tombstone({ main, sub });
-      this.records.putTombstone(batch, main, sub, ki.key);
+      const v = ki.get(at) as NonNullable<ReturnType<KeyIndex['get']>>;
+      const prev = this.records.get(v.modMain, v.modSub);
+      ki.tombstone(m, sub);
+      this.records.putTombstone(batch, m, sub, prev.key, main);
       sub++;
-      if (prev.lease !== 0n) this.leases.detach(prev.lease, ki.key);
+      if (prev.lease !== 0n) this.leases.detach(prev.lease, prev.key);
       // etcd: a DELETE event's kv carries the key and the delete revision only.
       events.push({
         type: EventType.DELETE,
-        kv: { key: ki.key, create_revision: 0n, mod_revision: main, version: 0n, value: emptyBuf, lease: 0n },
+        kv: { key: prev.key, create_revision: 0n, mod_revision: main, version: 0n, value: emptyBuf, lease: 0n },
         prev_kv: prev,
       });
     }

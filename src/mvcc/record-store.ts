@@ -16,14 +16,20 @@
 import { assert } from '../base/assert.js';
 import type { KeyValue } from '../api/kv-types.js';
 import type { Backend, WriteBatch } from '../storage/backend.js';
-import { mvccKey, mvccKeyFloor, parseMvccKey } from '../storage/schema.js';
+import { isTombstoneKey, mvccKeyFloor, mvccKeyN, mvccMainOf, mvccSubOf } from '../storage/schema.js';
 import { decodeKv, encodeKv } from './kv-codec.js';
-import { revId } from './revision.js';
+import { revKey, type RevKey } from './revision.js';
 
-/** Default bytes of committed records kept decoded in memory. */
-export const recordCacheBytesDefault = 64 * 1024 * 1024;
+/**
+ * Default bytes of committed records kept decoded in memory: a small hot set (recently written
+ * and read records); everything else is one synchronous LevelDB read away (its own block
+ * cache). etcd keeps no decoded copies at all, and memory per key is what issue 11 measures.
+ */
+export const recordCacheBytesDefault = 16 * 1024 * 1024;
 /** Rough per-record cost of a cached KeyValue beyond its key and value bytes. */
 const recordOverheadBytes = 160;
+
+const emptyBuf = Buffer.alloc(0);
 
 function sizeOf(kv: KeyValue): number {
   return kv.key.length + kv.value.length + recordOverheadBytes;
@@ -31,8 +37,8 @@ function sizeOf(kv: KeyValue): number {
 
 /** One stored change: a put (kv) or a tombstone (kv holds the key and the delete revision). */
 export interface StoredChange {
-  main: bigint;
-  sub: bigint;
+  main: number;
+  sub: number;
   tombstone: boolean;
   kv: KeyValue;
 }
@@ -43,11 +49,11 @@ function compareChange(a: StoredChange, b: StoredChange): number {
 }
 
 export class RecordStore {
-  /** Records whose batch has not landed, puts and tombstones, by revId. */
-  private readonly overlay = new Map<string, StoredChange>();
-  private readonly cache = new Map<string, KeyValue>();
+  /** Records whose batch has not landed, puts and tombstones, by revKey. */
+  private readonly overlay = new Map<RevKey, StoredChange>();
+  private readonly cache = new Map<RevKey, KeyValue>();
   private cacheBytes = 0;
-  private readonly pendingByBatch = new WeakMap<WriteBatch, string[]>();
+  private readonly pendingByBatch = new WeakMap<WriteBatch, RevKey[]>();
 
   constructor(
     private readonly backend: Backend,
@@ -55,28 +61,28 @@ export class RecordStore {
   ) {}
 
   /** Adds a put record to batch; get() sees it at once. */
-  putRecord(batch: WriteBatch, main: bigint, sub: bigint, kv: KeyValue): void {
-    const id = revId(main, sub);
-    assert(!this.overlay.has(id), `record ${id} written twice`);
+  putRecord(batch: WriteBatch, main: number, sub: number, kv: KeyValue): void {
+    const id = revKey(main, sub);
+    assert(!this.overlay.has(id), `record ${main}/${sub} written twice`);
     this.overlay.set(id, { main, sub, tombstone: false, kv });
-    batch.put(mvccKey(main, sub, false), encodeKv(kv));
+    batch.put(mvccKeyN(main, sub, false), encodeKv(kv));
     this.track(batch, id);
   }
 
   /** Adds a tombstone record to batch (get() never asks for it: the index knows it is a delete). */
-  putTombstone(batch: WriteBatch, main: bigint, sub: bigint, key: Buffer): void {
-    const id = revId(main, sub);
-    assert(!this.overlay.has(id), `record ${id} written twice`);
-    const tomb: KeyValue = { key, create_revision: 0n, mod_revision: main, version: 0n, value: Buffer.alloc(0), lease: 0n };
+  putTombstone(batch: WriteBatch, main: number, sub: number, key: Buffer, modRevision: bigint): void {
+    const id = revKey(main, sub);
+    assert(!this.overlay.has(id), `record ${main}/${sub} written twice`);
+    const tomb: KeyValue = { key, create_revision: 0n, mod_revision: modRevision, version: 0n, value: emptyBuf, lease: 0n };
     this.overlay.set(id, { main, sub, tombstone: true, kv: tomb });
-    batch.put(mvccKey(main, sub, true), encodeKv(tomb));
+    batch.put(mvccKeyN(main, sub, true), encodeKv(tomb));
     this.track(batch, id);
   }
 
-  private track(batch: WriteBatch, id: string): void {
+  private track(batch: WriteBatch, id: RevKey): void {
     let ids = this.pendingByBatch.get(batch);
     if (!ids) {
-      const list: string[] = [];
+      const list: RevKey[] = [];
       ids = list;
       this.pendingByBatch.set(batch, list);
       batch.onCommitted(() => this.settle(list));
@@ -84,7 +90,7 @@ export class RecordStore {
     ids.push(id);
   }
 
-  private settle(ids: string[]): void {
+  private settle(ids: RevKey[]): void {
     for (const id of ids) {
       const c = this.overlay.get(id);
       assert(c !== undefined, `settled record ${id} missing from the overlay`);
@@ -93,7 +99,7 @@ export class RecordStore {
     }
   }
 
-  private remember(id: string, kv: KeyValue): void {
+  private remember(id: RevKey, kv: KeyValue): void {
     const old = this.cache.get(id);
     if (old) {
       this.cache.delete(id);
@@ -102,15 +108,15 @@ export class RecordStore {
     this.cache.set(id, kv);
     this.cacheBytes += sizeOf(kv);
     while (this.cacheBytes > this.cacheBytesMax && this.cache.size > 0) {
-      const [oldest, v] = this.cache.entries().next().value as [string, KeyValue];
+      const [oldest, v] = this.cache.entries().next().value as [RevKey, KeyValue];
       this.cache.delete(oldest);
       this.cacheBytes -= sizeOf(v);
     }
   }
 
   /** The put record at (main, sub); it must exist (the index said so). */
-  get(main: bigint, sub: bigint): KeyValue {
-    const id = revId(main, sub);
+  get(main: number, sub: number): KeyValue {
+    const id = revKey(main, sub);
     const o = this.overlay.get(id);
     if (o) {
       assert(!o.tombstone, `record ${id} is a tombstone`);
@@ -123,7 +129,7 @@ export class RecordStore {
       this.cache.set(id, c);
       return c;
     }
-    const raw = this.backend.getSync(mvccKey(main, sub, false));
+    const raw = this.backend.getSync(mvccKeyN(main, sub, false));
     assert(raw !== undefined, `MVCC record ${id} missing from the database`);
     const kv = decodeKv(raw);
     this.remember(id, kv);
@@ -139,16 +145,19 @@ export class RecordStore {
   async changes(fromRev: bigint, toRev: bigint): Promise<StoredChange[]> {
     const out: StoredChange[] = [];
     if (toRev < fromRev) return out;
-    const seen = new Set<string>();
+    const from = Number(fromRev);
+    const to = Number(toRev);
+    const seen = new Set<RevKey>();
     for (const c of this.overlay.values()) {
-      if (c.main >= fromRev && c.main <= toRev) {
+      if (c.main >= from && c.main <= to) {
         out.push(c);
-        seen.add(revId(c.main, c.sub));
+        seen.add(revKey(c.main, c.sub));
       }
     }
     for await (const [k, v] of this.backend.scan(mvccKeyFloor(fromRev), mvccKeyFloor(toRev + 1n))) {
-      const { main, sub, tombstone } = parseMvccKey(k);
-      if (!seen.has(revId(main, sub))) out.push({ main, sub, tombstone, kv: decodeKv(v) });
+      const main = mvccMainOf(k);
+      const sub = mvccSubOf(k);
+      if (!seen.has(revKey(main, sub))) out.push({ main, sub, tombstone: isTombstoneKey(k), kv: decodeKv(v) });
     }
     return out.sort(compareChange);
   }

@@ -2,24 +2,20 @@
  * A revision (etcd mvcc revision.go): `main` is the store revision a write transaction
  * consumed; `sub` numbers the changes inside that transaction from 0. Revisions order by main,
  * then sub. On disk a revision is the MVCC record key (schema.ts mvccKey).
+ *
+ * Inside the MVCC store revisions are numbers (exact below 2^53, which no store reaches: at a
+ * million writes a second that is 285 years); the API edge keeps etcd's int64 as bigint.
  */
 
-export interface Revision {
-  readonly main: bigint;
-  readonly sub: bigint;
+/** A map key naming a revision: one number for every realistic revision, a string beyond. */
+export type RevKey = number | string;
+
+export function revKey(main: number, sub: number): RevKey {
+  return sub < 0x200000 && main < 0x1_0000_0000 ? main * 0x200000 + sub : `${main}_${sub}`;
 }
 
-export function rev(main: bigint, sub = 0n): Revision {
-  return { main, sub };
-}
-
-export function compareRev(a: Revision, b: Revision): number {
-  if (a.main !== b.main) return a.main < b.main ? -1 : 1;
-  if (a.sub !== b.sub) return a.sub < b.sub ? -1 : 1;
+export function compareRev(am: number, as: number, bm: number, bs: number): number {
+  if (am !== bm) return am < bm ? -1 : 1;
+  if (as !== bs) return as < bs ? -1 : 1;
   return 0;
-}
-
-/** A string naming a revision, for maps and sets. */
-export function revId(main: bigint, sub: bigint): string {
-  return `${main}_${sub}`;
 }

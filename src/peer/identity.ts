@@ -1,18 +1,10 @@
 /**
- * Who is calling: every peer call carries the cluster id and both member ids in its metadata
- * (16 hex digits each). A receiver accepts a call only when the cluster id is its own, the
+ * Who is calling: every peer connection starts with a HELLO carrying the cluster id and both
+ * member ids (frames.ts). A receiver accepts a call only when the cluster id is its own, the
  * sender is a member it knows (addPeer) and has not removed, and the call is addressed to it —
  * the refusal texts follow etcd's rafthttp where it has one.
  */
-import * as grpc from '@grpc/grpc-js';
-import { hex16 } from '../base/int64.js';
 import { MessageType, isLocalMessage, type Message } from '../raft/types.js';
-
-export const mdClusterId = 'etcdts-cluster-id';
-export const mdFrom = 'etcdts-from';
-export const mdTo = 'etcdts-to';
-/** Trailer set when onRequest rejected (as opposed to a transport failure). */
-export const mdRequestError = 'etcdts-request-error';
 
 export type RefusalReason = 'cluster-mismatch' | 'removed-sender' | 'unknown-sender' | 'to-mismatch' | 'bad-identity';
 
@@ -41,29 +33,6 @@ export interface LocalIdentity {
   clusterId: bigint;
   isKnown(id: bigint): boolean;
   isRemoved(id: bigint): boolean;
-}
-
-export function identityMetadata(id: CallIdentity): grpc.Metadata {
-  const md = new grpc.Metadata();
-  md.set(mdClusterId, hex16(id.clusterId));
-  md.set(mdFrom, hex16(id.from));
-  md.set(mdTo, hex16(id.to));
-  return md;
-}
-
-const hexRe = /^[0-9a-f]{1,16}$/;
-
-function parseId(md: grpc.Metadata, key: string): bigint | undefined {
-  const v = md.get(key)[0];
-  return typeof v === 'string' && hexRe.test(v) ? BigInt(`0x${v}`) : undefined;
-}
-
-export function readIdentity(md: grpc.Metadata): CallIdentity | undefined {
-  const clusterId = parseId(md, mdClusterId);
-  const from = parseId(md, mdFrom);
-  const to = parseId(md, mdTo);
-  if (clusterId === undefined || from === undefined || to === undefined) return undefined;
-  return { clusterId, from, to };
 }
 
 /** Undefined when the call is acceptable. Order as etcd's stream handler: cluster, sender, receiver. */

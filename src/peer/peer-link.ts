@@ -1,14 +1,16 @@
 /**
- * The sending side towards one peer: a bounded queue of encoded messages, the one long-lived
- * Stream call that carries them in batches, the reconnect loop, snapshot calls and requests.
+ * The sending side towards one peer (the peer protocol of frames.ts): a bounded queue of encoded
+ * messages, the one long-lived Stream connection that carries them in batches, the reconnect
+ * loop, a Requests connection (opened on first use) and one connection per snapshot.
  *
- * States: dialing → (stream open, waiting for the peer's response headers) → active → broken →
- * backoff → dialing ... until close(). Invariants:
- * - At most one Stream call exists (`call`); callbacks of a superseded call are ignored.
- * - `activeSince` is set only while the current call has been accepted by the peer (its headers
- *   arrived) and has not ended.
- * - At most one batch is being written; while it is, new messages wait in the queue and go out
- *   together in the next batch (natural batching under load, no added latency when idle).
+ * States: dialing → (HELLO sent, waiting for ACCEPT) → active → broken → backoff → dialing ...
+ * until close(). Invariants:
+ * - At most one Stream connection exists (`sock`); events of a superseded one are ignored.
+ * - `since` is set only while the current connection has been accepted by the peer and has not
+ *   ended.
+ * - Queued messages go out together in one BATCH frame per flush (a transport send() of one
+ *   Ready flushes once): natural batching under load, no added latency when idle. While the
+ *   socket's buffer is full (write() false), messages wait in the queue for 'drain'.
  * - The queue never holds more than queueMessagesMax messages or queueBytesMax bytes. When full,
  *   the NEW message is dropped (as etcd's stream writer does when its buffer is full): what is
  *   queued stays a gap-free prefix of what was sent, and reportUnreachable makes the leader stop
@@ -16,20 +18,22 @@
  *   heartbeats. Raft re-sends whatever it still needs.
  * - A dial that fails, or a stream that breaks, while messages wait drops them and reports the
  *   peer unreachable once; a stream that was active and breaks reports it too.
- * - A refusal (FAILED_PRECONDITION) is logged once per streak of refusals, not per retry; the
- *   link keeps retrying with backoff (the peer may learn about us later).
+ * - Liveness: when nothing came from the peer for keepaliveMs the link sends a PING; no answer
+ *   within keepaliveTimeoutMs breaks the connection (a hung peer, as gRPC keepalive did).
+ * - A refusal is logged once per streak of refusals, not per retry; the link keeps retrying
+ *   with backoff (the peer may learn about us later).
  */
-import * as grpc from '@grpc/grpc-js';
+import net from 'node:net';
 import { assert } from '../base/assert.js';
 import { idField, type Logger } from '../base/logger.js';
+import type { Rand } from '../base/random.js';
 import { MessageType, type Message } from '../raft/types.js';
 import { Backoff } from './backoff.js';
-import { decodeReply, encodeRequest, encodeSnapshotFrame, frameBatch, batchItemBytes } from './codec.js';
+import { batchItemBytes, encodeRequest, encodeSnapshotFrame } from './codec.js';
 import { PeerRequestError, PeerUnavailableError } from './errors.js';
-import { identityMetadata, mdRequestError } from './identity.js';
-import { deserialize, dialTarget, grpcOptions, requestPath, serialize, snapshotPath, streamPath } from './service.js';
+import { FrameKind, FrameReader, Purpose, decodeReply, encodeHello, encodeReq, frame, frameHeader, peerAddress } from './frames.js';
+import { lenFieldSize } from './wire.js';
 import type { TransportLimits } from './transport.js';
-import type { Rand } from '../base/random.js';
 
 export interface LinkContext {
   memberId: bigint;
@@ -46,18 +50,27 @@ interface SnapshotSend {
   cancel(reason: string): void;
 }
 
+/** An accepted connection, its frame reader, and frames that came in the ACCEPT's chunk. */
+interface Dialled {
+  sock: net.Socket;
+  reader: FrameReader;
+  early: [kind: number, payload: Buffer][];
+}
+
 export class PeerLink {
   private urls: string[];
   private urlIndex = 0;
-  private client: grpc.Client | undefined;
-  private call: grpc.ClientWritableStream<Buffer> | undefined;
+  private sock: net.Socket | undefined;
   private since: Date | undefined;
-  private writing = false;
+  private blocked = false;
   private queue: Uint8Array[] = [];
   private head = 0;
   private queueBytes = 0;
-  private pumpScheduled = false;
+  private flushScheduled = false;
   private timer: NodeJS.Timeout | undefined;
+  private pingTimer: NodeJS.Timeout | undefined;
+  private lastHeard = 0;
+  private pingSent = 0;
   private closed = false;
   /** Bumped by every dial, so late callbacks of an older attempt are ignored. */
   private attempt = 0;
@@ -66,7 +79,7 @@ export class PeerLink {
   private overflowLogged = false;
   private readonly backoff: Backoff;
   private readonly snapshots = new Set<SnapshotSend>();
-  private readonly options: grpc.ChannelOptions;
+  private requests: RequestConn | undefined;
   /** Counters for tests and metrics. */
   readonly stats = { framesSent: 0, messagesSent: 0, dropped: 0 };
 
@@ -78,7 +91,6 @@ export class PeerLink {
     assert(urls.length > 0, `peer ${idField(id)} has no URL`);
     this.urls = [...urls];
     this.backoff = new Backoff(ctx.limits.backoffBaseMs, ctx.limits.backoffMaxMs, ctx.random);
-    this.options = grpcOptions(ctx.limits);
     this.dial();
   }
 
@@ -90,6 +102,10 @@ export class PeerLink {
     return this.queue.length - this.head;
   }
 
+  private url(): string {
+    return this.urls[this.urlIndex % this.urls.length] as string;
+  }
+
   setUrls(urls: string[]): void {
     assert(urls.length > 0, `peer ${idField(this.id)} has no URL`);
     if (urls.length === this.urls.length && urls.every((u, i) => u === this.urls[i])) return;
@@ -97,6 +113,8 @@ export class PeerLink {
     this.urlIndex = 0;
     // Reconnect to the new address now; what is queued stays queued.
     this.teardown();
+    this.requests?.close(new PeerUnavailableError(`peer ${idField(this.id)}: its URLs changed`));
+    this.requests = undefined;
     this.backoff.reset();
     if (!this.closed) this.dial();
   }
@@ -119,17 +137,15 @@ export class PeerLink {
     }
     this.queue.push(body);
     this.queueBytes += body.length;
-    this.schedulePump();
+    if (!this.flushScheduled) {
+      // Everything queued in this turn (one Ready's messages) leaves as one frame.
+      this.flushScheduled = true;
+      process.nextTick(() => {
+        this.flushScheduled = false;
+        this.flush();
+      });
+    }
     return true;
-  }
-
-  private schedulePump(): void {
-    if (this.pumpScheduled || this.since === undefined) return;
-    this.pumpScheduled = true;
-    setImmediate(() => {
-      this.pumpScheduled = false;
-      this.pump();
-    });
   }
 
   private dropQueue(): number {
@@ -140,109 +156,114 @@ export class PeerLink {
     return n;
   }
 
-  private pump(): void {
-    const call = this.call;
-    if (call === undefined || this.since === undefined || this.writing || this.queuedMessages() === 0) return;
-    const bodies: Uint8Array[] = [];
-    let bytes = 0;
-    while (this.head < this.queue.length) {
-      const b = this.queue[this.head] as Uint8Array;
-      const n = batchItemBytes(b);
-      if (bodies.length > 0 && bytes + n > this.ctx.limits.batchBytesMax) break;
-      bodies.push(b);
-      bytes += n;
-      this.queueBytes -= b.length;
-      this.head++;
+  /** Writes what is queued as BATCH frames, while the socket takes them. */
+  flush(): void {
+    const sock = this.sock;
+    if (sock === undefined || this.since === undefined || this.blocked) return;
+    while (this.queuedMessages() > 0) {
+      const bodies: Uint8Array[] = [];
+      let bytes = 0;
+      while (this.head < this.queue.length) {
+        const b = this.queue[this.head] as Uint8Array;
+        const n = batchItemBytes(b);
+        if (bodies.length > 0 && bytes + n > this.ctx.limits.batchBytesMax) break;
+        bodies.push(b);
+        bytes += n;
+        this.queueBytes -= b.length;
+        this.head++;
+      }
+      if (this.head === this.queue.length) {
+        this.queue = [];
+        this.head = 0;
+      } else if (this.head > 1024 && this.head * 2 > this.queue.length) {
+        this.queue = this.queue.slice(this.head);
+        this.head = 0;
+      }
+      this.overflowLogged = false;
+      this.stats.framesSent++;
+      this.stats.messagesSent += bodies.length;
+      if (!sock.write(batchFrame(bodies, bytes))) {
+        // The kernel's buffer is full (a slow or stalled peer): the queue takes over, bounded.
+        this.blocked = true;
+        sock.once('drain', () => {
+          if (this.sock !== sock) return;
+          this.blocked = false;
+          this.flush();
+        });
+        return;
+      }
     }
-    if (this.head === this.queue.length) {
-      this.queue = [];
-      this.head = 0;
-    } else if (this.head > 1024 && this.head * 2 > this.queue.length) {
-      this.queue = this.queue.slice(this.head);
-      this.head = 0;
-    }
-    this.overflowLogged = false;
-    this.writing = true;
-    this.stats.framesSent++;
-    this.stats.messagesSent += bodies.length;
-    // The callback runs once HTTP/2 took the frame (flow control included): a stalled peer
-    // stops it, and the queue bound takes over.
-    call.write(frameBatch(bodies), (err: Error | null | undefined) => {
-      if (this.call !== call) return;
-      this.writing = false;
-      if (!err) this.pump();
-    });
-  }
-
-  private ensureClient(): grpc.Client {
-    if (this.client === undefined) {
-      const url = this.urls[this.urlIndex % this.urls.length] as string;
-      this.client = new grpc.Client(dialTarget(url), grpc.credentials.createInsecure(), this.options);
-    }
-    return this.client;
-  }
-
-  private metadata(): grpc.Metadata {
-    return identityMetadata({ clusterId: this.ctx.clusterId, from: this.ctx.memberId, to: this.id });
   }
 
   private dial(): void {
     if (this.closed) return;
     const attempt = ++this.attempt;
-    const client = this.ensureClient();
-    const channel = client.getChannel();
-    const deadline = Date.now() + this.ctx.limits.dialTimeoutMs;
-    // Unlike waitForReady, a refused connection fails this attempt at once instead of waiting
-    // out the deadline; the deadline bounds a connection that hangs (dialTimeoutMs).
-    const check = (): void => {
-      if (this.closed || attempt !== this.attempt) return;
-      const state = channel.getConnectivityState(true);
-      if (state === grpc.connectivityState.READY) return this.openStream(client, attempt);
-      if (state === grpc.connectivityState.TRANSIENT_FAILURE || state === grpc.connectivityState.SHUTDOWN) {
-        return this.failed('dial: connection failed', false);
+    const url = this.url();
+    connect(url, Purpose.Stream, this.ctx, this.id, this.ctx.limits.dialTimeoutMs, (err, d) => {
+      if (this.closed || attempt !== this.attempt) {
+        d?.sock.destroy();
+        return;
       }
-      channel.watchConnectivityState(state, deadline, (err) => {
-        if (err) {
-          if (!this.closed && attempt === this.attempt) this.failed('dial: timed out', false);
-          return;
-        }
-        check();
-      });
-    };
-    check();
-  }
-
-  private openStream(client: grpc.Client, attempt: number): void {
-    const call = client.makeClientStreamRequest<Buffer, Buffer>(streamPath, serialize, deserialize, this.metadata(), {}, (err) => {
-      if (this.call !== call || attempt !== this.attempt) return;
-      this.call = undefined;
-      const wasActive = this.since !== undefined;
-      this.since = undefined;
-      this.writing = false;
-      if (err?.code === grpc.status.FAILED_PRECONDITION) return this.failed(`refused: ${err.details}`, true, wasActive);
-      this.failed(err ? `stream: ${err.details || err.message}` : 'stream ended by the peer', false, wasActive);
-    });
-    call.on('error', () => undefined); // the status callback above handles every failure
-    // A peer that takes the call but neither accepts nor refuses it is as good as unreachable.
-    const acceptTimer = setTimeout(() => {
-      if (this.call !== call || this.since !== undefined) return;
-      this.call = undefined;
-      call.cancel();
-      this.failed('stream: not accepted in time', false);
-    }, this.ctx.limits.dialTimeoutMs);
-    acceptTimer.unref();
-    call.on('status', () => clearTimeout(acceptTimer));
-    call.on('metadata', () => {
-      clearTimeout(acceptTimer);
-      if (this.call !== call) return;
+      if (err !== null || d === undefined) return this.failed(err?.message ?? 'dial failed', err instanceof PeerUnavailableError && err.refused);
+      this.sock = d.sock;
       this.since = new Date();
+      this.lastHeard = Date.now();
+      this.pingSent = 0;
       this.backoff.reset();
       this.refusalLogged = false;
       this.failureLogged = false;
       this.ctx.logger.info('peer became active', { 'local-member-id': idField(this.ctx.memberId), 'peer-id': idField(this.id) });
-      this.pump();
+      const sock = d.sock;
+      const onFrame = (kind: number, payload: Buffer): void => {
+        if (kind === FrameKind.Pong) return;
+        if (kind === FrameKind.Refuse) throw new PeerUnavailableError(`refused: ${payload.toString()}`, true);
+        throw new PeerUnavailableError(`unexpected frame ${kind} on the stream`);
+      };
+      const guarded = (fn: () => void): void => {
+        try {
+          fn();
+        } catch (e) {
+          const refused = e instanceof PeerUnavailableError && e.refused;
+          this.broken(sock, refused ? e.message : `stream: ${e instanceof Error ? e.message : String(e)}`, refused);
+        }
+      };
+      guarded(() => d.early.forEach(([k, p]) => onFrame(k, p)));
+      sock.on('data', (chunk: Buffer) => {
+        if (this.sock !== sock) return;
+        this.lastHeard = Date.now();
+        this.pingSent = 0;
+        guarded(() => d.reader.push(chunk, onFrame));
+      });
+      const gone = (why: string) => (): void => this.broken(sock, why, false);
+      sock.once('close', gone('stream ended by the peer'));
+      sock.on('error', (e) => this.broken(sock, `stream: ${e.message}`, false));
+      this.startPings(sock);
+      this.flush();
     });
-    this.call = call;
+  }
+
+  private startPings(sock: net.Socket): void {
+    const l = this.ctx.limits;
+    const tick = Math.max(50, Math.min(l.keepaliveMs, l.keepaliveTimeoutMs) / 2);
+    this.pingTimer = setInterval(() => {
+      if (this.sock !== sock) return;
+      const now = Date.now();
+      if (this.pingSent !== 0 && now - this.pingSent >= l.keepaliveTimeoutMs) {
+        this.broken(sock, 'stream: keepalive timed out (the peer stopped answering)', false);
+        return;
+      }
+      if (this.pingSent === 0 && now - this.lastHeard >= l.keepaliveMs) {
+        this.pingSent = now;
+        sock.write(frame(FrameKind.Ping, Buffer.alloc(8)));
+      }
+    }, tick);
+    this.pingTimer.unref();
+  }
+
+  private broken(sock: net.Socket, why: string, refused: boolean): void {
+    if (this.sock !== sock) return;
+    const wasActive = this.since !== undefined;
+    this.failed(why, refused, wasActive);
   }
 
   /** One failed attempt or a broken stream: report, forget the connection, retry after backoff. */
@@ -255,7 +276,7 @@ export class PeerLink {
       this.ctx.logger.warn('peer refused our stream', fields);
     } else if (!refused && !this.failureLogged) {
       this.failureLogged = true;
-      this.ctx.logger.warn('failed to reach peer', { ...fields, url: this.urls[this.urlIndex % this.urls.length] });
+      this.ctx.logger.warn('failed to reach peer', { ...fields, url: this.url() });
     }
     if (refused) this.failureLogged = false;
     else this.refusalLogged = false;
@@ -273,16 +294,16 @@ export class PeerLink {
     this.timer.unref();
   }
 
-  /** Forgets the current call and connection (no report). */
+  /** Forgets the current connection (no report). */
   private teardown(): void {
     this.attempt++;
-    const call = this.call;
-    this.call = undefined;
+    const sock = this.sock;
+    this.sock = undefined;
     this.since = undefined;
-    this.writing = false;
-    call?.cancel();
-    this.client?.close();
-    this.client = undefined;
+    this.blocked = false;
+    sock?.destroy();
+    if (this.pingTimer !== undefined) clearInterval(this.pingTimer);
+    this.pingTimer = undefined;
     if (this.timer !== undefined) clearTimeout(this.timer);
     this.timer = undefined;
   }
@@ -292,72 +313,233 @@ export class PeerLink {
     this.closed = true;
     this.dropQueue();
     for (const s of [...this.snapshots]) s.cancel('peer removed or transport stopped');
+    this.requests?.close(new PeerUnavailableError(`peer ${idField(this.id)} removed or transport stopped`));
+    this.requests = undefined;
     this.teardown();
   }
 
-  /** A snapshot on its own call and connection; reportSnapshot exactly once. */
+  /** A snapshot on its own connection; reportSnapshot exactly once. */
   sendSnapshot(msg: Message, data: () => AsyncIterable<Uint8Array>): void {
     assert(msg.type === MessageType.Snap && msg.to === this.id, 'sendSnapshot takes a MsgSnap for this peer');
     const l = this.ctx.limits;
-    const url = this.urls[this.urlIndex % this.urls.length] as string;
-    const client = new grpc.Client(dialTarget(url), grpc.credentials.createInsecure(), this.options);
     let finished = false;
+    let sock: net.Socket | undefined;
     let onEnd: (e: Error) => void = () => undefined;
     const ended = new Promise<never>((_, reject) => (onEnd = reject));
     ended.catch(() => undefined);
+    const deadline = setTimeout(() => finish(false, 'snapshot timed out'), l.snapshotTimeoutMs);
+    deadline.unref();
     const finish = (ok: boolean, why?: string): void => {
       if (finished) return;
       finished = true;
+      clearTimeout(deadline);
       this.snapshots.delete(handle);
       onEnd(new Error(why ?? 'snapshot call ended'));
-      client.close();
+      sock?.destroy();
       if (!ok) this.ctx.logger.warn('failed to send database snapshot', { 'remote-peer-id': idField(this.id), index: msg.snapshot?.metadata.index, error: why });
       else this.ctx.logger.info('sent database snapshot', { 'remote-peer-id': idField(this.id), index: msg.snapshot?.metadata.index });
       this.ctx.reportSnapshot(this.id, ok);
     };
-    const call = client.makeClientStreamRequest<Buffer, Buffer>(snapshotPath, serialize, deserialize, this.metadata(), { deadline: Date.now() + l.snapshotTimeoutMs }, (err) =>
-      finish(!err, err ? err.details || err.message : undefined),
-    );
-    call.on('error', () => undefined);
-    const handle: SnapshotSend = {
-      cancel: (reason) => {
-        call.cancel();
-        finish(false, reason);
-      },
-    };
+    const handle: SnapshotSend = { cancel: (reason) => finish(false, reason) };
     this.snapshots.add(handle);
-    const write = (frame: Buffer): Promise<void> =>
-      Promise.race([
-        ended,
-        new Promise<void>((resolve, reject) => call.write(frame, (e: Error | null | undefined) => (e ? reject(e) : resolve()))),
-      ]);
-    const pushAll = async (): Promise<void> => {
-      await write(encodeSnapshotFrame({ kind: 'message', message: msg }));
-      for await (const piece of data()) {
-        for (let off = 0; off < piece.length; off += l.snapshotChunkBytes) {
-          if (finished) return;
-          await write(encodeSnapshotFrame({ kind: 'chunk', chunk: piece.subarray(off, off + l.snapshotChunkBytes) }));
+    connect(this.url(), Purpose.Snapshot, this.ctx, this.id, l.dialTimeoutMs, (err, d) => {
+      if (finished) return d?.sock.destroy();
+      if (err !== null || d === undefined) return finish(false, err?.message ?? 'dial failed');
+      sock = d.sock;
+      const s = d.sock;
+      const onFrame = (kind: number, payload: Buffer): void => {
+        if (kind !== FrameKind.Result || payload.length < 1) throw new Error(`unexpected frame ${kind} on a snapshot call`);
+        finish(payload[0] === 1, payload[0] === 1 ? undefined : payload.subarray(1).toString());
+      };
+      const guarded = (fn: () => void): void => {
+        try {
+          fn();
+        } catch (e) {
+          finish(false, e instanceof Error ? e.message : String(e));
         }
-      }
-      await write(encodeSnapshotFrame({ kind: 'done' }));
-      call.end();
-    };
-    pushAll().catch((e: unknown) => {
-      if (finished) return;
-      call.cancel();
-      finish(false, e instanceof Error ? e.message : String(e));
+      };
+      guarded(() => d.early.forEach(([k, p]) => onFrame(k, p)));
+      s.on('data', (chunk: Buffer) => guarded(() => d.reader.push(chunk, onFrame)));
+      s.once('close', () => finish(false, 'snapshot connection closed before the result'));
+      s.on('error', (e) => finish(false, e.message));
+      const write = (b: Buffer): Promise<void> => {
+        if (s.write(frame(FrameKind.Snap, b))) return Promise.resolve();
+        return Promise.race([ended, new Promise<void>((resolve) => s.once('drain', () => resolve()))]);
+      };
+      const pushAll = async (): Promise<void> => {
+        await write(encodeSnapshotFrame({ kind: 'message', message: msg }));
+        for await (const piece of data()) {
+          for (let off = 0; off < piece.length; off += l.snapshotChunkBytes) {
+            if (finished) return;
+            await write(encodeSnapshotFrame({ kind: 'chunk', chunk: piece.subarray(off, off + l.snapshotChunkBytes) }));
+          }
+        }
+        await write(encodeSnapshotFrame({ kind: 'done' }));
+      };
+      pushAll().catch((e: unknown) => finish(false, e instanceof Error ? e.message : String(e)));
     });
   }
 
   request(kind: string, body: Uint8Array, timeoutMs: number): Promise<Uint8Array> {
-    const client = this.ensureClient();
-    return new Promise((resolve, reject) => {
-      client.makeUnaryRequest<Buffer, Buffer>(requestPath, serialize, deserialize, encodeRequest({ kind, body }), this.metadata(), { deadline: Date.now() + timeoutMs }, (err, reply) => {
-        if (!err) return resolve(decodeReply(reply ?? Buffer.alloc(0)));
-        if (err.metadata?.get(mdRequestError).length) return reject(new PeerRequestError(err.details));
-        const refused = err.code === grpc.status.FAILED_PRECONDITION;
-        reject(new PeerUnavailableError(`peer ${idField(this.id)}: ${err.details || err.message}`, refused));
+    if (this.requests === undefined || this.requests.dead) this.requests = new RequestConn(this.url(), this.ctx, this.id);
+    return this.requests.call(kind, body, timeoutMs);
+  }
+}
+
+/** One BATCH frame of encoded messages (a MessageBatch: field 1 per message). */
+function batchFrame(bodies: Uint8Array[], bytes: number): Buffer {
+  const out = Buffer.allocUnsafe(5 + bytes);
+  frameHeader(FrameKind.Batch, bytes).copy(out, 0);
+  let at = 5;
+  for (const b of bodies) {
+    out[at++] = 0x0a;
+    let n = b.length;
+    while (n > 0x7f) {
+      out[at++] = (n & 0x7f) | 0x80;
+      n >>>= 7;
+    }
+    out[at++] = n;
+    out.set(b, at);
+    at += b.length;
+  }
+  assert(at === out.length && bytes === bodies.reduce((s, b) => s + lenFieldSize(b.length), 0), 'batch frame size');
+  return out;
+}
+
+/**
+ * Opens a connection for `purpose`, sends HELLO and waits for ACCEPT (or REFUSE / failure /
+ * timeout). The callback runs once; on success the socket's listeners are the caller's.
+ */
+export function connect(
+  url: string,
+  purpose: number,
+  ctx: { memberId: bigint; clusterId: bigint; limits: Required<TransportLimits> },
+  to: bigint,
+  timeoutMs: number,
+  done: (err: Error | null, d?: Dialled) => void,
+): void {
+  let addr: { host: string; port: number };
+  try {
+    addr = peerAddress(url);
+  } catch {
+    done(new PeerUnavailableError(`invalid peer URL ${JSON.stringify(url)}`));
+    return;
+  }
+  const sock = net.connect({ host: addr.host, port: addr.port, noDelay: true });
+  sock.setKeepAlive(true, ctx.limits.keepaliveMs);
+  const reader = new FrameReader(ctx.limits.frameBytesMax);
+  const early: [number, Buffer][] = [];
+  let settled = false;
+  const settle = (err: Error | null): void => {
+    if (settled) return;
+    settled = true;
+    clearTimeout(timer);
+    sock.removeAllListeners('data');
+    sock.removeAllListeners('error');
+    sock.removeAllListeners('close');
+    sock.removeAllListeners('connect');
+    if (err !== null) {
+      sock.on('error', () => undefined);
+      sock.destroy();
+      done(err);
+    } else done(null, { sock, reader, early });
+  };
+  const timer = setTimeout(() => settle(new PeerUnavailableError(`dial ${url}: timed out`)), timeoutMs);
+  timer.unref();
+  sock.once('connect', () => sock.write(encodeHello({ purpose, clusterId: ctx.clusterId, from: ctx.memberId, to })));
+  sock.on('data', (chunk: Buffer) => {
+    try {
+      reader.push(chunk, (kind, payload) => {
+        if (settled) {
+          // Frames after ACCEPT in the same chunk belong to the caller.
+          early.push([kind, Buffer.from(payload)]);
+          return;
+        }
+        if (kind === FrameKind.Accept) return settle(null);
+        if (kind === FrameKind.Refuse) return settle(new PeerUnavailableError(`refused: ${payload.toString()}`, true));
+        settle(new PeerUnavailableError(`peer ${url}: unexpected frame ${kind} before ACCEPT`));
       });
+    } catch (e) {
+      settle(new PeerUnavailableError(`peer ${url}: ${e instanceof Error ? e.message : String(e)}`));
+    }
+  });
+  sock.on('error', (e: NodeJS.ErrnoException) => settle(new PeerUnavailableError(`dial ${url}: ${e.code ?? e.message}`)));
+  sock.on('close', () => settle(new PeerUnavailableError(`dial ${url}: connection closed`)));
+}
+
+/** The Requests connection of a link: calls multiplexed by id, each with its own deadline. */
+class RequestConn {
+  dead = false;
+  private sock: net.Socket | undefined;
+  private waiting: (() => void)[] = [];
+  private nextId = 1;
+  private readonly pending = new Map<number, { resolve(b: Uint8Array): void; reject(e: Error): void; timer: NodeJS.Timeout }>();
+
+  constructor(
+    private readonly url: string,
+    ctx: LinkContext,
+    private readonly to: bigint,
+  ) {
+    connect(url, Purpose.Requests, ctx, to, ctx.limits.dialTimeoutMs, (err, d) => {
+      if (this.dead) return d?.sock.destroy();
+      if (err !== null || d === undefined) return this.close(err instanceof PeerUnavailableError ? err : new PeerUnavailableError(`peer ${idField(to)}: ${err?.message}`));
+      this.sock = d.sock;
+      const onFrame = (kind: number, payload: Buffer): void => {
+        if (kind === FrameKind.Refuse) throw new PeerUnavailableError(`peer ${idField(to)}: refused: ${payload.toString()}`, true);
+        if (kind === FrameKind.Pong) return;
+        if (kind !== FrameKind.Reply) throw new PeerUnavailableError(`peer ${idField(to)}: unexpected frame ${kind}`);
+        const r = decodeReply(payload);
+        const p = this.pending.get(r.id);
+        if (p === undefined) return;
+        this.pending.delete(r.id);
+        clearTimeout(p.timer);
+        if (r.status === 0) p.resolve(new Uint8Array(r.body));
+        else p.reject(new PeerRequestError(r.body.toString()));
+      };
+      const guarded = (fn: () => void): void => {
+        try {
+          fn();
+        } catch (e) {
+          this.close(e instanceof PeerUnavailableError ? e : new PeerUnavailableError(`peer ${idField(to)}: ${e instanceof Error ? e.message : String(e)}`));
+        }
+      };
+      guarded(() => d.early.forEach(([k, p]) => onFrame(k, p)));
+      d.sock.on('data', (chunk: Buffer) => guarded(() => d.reader.push(chunk, onFrame)));
+      d.sock.once('close', () => this.close(new PeerUnavailableError(`peer ${idField(to)}: connection closed`)));
+      d.sock.on('error', () => undefined);
+      const w = this.waiting;
+      this.waiting = [];
+      for (const f of w) f();
     });
+  }
+
+  call(kind: string, body: Uint8Array, timeoutMs: number): Promise<Uint8Array> {
+    if (this.dead) return Promise.reject(new PeerUnavailableError(`peer ${idField(this.to)}: connection closed`));
+    return new Promise((resolve, reject) => {
+      const id = this.nextId++ >>> 0;
+      const timer = setTimeout(() => {
+        this.pending.delete(id);
+        reject(new PeerUnavailableError(`peer ${idField(this.to)}: request ${kind} timed out`));
+      }, timeoutMs);
+      timer.unref();
+      this.pending.set(id, { resolve, reject, timer });
+      const send = (): void => {
+        if (this.pending.has(id)) this.sock?.write(encodeReq(id, encodeRequest({ kind, body })));
+      };
+      if (this.sock !== undefined) send();
+      else this.waiting.push(send);
+    });
+  }
+
+  close(err: Error): void {
+    if (this.dead) return;
+    this.dead = true;
+    this.sock?.destroy();
+    for (const p of this.pending.values()) {
+      clearTimeout(p.timer);
+      p.reject(err);
+    }
+    this.pending.clear();
+    this.waiting = [];
   }
 }

@@ -1,29 +1,31 @@
 /**
- * The receiving side: listens on every --listen-peer-urls (plain TCP sockets handed to grpc-js,
- * as rpc/client-listener.ts does, so a taken port fails with the OS's words and stop() can close
- * every connection), and serves the Peer service.
+ * The receiving side: listens on every --listen-peer-urls and serves the peer protocol
+ * (frames.ts) on each connection: a Raft message stream, a snapshot, requests, or the member
+ * list, as the connection's HELLO says.
  *
  * Invariants:
- * - Every call is identified first (identity.ts); a refused call gets FAILED_PRECONDITION and
- *   nothing of it reaches the handler. Refusals are logged once per (sender, reason) streak.
- * - A Stream is accepted by sending response headers at once; at most one Stream per sender is
- *   kept (a newer one from the same sender closes the older, which the sender already gave up).
+ * - Every connection is identified by its HELLO first (identity.ts); a refused one gets REFUSE
+ *   with etcd's reason and is closed, and nothing of it reaches the handler. Refusals are
+ *   logged once per (sender, reason) streak. A connection that sends no HELLO in time, or a
+ *   malformed frame, is closed.
+ * - At most one Stream connection per sender is kept (a newer one from the same sender closes
+ *   the older, which the sender already gave up).
  * - Only messages addressed to us, of a non-local type other than MsgSnap, from the stream's
  *   sender or relayed by it for another known member (identity.ts isRelayable: a proposal,
- *   ReadIndex or TransferLeader keeps its first sender, as in etcd's raft) reach handler.process; MsgSnap arrives only through Snapshot, and process(msg) runs
- *   only after receiveSnapshot resolved; the acknowledgement follows process.
- * - A snapshot's data iterable ends normally only after the sender's `done` frame; a call cut
- *   short makes it throw, so a truncated snapshot is never taken as complete.
- * - removeSender(id) ends that sender's open streams; later calls from it are refused.
+ *   ReadIndex or TransferLeader keeps its first sender, as in etcd's raft) reach handler.process;
+ *   MsgSnap arrives only on a Snapshot connection, and process(msg) runs only after
+ *   receiveSnapshot resolved; the RESULT follows process.
+ * - A snapshot's data iterable ends normally only after the sender's `done` frame; a connection
+ *   cut short makes it throw, so a truncated snapshot is never taken as complete.
+ * - removeSender(id) ends that sender's open connections; later ones from it are refused.
  */
 import net from 'node:net';
-import * as grpc from '@grpc/grpc-js';
 import { idField, type Logger } from '../base/logger.js';
 import { MessageType, type Message } from '../raft/types.js';
-import { decodeBatch, decodeRequest, decodeSnapshotFrame, encodeReply } from './codec.js';
+import { decodeBatch, decodeRequest, decodeSnapshotFrame } from './codec.js';
 import { PeerListenError } from './errors.js';
-import { belongsOnStream, checkIdentity, mdRequestError, readIdentity, type LocalIdentity } from './identity.js';
-import { grpcOptions, peerService } from './service.js';
+import { FrameKind, FrameReader, Purpose, decodeHello, encodeReply, encodeResult, frame, peerAddress, PeerFrameError } from './frames.js';
+import { belongsOnStream, checkIdentity, type LocalIdentity } from './identity.js';
 import type { PeerHandler, TransportLimits } from './transport.js';
 
 export interface ServerContext extends LocalIdentity {
@@ -39,32 +41,55 @@ interface Listening {
   sockets: Set<net.Socket>;
 }
 
-const empty = Buffer.alloc(0);
+/** A queue of frames that an async consumer reads (the snapshot's data). */
+class FrameQueue {
+  private items: Buffer[] = [];
+  private waiter: ((v: Buffer | null) => void) | null = null;
+  private ended = false;
+
+  push(b: Buffer): void {
+    if (this.waiter) {
+      const w = this.waiter;
+      this.waiter = null;
+      w(b);
+    } else this.items.push(b);
+  }
+
+  end(): void {
+    this.ended = true;
+    if (this.waiter) {
+      const w = this.waiter;
+      this.waiter = null;
+      w(null);
+    }
+  }
+
+  /** The next frame, or null once the connection ended. */
+  next(): Promise<Buffer | null> {
+    const b = this.items.shift();
+    if (b !== undefined) return Promise.resolve(b);
+    if (this.ended) return Promise.resolve(null);
+    return new Promise((r) => (this.waiter = r));
+  }
+
+  get length(): number {
+    return this.items.length;
+  }
+}
 
 export class PeerServer {
-  private readonly grpcServer: grpc.Server;
   private readonly listening: Listening[] = [];
-  private injector: ReturnType<grpc.Server['createConnectionInjector']> | undefined;
-  /** The open Stream of each sender, by member id. */
-  private readonly streams = new Map<bigint, { end(details?: string, code?: grpc.status): void }>();
+  /** The open Stream connection of each sender, by member id. */
+  private readonly streams = new Map<bigint, net.Socket>();
+  private readonly bySender = new Map<bigint, Set<net.Socket>>();
   private readonly refusalsLogged = new Set<string>();
   private readonly droppedLogged = new Set<string>();
   /** Counters for tests and metrics. */
   readonly stats = { framesReceived: 0, messagesReceived: 0 };
 
-  constructor(private readonly ctx: ServerContext) {
-    this.grpcServer = new grpc.Server(grpcOptions(ctx.limits));
-    this.grpcServer.addService(peerService, {
-      Stream: (call: grpc.ServerReadableStream<Buffer, Buffer>, cb: grpc.sendUnaryData<Buffer>) => this.onStream(call, cb),
-      Snapshot: (call: grpc.ServerReadableStream<Buffer, Buffer>, cb: grpc.sendUnaryData<Buffer>) => void this.onSnapshot(call, cb),
-      Request: (call: grpc.ServerUnaryCall<Buffer, Buffer>, cb: grpc.sendUnaryData<Buffer>) => this.onRequest(call, cb),
-      Members: (_call: grpc.ServerUnaryCall<Buffer, Buffer>, cb: grpc.sendUnaryData<Buffer>) => this.onMembers(cb),
-    });
-  }
+  constructor(private readonly ctx: ServerContext) {}
 
   async listen(urls: string[]): Promise<void> {
-    const injector = this.grpcServer.createConnectionInjector(grpc.ServerCredentials.createInsecure());
-    this.injector = injector;
     for (const raw of urls) {
       let u: URL;
       try {
@@ -74,15 +99,12 @@ export class PeerServer {
       }
       if (u.protocol === 'https:') throw new PeerListenError(`peer TLS (${raw}) is not supported yet: use an http:// --listen-peer-urls`);
       if (u.protocol !== 'http:') throw new PeerListenError(`unsupported peer URL scheme ${JSON.stringify(u.protocol.replace(/:$/, ''))} in ${raw} (http only)`);
-      const host = u.hostname === 'localhost' ? '127.0.0.1' : u.hostname.replace(/^\[|\]$/g, '');
-      const port = Number(u.port || 2380);
+      const { host, port } = peerAddress(raw);
       const sockets = new Set<net.Socket>();
       const server = net.createServer((socket) => {
         sockets.add(socket);
         socket.once('close', () => sockets.delete(socket));
-        socket.setNoDelay(true);
-        socket.on('error', () => socket.destroy());
-        injector.injectConnection(socket);
+        this.serve(socket);
       });
       await new Promise<void>((resolve, reject) => {
         server.once('error', (e: NodeJS.ErrnoException) => {
@@ -105,12 +127,13 @@ export class PeerServer {
   }
 
   removeSender(id: bigint): void {
-    this.streams.get(id)?.end('the member has been permanently removed from the cluster', grpc.status.FAILED_PRECONDITION);
+    for (const s of this.bySender.get(id) ?? []) {
+      s.end(frame(FrameKind.Refuse, Buffer.from('the member has been permanently removed from the cluster')));
+      s.destroySoon();
+    }
   }
 
   async close(): Promise<void> {
-    for (const s of [...this.streams.values()]) s.end('transport stopped', grpc.status.UNAVAILABLE);
-    this.injector?.destroy();
     await Promise.all(
       this.listening.splice(0).map(
         (l) =>
@@ -120,33 +143,232 @@ export class PeerServer {
           }),
       ),
     );
-    this.grpcServer.forceShutdown();
   }
 
-  /** The sender's id, or undefined after answering the call with the refusal. */
-  private identify(md: grpc.Metadata, what: string, refuse: (e: grpc.ServerErrorResponse) => void): bigint | undefined {
-    const id = readIdentity(md);
-    const refusal = checkIdentity(id, this.ctx);
-    const sender = id === undefined ? 'unknown' : idField(id.from);
-    if (refusal === undefined && id !== undefined) {
-      for (const k of this.refusalsLogged) if (k.startsWith(`${sender}/`)) this.refusalsLogged.delete(k);
-      return id.from;
+  /** One connection: HELLO first, then the purpose's frames. */
+  private serve(socket: net.Socket): void {
+    socket.setNoDelay(true);
+    socket.setKeepAlive(true, this.ctx.limits.keepaliveMs);
+    socket.on('error', () => socket.destroy());
+    const reader = new FrameReader(this.ctx.limits.frameBytesMax);
+    let onFrame: ((kind: number, payload: Buffer) => void) | null = null;
+    let onClose: (() => void) | null = null;
+    const helloTimer = setTimeout(() => socket.destroy(), this.ctx.limits.dialTimeoutMs);
+    helloTimer.unref();
+    const fail = (why: string): void => {
+      reader.stop();
+      this.ctx.logger.warn('malformed peer connection', { 'remote-address': `${socket.remoteAddress}:${socket.remotePort}`, error: why });
+      socket.destroy();
+    };
+    socket.on('data', (chunk: Buffer) => {
+      try {
+        reader.push(chunk, (kind, payload) => {
+          if (onFrame !== null) return onFrame(kind, payload);
+          clearTimeout(helloTimer);
+          if (kind !== FrameKind.Hello) throw new PeerFrameError(`first frame of type ${kind}, not HELLO`);
+          const h = decodeHello(payload);
+          const handlers = this.open(socket, h.purpose, { clusterId: h.clusterId, from: h.from, to: h.to });
+          if (handlers === null) {
+            reader.stop();
+            return;
+          }
+          onFrame = handlers.frame;
+          onClose = handlers.close;
+        });
+      } catch (e) {
+        fail(e instanceof Error ? e.message : String(e));
+      }
+    });
+    socket.once('close', () => {
+      clearTimeout(helloTimer);
+      onClose?.();
+    });
+  }
+
+  /** Checks the caller, answers ACCEPT or REFUSE, and returns the connection's frame handlers. */
+  private open(socket: net.Socket, purpose: number, id: { clusterId: bigint; from: bigint; to: bigint }): { frame(kind: number, p: Buffer): void; close(): void } | null {
+    if (purpose === Purpose.Members) {
+      this.answerMembers(socket);
+      return null;
     }
-    const key = `${sender}/${refusal?.reason}`;
-    if (!this.refusalsLogged.has(key)) {
-      this.refusalsLogged.add(key);
-      this.ctx.logger.warn('refused a peer call', {
-        'local-member-id': idField(this.ctx.memberId),
-        'local-member-cluster-id': idField(this.ctx.clusterId),
-        'remote-peer-id': sender,
-        'remote-peer-cluster-id': id === undefined ? undefined : idField(id.clusterId),
-        'remote-peer-to': id === undefined ? undefined : idField(id.to),
-        call: what,
-        error: refusal?.message,
-      });
+    const what = purpose === Purpose.Stream ? 'stream' : purpose === Purpose.Snapshot ? 'snapshot' : purpose === Purpose.Requests ? 'request' : `purpose ${purpose}`;
+    const refusal = purpose === Purpose.Stream || purpose === Purpose.Snapshot || purpose === Purpose.Requests ? checkIdentity(id, this.ctx) : { reason: 'bad-identity' as const, message: `unknown purpose ${purpose}` };
+    const sender = idField(id.from);
+    if (refusal !== undefined) {
+      const key = `${sender}/${refusal.reason}`;
+      if (!this.refusalsLogged.has(key)) {
+        this.refusalsLogged.add(key);
+        this.ctx.logger.warn('refused a peer call', {
+          'local-member-id': idField(this.ctx.memberId),
+          'local-member-cluster-id': idField(this.ctx.clusterId),
+          'remote-peer-id': sender,
+          'remote-peer-cluster-id': idField(id.clusterId),
+          'remote-peer-to': idField(id.to),
+          call: what,
+          error: refusal.message,
+        });
+      }
+      socket.end(frame(FrameKind.Refuse, Buffer.from(refusal.message)));
+      socket.destroySoon();
+      return null;
     }
-    refuse({ name: 'PeerRefused', message: refusal?.message ?? '', code: grpc.status.FAILED_PRECONDITION, details: refusal?.message ?? '' });
-    return undefined;
+    for (const k of this.refusalsLogged) if (k.startsWith(`${sender}/`)) this.refusalsLogged.delete(k);
+    const from = id.from;
+    let set = this.bySender.get(from);
+    if (set === undefined) this.bySender.set(from, (set = new Set()));
+    set.add(socket);
+    const forget = (): void => {
+      set?.delete(socket);
+      if (set?.size === 0) this.bySender.delete(from);
+    };
+    socket.write(frame(FrameKind.Accept, null));
+    if (purpose === Purpose.Stream) return this.openStream(socket, from, forget);
+    if (purpose === Purpose.Snapshot) return this.openSnapshot(socket, from, forget);
+    return this.openRequests(socket, from, forget);
+  }
+
+  private openStream(socket: net.Socket, from: bigint, forget: () => void): { frame(kind: number, p: Buffer): void; close(): void } {
+    this.streams.get(from)?.destroy();
+    this.streams.set(from, socket);
+    return {
+      frame: (kind, payload) => {
+        if (kind === FrameKind.Ping) {
+          socket.write(frame(FrameKind.Pong, payload));
+          return;
+        }
+        if (kind !== FrameKind.Batch) throw new PeerFrameError(`frame of type ${kind} on a stream`);
+        if (!this.ctx.live()) return;
+        let msgs: Message[];
+        try {
+          msgs = decodeBatch(payload);
+        } catch (e) {
+          this.ctx.logger.warn('malformed frame on a peer stream', { 'remote-peer-id': idField(from), error: e instanceof Error ? e.message : String(e) });
+          throw new PeerFrameError(`malformed batch: ${e instanceof Error ? e.message : String(e)}`);
+        }
+        this.stats.framesReceived++;
+        this.stats.messagesReceived += msgs.length;
+        for (const m of msgs) if (this.acceptable(from, m)) this.process(m);
+      },
+      close: () => {
+        if (this.streams.get(from) === socket) this.streams.delete(from);
+        forget();
+      },
+    };
+  }
+
+  private openSnapshot(socket: net.Socket, from: bigint, forget: () => void): { frame(kind: number, p: Buffer): void; close(): void } {
+    const frames = new FrameQueue();
+    let paused = false;
+    const receive = async (): Promise<void> => {
+      let msg: Message | undefined;
+      const next = async (): Promise<Buffer | null> => {
+        const b = await frames.next();
+        if (paused && frames.length < 4) {
+          paused = false;
+          socket.resume();
+        }
+        return b;
+      };
+      try {
+        const first = await next();
+        if (first === null) throw new Error('snapshot call ended before its message');
+        const f = decodeSnapshotFrame(first);
+        if (f.kind !== 'message' || f.message.type !== MessageType.Snap || f.message.snapshot === undefined || f.message.to !== this.ctx.memberId || f.message.from !== from) {
+          throw new Error('snapshot call does not start with a MsgSnap from its sender to us');
+        }
+        msg = f.message;
+        async function* chunks(): AsyncGenerator<Uint8Array> {
+          for (;;) {
+            const b = await next();
+            if (b === null) throw new Error('snapshot call ended before its last chunk');
+            const c = decodeSnapshotFrame(b);
+            if (c.kind === 'done') return;
+            if (c.kind !== 'chunk') throw new Error('unexpected frame inside snapshot data');
+            yield c.chunk;
+          }
+        }
+        if (!this.ctx.live()) throw new Error('transport stopped');
+        this.ctx.logger.info('receiving database snapshot', { 'remote-peer-id': idField(from), index: msg.snapshot?.metadata.index });
+        await this.ctx.handler.receiveSnapshot(msg, chunks());
+        if (!this.ctx.live()) throw new Error('transport stopped');
+        this.process(msg);
+        this.ctx.logger.info('received and saved database snapshot', { 'remote-peer-id': idField(from), index: msg.snapshot?.metadata.index });
+        socket.end(encodeResult(true, ''));
+      } catch (e) {
+        const why = e instanceof Error ? e.message : String(e);
+        this.ctx.logger.warn('failed to receive database snapshot', { 'remote-peer-id': idField(from), index: msg?.snapshot?.metadata.index, error: why });
+        if (!socket.destroyed) socket.end(encodeResult(false, `snapshot not taken: ${why}`));
+      }
+    };
+    void receive();
+    return {
+      frame: (kind, payload) => {
+        if (kind !== FrameKind.Snap) throw new PeerFrameError(`frame of type ${kind} on a snapshot call`);
+        // Chunks are copied out of the socket's buffers (a frame may be a view of one).
+        frames.push(Buffer.from(payload));
+        if (!paused && frames.length >= 8) {
+          paused = true;
+          socket.pause();
+        }
+      },
+      close: () => {
+        frames.end();
+        forget();
+      },
+    };
+  }
+
+  private openRequests(socket: net.Socket, from: bigint, forget: () => void): { frame(kind: number, p: Buffer): void; close(): void } {
+    return {
+      frame: (kind, payload) => {
+        if (kind === FrameKind.Ping) {
+          socket.write(frame(FrameKind.Pong, payload));
+          return;
+        }
+        if (kind !== FrameKind.Req || payload.length < 4) throw new PeerFrameError(`frame of type ${kind} on a request call`);
+        const rid = payload.readUInt32BE(0);
+        let req: { kind: string; body: Uint8Array };
+        try {
+          req = decodeRequest(payload.subarray(4));
+        } catch (e) {
+          socket.write(encodeReply(rid, 1, Buffer.from(e instanceof Error ? e.message : String(e))));
+          return;
+        }
+        if (!this.ctx.live()) {
+          socket.write(encodeReply(rid, 1, Buffer.from('transport stopped')));
+          return;
+        }
+        let answer: Promise<Uint8Array>;
+        try {
+          answer = this.ctx.handler.onRequest(from, req.kind, req.body);
+        } catch (e) {
+          answer = Promise.reject(e);
+        }
+        answer.then(
+          (body) => {
+            if (!socket.destroyed) socket.write(encodeReply(rid, 0, body));
+          },
+          (e: unknown) => {
+            if (!socket.destroyed) socket.write(encodeReply(rid, 1, Buffer.from(e instanceof Error ? e.message : String(e))));
+          },
+        );
+      },
+      close: forget,
+    };
+  }
+
+  /** Unauthenticated on purpose (see PeerHandler.clusterInfo): it only reads the member list. */
+  private answerMembers(socket: net.Socket): void {
+    const info = this.ctx.handler.clusterInfo;
+    if (info === undefined || !this.ctx.live()) {
+      socket.end(frame(FrameKind.Refuse, Buffer.from('member list not served here')));
+      return;
+    }
+    try {
+      socket.end(encodeReply(0, 0, info.call(this.ctx.handler)));
+    } catch (e) {
+      socket.end(encodeReply(0, 1, Buffer.from(e instanceof Error ? e.message : String(e))));
+    }
   }
 
   /** Whether a message from the sender `from` (or relayed by it) may reach process(). */
@@ -168,122 +390,5 @@ export class PeerServer {
     } catch (e) {
       this.ctx.logger.error('handler failed to process a peer message', { error: e instanceof Error ? e.message : String(e), type: m.type });
     }
-  }
-
-  private onStream(call: grpc.ServerReadableStream<Buffer, Buffer>, cb: grpc.sendUnaryData<Buffer>): void {
-    const from = this.identify(call.metadata, 'stream', (e) => cb(e));
-    if (from === undefined) return;
-    this.streams.get(from)?.end('superseded by a newer stream from the same member', grpc.status.CANCELLED);
-    let done = false;
-    const me = {
-      /** Without details: a normal end. FAILED_PRECONDITION only for refusals (the sender logs it as one). */
-      end: (details?: string, code = grpc.status.UNAVAILABLE): void => {
-        if (done) return;
-        done = true;
-        if (this.streams.get(from) === me) this.streams.delete(from);
-        if (details === undefined) cb(null, empty);
-        else cb({ code, details });
-      },
-    };
-    this.streams.set(from, me);
-    call.sendMetadata(new grpc.Metadata());
-    call.on('data', (frame: Buffer) => {
-      if (done || !this.ctx.live()) return;
-      let msgs: Message[];
-      try {
-        msgs = decodeBatch(frame);
-      } catch (e) {
-        this.ctx.logger.warn('malformed frame on a peer stream', { 'remote-peer-id': idField(from), error: e instanceof Error ? e.message : String(e) });
-        me.end(`malformed frame: ${e instanceof Error ? e.message : String(e)}`, grpc.status.INVALID_ARGUMENT);
-        return;
-      }
-      this.stats.framesReceived++;
-      this.stats.messagesReceived += msgs.length;
-      for (const m of msgs) if (this.acceptable(from, m)) this.process(m);
-    });
-    call.on('end', () => me.end());
-    call.on('error', () => me.end());
-    call.on('cancelled', () => me.end());
-  }
-
-  private async onSnapshot(call: grpc.ServerReadableStream<Buffer, Buffer>, cb: grpc.sendUnaryData<Buffer>): Promise<void> {
-    const from = this.identify(call.metadata, 'snapshot', (e) => cb(e));
-    if (from === undefined) return;
-    const frames = call[Symbol.asyncIterator]() as AsyncIterator<Buffer>;
-    let msg: Message | undefined;
-    try {
-      const first = await frames.next();
-      if (first.done === true) throw new Error('snapshot call ended before its message');
-      const f = decodeSnapshotFrame(first.value);
-      if (f.kind !== 'message' || f.message.type !== MessageType.Snap || f.message.snapshot === undefined || f.message.to !== this.ctx.memberId || f.message.from !== from) {
-        throw new Error('snapshot call does not start with a MsgSnap from its sender to us');
-      }
-      msg = f.message;
-      async function* chunks(): AsyncGenerator<Uint8Array> {
-        for (;;) {
-          const r = await frames.next();
-          if (r.done === true) throw new Error('snapshot call ended before its last chunk');
-          const c = decodeSnapshotFrame(r.value);
-          if (c.kind === 'done') return;
-          if (c.kind !== 'chunk') throw new Error('unexpected frame inside snapshot data');
-          yield c.chunk;
-        }
-      }
-      if (!this.ctx.live()) throw new Error('transport stopped');
-      this.ctx.logger.info('receiving database snapshot', { 'remote-peer-id': idField(from), index: msg.snapshot?.metadata.index });
-      await this.ctx.handler.receiveSnapshot(msg, chunks());
-      if (!this.ctx.live()) throw new Error('transport stopped');
-      this.process(msg);
-      this.ctx.logger.info('received and saved database snapshot', { 'remote-peer-id': idField(from), index: msg.snapshot?.metadata.index });
-      cb(null, empty);
-    } catch (e) {
-      const why = e instanceof Error ? e.message : String(e);
-      this.ctx.logger.warn('failed to receive database snapshot', { 'remote-peer-id': idField(from), index: msg?.snapshot?.metadata.index, error: why });
-      cb({ code: grpc.status.ABORTED, details: `snapshot not taken: ${why}` });
-    }
-  }
-
-  /** Unauthenticated on purpose (see PeerHandler.clusterInfo): it only reads the member list. */
-  private onMembers(cb: grpc.sendUnaryData<Buffer>): void {
-    const info = this.ctx.handler.clusterInfo;
-    if (info === undefined || !this.ctx.live()) {
-      cb({ code: grpc.status.UNIMPLEMENTED, details: 'member list not served here' });
-      return;
-    }
-    try {
-      cb(null, encodeReply(info.call(this.ctx.handler)));
-    } catch (e) {
-      cb({ code: grpc.status.UNAVAILABLE, details: e instanceof Error ? e.message : String(e) });
-    }
-  }
-
-  private onRequest(call: grpc.ServerUnaryCall<Buffer, Buffer>, cb: grpc.sendUnaryData<Buffer>): void {
-    const from = this.identify(call.metadata, 'request', (e) => cb(e));
-    if (from === undefined) return;
-    let req: { kind: string; body: Uint8Array };
-    try {
-      req = decodeRequest(call.request);
-    } catch (e) {
-      cb({ code: grpc.status.INVALID_ARGUMENT, details: e instanceof Error ? e.message : String(e) });
-      return;
-    }
-    if (!this.ctx.live()) {
-      cb({ code: grpc.status.UNAVAILABLE, details: 'transport stopped' });
-      return;
-    }
-    let answer: Promise<Uint8Array>;
-    try {
-      answer = this.ctx.handler.onRequest(from, req.kind, req.body);
-    } catch (e) {
-      answer = Promise.reject(e);
-    }
-    answer.then(
-      (body) => cb(null, encodeReply(body)),
-      (e: unknown) => {
-        const md = new grpc.Metadata();
-        md.set(mdRequestError, '1');
-        cb({ code: grpc.status.UNKNOWN, details: e instanceof Error ? e.message : String(e), metadata: md });
-      },
-    );
   }
 }

@@ -1,7 +1,7 @@
 /**
  * The peer transport: how a member's Raft messages, snapshots and small requests reach the other
  * members of its cluster (DESIGN.md, issue 4). The server talks to it only through these
- * interfaces; createGrpcTransport is the real one (gRPC on --listen-peer-urls), memory-transport.ts
+ * interfaces; createPeerTransport is the real one (frames.ts on --listen-peer-urls), memory-transport.ts
  * a same-semantics in-process one for tests.
  *
  * Contract shared by every implementation:
@@ -15,12 +15,12 @@
  *   or removePeer() is reported false).
  * - Incoming traffic is checked before the handler sees it: same cluster id, a sender added with
  *   addPeer and not removed since, addressed to this member; a refused call is answered
- *   FAILED_PRECONDITION and nothing of it reaches the handler.
+ *   with a REFUSE frame and nothing of it reaches the handler.
  */
 import type { Logger } from '../base/logger.js';
 import type { Rand } from '../base/random.js';
 import type { Message } from '../raft/types.js';
-import { GrpcTransport } from './grpc-transport.js';
+import { SocketTransport } from './socket-transport.js';
 
 export interface PeerHandler {
   /** A Raft message from a peer, already checked (same cluster, known sender, addressed to us;
@@ -52,7 +52,7 @@ export interface TransportLimits {
   queueBytesMax?: number;
   /** A stream frame is closed once it holds this many bytes (at least one message per frame). */
   batchBytesMax?: number;
-  /** gRPC max message size, both directions; a single message larger than this is dropped. */
+  /** Largest frame, both directions; a single message larger than this is dropped. */
   frameBytesMax?: number;
   /** Snapshot data goes out in chunks of at most this size. */
   snapshotChunkBytes?: number;
@@ -63,7 +63,7 @@ export interface TransportLimits {
   /** Reconnect delay: first retry, then doubling up to the cap, with jitter (backoff.ts). */
   backoffBaseMs?: number;
   backoffMaxMs?: number;
-  /** HTTP/2 keepalive pings: a peer that does not answer within the timeout is disconnected. */
+  /** Keepalive pings on an idle stream: a peer that does not answer within the timeout is disconnected. */
   keepaliveMs?: number;
   keepaliveTimeoutMs?: number;
 }
@@ -101,8 +101,8 @@ export interface Transport {
   stop(): Promise<void>;
 }
 
-export function createGrpcTransport(opts: TransportOptions): Transport {
-  return new GrpcTransport(opts);
+export function createPeerTransport(opts: TransportOptions): Transport {
+  return new SocketTransport(opts);
 }
 
 export { fetchClusterInfo } from './cluster-info.js';

@@ -25,7 +25,7 @@
  * converges once it has applied up to the point it fetched); the transport knows exactly the
  * listed members and refuses the removed ones.
  */
-import { setTimeout as sleep } from 'node:timers/promises';
+import type { Runtime, TimerHandle } from '../base/runtime.js';
 import { hex } from '../base/int64.js';
 import type { Logger } from '../base/logger.js';
 import { computeMemberId } from '../base/etcd-ids.js';
@@ -58,6 +58,8 @@ export const clusterInfoTimeoutMs = 2000;
 export const removedReason = 'the member has been permanently removed from the cluster';
 
 export interface ClusterHost {
+  /** Clocks and timers (base/runtime.ts). */
+  readonly rt: Runtime;
   readonly memberId: bigint;
   readonly clusterId: bigint;
   readonly logger: Logger;
@@ -107,7 +109,7 @@ function specNamed(name: string): ErrorSpec | undefined {
 
 export class ClusterOps {
   private removing = false;
-  private removedCheck: NodeJS.Timeout | null = null;
+  private removedCheck: TimerHandle | null = null;
   private checkingRemoved = false;
 
   constructor(private readonly h: ClusterHost) {}
@@ -116,15 +118,15 @@ export class ClusterOps {
 
   private connectivity(): Connectivity {
     const t = this.h.transport;
-    return { self: this.h.memberId, now: Date.now(), activeSince: (id) => t?.activeSince(id) };
+    return { self: this.h.memberId, now: this.h.rt.now(), activeSince: (id) => t?.activeSince(id) };
   }
 
   private async proposeConfChange(type: ConfChangeType, nodeId: bigint, ctx: Omit<ConfChangeContext, 'reqId'>): Promise<Member[]> {
     const reqId = this.h.nextRequestId();
     const cc: ConfChange = { type, nodeId, context: encodeContext({ ...ctx, reqId }) };
     const wait = this.h.register(reqId);
-    const deadline = Date.now() + this.h.requestTimeoutMs;
-    let retry: NodeJS.Timeout | undefined;
+    const deadline = this.h.rt.now() + this.h.requestTimeoutMs;
+    let retry: TimerHandle | undefined;
     // The core refuses a conf change while it knows no leader, while another one is pending on
     // the leader, or during a leadership transfer: try again each heartbeat until the deadline.
     const attempt = (): void => {
@@ -140,24 +142,24 @@ export class ClusterOps {
         })
         .then(
           (ok) => {
-            if (!ok && Date.now() + this.h.heartbeatIntervalMs < deadline) retry = setTimeout(attempt, this.h.heartbeatIntervalMs);
+            if (!ok && this.h.rt.now() + this.h.heartbeatIntervalMs < deadline) retry = this.h.rt.after(this.h.heartbeatIntervalMs, attempt);
           },
           (e: unknown) => this.h.fail(reqId, e),
         );
     };
     attempt();
-    const timer = setTimeout(() => this.h.fail(reqId, new EtcdError(Errors.Timeout)), this.h.requestTimeoutMs);
+    const timer = this.h.rt.after(this.h.requestTimeoutMs, () => this.h.fail(reqId, new EtcdError(Errors.Timeout)));
     try {
       const r = await wait;
       if (!r.ok) throw r.err;
       return r.value as Member[];
     } finally {
-      clearTimeout(timer);
-      if (retry) clearTimeout(retry);
+      timer.cancel();
+      retry?.cancel();
     }
   }
 
-  async memberAdd(peerURLs: string[], isLearner: boolean, nowMs = Date.now()): Promise<MemberAddResult> {
+  async memberAdd(peerURLs: string[], isLearner: boolean, nowMs = this.h.rt.now()): Promise<MemberAddResult> {
     const parsed = parseGoUrls(peerURLs);
     if (!parsed.ok) throw new EtcdError(Errors.MemberBadURLs);
     const id = computeMemberId(parsed.urls, '', BigInt(Math.floor(nowMs / 1000)));
@@ -201,14 +203,14 @@ export class ClusterOps {
     } catch (e) {
       if (!(e instanceof EtcdError && e.spec === Errors.NotLeader)) throw e;
     }
-    const deadline = Date.now() + this.h.requestTimeoutMs;
+    const deadline = this.h.rt.now() + this.h.requestTimeoutMs;
     const body = Buffer.from(JSON.stringify({ id: id.toString() }));
-    while (Date.now() < deadline && !this.h.stopped()) {
+    while (this.h.rt.now() < deadline && !this.h.stopped()) {
       const lead = this.h.leader();
       const t = this.h.transport;
       if (lead !== None && lead !== this.h.memberId && t !== null) {
         try {
-          const reply = JSON.parse(Buffer.from(await t.request(lead, promoteRequestKind, body, Math.max(1, deadline - Date.now()))).toString()) as { error?: string; members?: Parameters<typeof decodeClusterInfo>[0] };
+          const reply = JSON.parse(Buffer.from(await t.request(lead, promoteRequestKind, body, Math.max(1, deadline - this.h.rt.now()))).toString()) as { error?: string; members?: Parameters<typeof decodeClusterInfo>[0] };
           if (reply.error !== undefined) throw new EtcdError(specNamed(reply.error) ?? Errors.Timeout);
           return decodeClusterInfo(Buffer.from(JSON.stringify(reply.members))).members;
         } catch (e) {
@@ -216,7 +218,7 @@ export class ClusterOps {
           // The leader changed or is unreachable: ask again.
         }
       }
-      await sleep(this.h.heartbeatIntervalMs);
+      await this.h.rt.sleep(this.h.heartbeatIntervalMs);
     }
     throw new EtcdError(this.h.stopped() ? Errors.Stopped : Errors.Timeout);
   }
@@ -256,14 +258,14 @@ export class ClusterOps {
     const m = this.h.members().get(target);
     if (m === undefined || m.isLearner) throw new EtcdError(Errors.BadLeaderTransferee);
     this.h.logger.info('leadership transfer starting', { 'local-member-id': hex(this.h.memberId), 'current-leader-member-id': hex(this.h.memberId), 'transferee-member-id': hex(target) });
-    const start = Date.now();
+    const start = this.h.rt.now();
     await this.h.withCore((core) => core.transferLeader(target));
     const deadline = start + this.h.requestTimeoutMs;
     while (this.h.leader() !== target) {
-      if (Date.now() >= deadline || this.h.stopped()) throw new EtcdError(Errors.TimeoutLeaderTransfer);
-      await sleep(this.h.heartbeatIntervalMs);
+      if (this.h.rt.now() >= deadline || this.h.stopped()) throw new EtcdError(Errors.TimeoutLeaderTransfer);
+      await this.h.rt.sleep(this.h.heartbeatIntervalMs);
     }
-    this.h.logger.info('leadership transfer finished', { 'local-member-id': hex(this.h.memberId), 'old-leader-member-id': hex(this.h.memberId), 'new-leader-member-id': hex(target), took: `${Date.now() - start}ms` });
+    this.h.logger.info('leadership transfer finished', { 'local-member-id': hex(this.h.memberId), 'old-leader-member-id': hex(this.h.memberId), 'new-leader-member-id': hex(target), took: `${this.h.rt.now() - start}ms` });
   }
 
   // ---- applying side (called by the server's apply, inside a Ready) ----
@@ -353,13 +355,13 @@ export class ClusterOps {
     void (async () => {
       // A removed leader hands over first (the core transfers leadership and steps down); the
       // answers to the removal and the TimeoutNow must leave before we stop.
-      const until = Date.now() + removedLeaderGraceFactor * this.h.electionTimeoutMs;
-      while (Date.now() < until && !this.h.stopped()) {
+      const until = this.h.rt.now() + removedLeaderGraceFactor * this.h.electionTimeoutMs;
+      while (this.h.rt.now() < until && !this.h.stopped()) {
         const leading = await this.h.withCore((core) => core.raft.state === StateRole.Leader).catch(() => false);
         if (!leading) break;
-        await sleep(this.h.heartbeatIntervalMs);
+        await this.h.rt.sleep(this.h.heartbeatIntervalMs);
       }
-      await sleep(10 * this.h.heartbeatIntervalMs);
+      await this.h.rt.sleep(10 * this.h.heartbeatIntervalMs);
       this.h.stopRemoved(removedReason);
     })();
   }
@@ -377,12 +379,11 @@ export class ClusterOps {
    */
   startRemovedCheck(): void {
     const every = removedCheckElections * this.h.electionTimeoutMs;
-    this.removedCheck = setInterval(() => void this.checkRemoved(), every);
-    this.removedCheck.unref?.();
+    this.removedCheck = this.h.rt.every(every, () => void this.checkRemoved());
   }
 
   stop(): void {
-    if (this.removedCheck) clearInterval(this.removedCheck);
+    this.removedCheck?.cancel();
     this.removedCheck = null;
   }
 

@@ -10,6 +10,7 @@
  * behind or has compacted differently is skipped, never accused.
  */
 import { hex } from '../base/int64.js';
+import type { Runtime, TimerHandle } from '../base/runtime.js';
 import type { Logger } from '../base/logger.js';
 import { u64FromBytesBE, u64ToBytesBE } from '../base/int64.js';
 import type { HashKvResult } from './maintenance.js';
@@ -26,6 +27,7 @@ export interface CorruptionCheckDeps {
   request(to: bigint, kind: string, body: Uint8Array, timeoutMs: number): Promise<Uint8Array>;
   raiseCorrupt(memberId: bigint): Promise<unknown>;
   logger: Logger;
+  rt: Runtime;
 }
 
 export function encodeHashAnswer(r: HashKvResult): Uint8Array {
@@ -47,7 +49,7 @@ export function decodeHashAnswer(b: Uint8Array): { hash: number; hashRev: bigint
 }
 
 export class CorruptionChecker {
-  private timer: NodeJS.Timeout | null = null;
+  private timer: TimerHandle | null = null;
   private running = false;
 
   constructor(
@@ -57,12 +59,11 @@ export class CorruptionChecker {
 
   start(): void {
     if (this.periodMs <= 0 || this.timer) return;
-    this.timer = setInterval(() => void this.checkOnce().catch(() => undefined), this.periodMs);
-    this.timer.unref?.();
+    this.timer = this.deps.rt.every(this.periodMs, () => void this.checkOnce().catch(() => undefined));
   }
 
   stop(): void {
-    if (this.timer) clearInterval(this.timer);
+    this.timer?.cancel();
     this.timer = null;
   }
 

@@ -34,6 +34,7 @@ import { assert } from '../base/assert.js';
 import type { Logger } from '../base/logger.js';
 import { hex } from '../base/int64.js';
 import { SeededRand } from '../base/random.js';
+import { realRuntime, type Runtime, type TimerHandle } from '../base/runtime.js';
 import { EtcdError, Errors } from '../api/errors.js';
 import type {
   CompactionRequest,
@@ -50,12 +51,12 @@ import type {
 import { ErrProposalDropped } from '../raft/errors.js';
 import { RawNode, type Ready } from '../raft/raw-node.js';
 import { type Entry, EntryType, type Message, MessageType, None, type ReadState, type Snapshot, type SoftState, StateRole } from '../raft/types.js';
-import { Backend, WriteBatch } from '../storage/backend.js';
+import { Backend, WriteBatch, backendBatchIntervalMsDefault, backendBatchLimitDefault } from '../storage/backend.js';
 import { metaKey } from '../storage/schema.js';
 import { KvStore } from '../mvcc/kv-store.js';
 import { WatchableStore } from '../mvcc/watchable-store.js';
 import { type Member, MemberStore, encodeMembers } from '../membership/member-store.js';
-import { createGrpcTransport, type PeerHandler, type Transport } from '../peer/transport.js';
+import { createPeerTransport, type PeerHandler, type Transport } from '../peer/transport.js';
 import { applyCompaction, applyDeleteRange, applyPut, applyRange, applyTxn } from './apply-kv.js';
 import { AlarmAction, AlarmStore, AlarmType, putCost, txnCost, type AlarmRequest, type AlarmResponse } from './alarms.js';
 import { hashKV, Quota } from './maintenance.js';
@@ -95,6 +96,9 @@ export interface ServerOptions {
   quotaBackendBytes: number;
   /** Applied entries between two Raft snapshots (--snapshot-count). */
   snapshotCount: number;
+  /** --backend-batch-interval (ms) and --backend-batch-limit: 0 or absent is etcd's default. */
+  backendBatchIntervalMs?: number;
+  backendBatchLimit?: number;
   /** Entries kept in the log behind a snapshot for slow followers (--experimental-snapshot-catchup-entries). */
   snapshotCatchupEntries: number;
   preVote: boolean;
@@ -117,6 +121,8 @@ export interface ServerOptions {
   /** Joining an existing cluster (--initial-cluster-state existing): `members` is the list
    *  fetched from its peers, and the Raft core waits for the leader instead of bootstrapping. */
   join?: boolean;
+  /** Clocks, timers and randomness (default: Node's); the simulator passes its own. */
+  runtime?: Runtime;
   /** Called once this member was removed from the cluster and has stopped serving. */
   onRemoved?: (reason: string) => void;
 }
@@ -137,6 +143,8 @@ export const readIndexRetryMs = 500;
 export const pendingProposalsMax = 10_000;
 /** Apply batches written to classic-level but not yet landed (their records sit in memory). */
 export const applyBatchesInFlightMax = 8;
+/** How often request deadlines are checked (a timeout fires up to this much late). */
+export const waitSweepMs = 100;
 /** How often a member retries publishing its attributes until it succeeds. */
 export const publishRetryMs = 2_000;
 
@@ -150,6 +158,9 @@ interface CompactApplied {
 interface ReadWaiter {
   resolve: () => void;
   reject: (e: unknown) => void;
+  /** Fails with a timeout past this (rt.now() scale). */
+  deadline: number;
+  settled: boolean;
 }
 
 export class EtcdServer {
@@ -162,15 +173,20 @@ export class EtcdServer {
   /** Index of the last entry whose effects are in the store (the consistent index). */
   private consistentIndex: bigint;
   private readWaiters: ReadWaiter[] = [];
-  private readRound: { ctx: string; waiters: ReadWaiter[]; timer: NodeJS.Timeout } | null = null;
+  /** Every read not yet timed out, in arrival order (non-decreasing deadlines). */
+  private readDeadlines: ReadWaiter[] = [];
+  private readRound: { ctx: string; waiters: ReadWaiter[]; timer: TimerHandle } | null = null;
   /** Read states confirmed but not yet reached by apply (a follower behind the leader's commit). */
   private readsAwaitingApply: { index: bigint; waiters: ReadWaiter[] }[] = [];
   private pendingProposals: { id: bigint; data: Uint8Array }[] = [];
   private applyInFlight: Promise<void>[] = [];
   private stopped = false;
   private fatal: unknown = null;
-  private ticker: NodeJS.Timeout | null = null;
-  private publishTimer: NodeJS.Timeout | null = null;
+  private ticker: TimerHandle | null = null;
+  private sweeper: TimerHandle | null = null;
+  private publishTimer: TimerHandle | null = null;
+  /** Clocks, timers and randomness (base/runtime.ts): Node's, or the simulator's. */
+  readonly rt: Runtime;
   private published = false;
   private leaderId: bigint = None;
   /** When the current leader was elected (ms since epoch; 0 before any). */
@@ -202,6 +218,7 @@ export class EtcdServer {
     ids: { memberId: bigint; clusterId: bigint; members: MemberStore },
     bootstrapVoters: bigint[],
   ) {
+    this.rt = opts.runtime ?? realRuntime;
     this.memberId = ids.memberId;
     this.clusterId = ids.clusterId;
     this.memberStore = ids.members;
@@ -209,10 +226,10 @@ export class EtcdServer {
     this.consistentIndex = backend.getU64(metaKey.consistentIndex) ?? 0n;
     this.snapshotIndex = storage.snapshot().metadata.index;
     this.appliedIndex = this.consistentIndex;
-    this.ids = new RequestIdGenerator(this.memberId, Date.now());
+    this.ids = new RequestIdGenerator(this.memberId, this.rt.now());
     // etcd: ReqTimeout = 5s + 2 × election timeout.
     this.requestTimeoutMs = 5000 + 2 * opts.electionTimeoutMs;
-    this.quota = new Quota(backend, opts.quotaBackendBytes);
+    this.quota = new Quota(backend, opts.quotaBackendBytes, () => this.rt.now());
     const electionTick = Math.max(2, Math.round(opts.electionTimeoutMs / opts.heartbeatIntervalMs));
     const core = new RawNode({
       id: this.memberId,
@@ -223,7 +240,7 @@ export class EtcdServer {
       // Restart at the consistent index: entries up to it are in the store, and the stored
       // configuration (initialState) is as of it.
       applied: restartApplied(storage, this.consistentIndex),
-      rand: new SeededRand(randomBytes(4).readUInt32BE(0)),
+      rand: new SeededRand(opts.runtime ? this.rt.random.int(0x1_0000_0000) : randomBytes(4).readUInt32BE(0)),
       preVote: opts.preVote,
       checkQuorum: true,
     });
@@ -246,7 +263,7 @@ export class EtcdServer {
               if (hasRequest(rd.entries) || hasRequest(rd.committedEntries.filter((e) => e.index > this.readyBaseIndex))) fire(p, action);
             }
           : undefined,
-    });
+    }, (fn) => this.rt.soon(fn));
     const handler: PeerHandler = {
       process: (m) => this.node.input(() => this.node.core.step(m)),
       reportUnreachable: (id) => this.node.input(() => this.node.core.reportUnreachable(id)),
@@ -265,7 +282,7 @@ export class EtcdServer {
     const self = { memberId: this.memberId, clusterId: this.clusterId };
     if (opts.transport) this.transport = opts.transport({ ...self, handler });
     else if (opts.listenPeerUrls && opts.listenPeerUrls.length > 0) {
-      this.transport = createGrpcTransport({ ...self, listenPeerUrls: opts.listenPeerUrls, logger: opts.logger, handler });
+      this.transport = createPeerTransport({ ...self, listenPeerUrls: opts.listenPeerUrls, logger: opts.logger, handler });
     } else this.transport = null;
     this.corruption = new CorruptionChecker(
       {
@@ -278,10 +295,12 @@ export class EtcdServer {
           this.transport ? this.transport.request(to, kind, body, timeoutMs) : Promise.reject(new Error('no peer transport')),
         raiseCorrupt: (id) => this.alarm({ action: AlarmAction.ACTIVATE, memberID: id, alarm: AlarmType.CORRUPT }),
         logger: opts.logger,
+        rt: this.rt,
       },
       opts.corruptCheckTimeMs ?? 0,
     );
     this.cluster = new ClusterOps({
+      rt: this.rt,
       memberId: this.memberId,
       clusterId: this.clusterId,
       logger: opts.logger,
@@ -316,7 +335,12 @@ export class EtcdServer {
   leases!: LeaseServer;
 
   static async start(opts: ServerOptions): Promise<EtcdServer> {
-    const backend = await Backend.open(path.join(opts.dataDir, 'member', 'db'));
+    const rt = opts.runtime ?? realRuntime;
+    const t0 = rt.now();
+    const backend = await Backend.open(path.join(opts.dataDir, 'member', 'db'), {
+      batchIntervalMs: opts.backendBatchIntervalMs || backendBatchIntervalMsDefault,
+      batchLimit: opts.backendBatchLimit || backendBatchLimitDefault,
+    });
     // A restarted member uses what its data dir says, not the initial flags (as etcd).
     let memberId = backend.getU64(metaKey.memberId);
     let clusterId = backend.getU64(metaKey.clusterId);
@@ -358,15 +382,19 @@ export class EtcdServer {
       await backend.close();
       throw new Error(`data dir ${opts.dataDir}: member ${hex(memberId)} is not in its own member list`);
     }
+    const tBackend = rt.now();
     const storage = await DurableRaftStorage.open(backend, path.join(opts.dataDir, 'member', 'wal'));
+    const tWal = rt.now();
     const hs = storage.diskHardState();
     // A data dir with no Raft state at all (new, or made by `snapshot restore`) bootstraps the
     // cluster from its member list, as etcd's startNode does from --initial-cluster.
     const fresh = storage.lastIndex() === 0n && hs.term === 0n && storage.snapshot().metadata.index === 0n;
     const joined = backend.getSync(metaKey.joinExisting) !== undefined;
     const voters = fresh && !joined ? members.all().filter((m) => !m.isLearner).map((m) => m.id) : [];
-    const leases = await LeaseServer.open(backend, { ...opts, requestTimeoutMs: 5000 + 2 * opts.electionTimeoutMs });
-    const kv = await KvStore.open(backend, { leases: leases.lessor });
+    const leases = await LeaseServer.open(backend, { ...opts, runtime: rt, requestTimeoutMs: 5000 + 2 * opts.electionTimeoutMs });
+    const tLeases = rt.now();
+    const kv = await KvStore.open(backend, { leases: leases.lessor, soon: (fn) => rt.soon(fn) });
+    const tKv = rt.now();
     const s = new EtcdServer(opts, backend, storage, kv, { memberId, clusterId, members }, voters);
     s.leases = leases;
     leases.bind({
@@ -389,6 +417,12 @@ export class EtcdServer {
       'last-index': storage.lastIndex().toString(),
       'current-revision': kv.rev().toString(),
       members: members.all().map((m) => `${hex(m.id)}=${m.peerURLs.join(',')}`),
+      // Where start-up time went (etcd logs "recovered v3 backend ... took" likewise).
+      'open-backend-took-ms': tBackend - t0,
+      'load-wal-took-ms': tWal - tBackend,
+      'load-leases-took-ms': tLeases - tWal,
+      'restore-mvcc-took-ms': tKv - tLeases,
+      keys: kv.keyCount(),
     });
     await s.alarms.load(backend);
     if (s.transport) {
@@ -401,10 +435,12 @@ export class EtcdServer {
         throw e;
       }
     }
-    s.ticker = setInterval(() => s.node.input(() => s.node.core.tick()), opts.heartbeatIntervalMs);
-    s.ticker.unref?.();
+    s.ticker = s.rt.every(opts.heartbeatIntervalMs, () => s.node.input(() => s.node.core.tick()));
+    // Request deadlines (proposals and linearizable reads) are swept here, not timed one by one.
+    s.sweeper = s.rt.every(waitSweepMs, () => s.expireWaits());
     s.cluster.startRemovedCheck();
     s.corruption.start();
+    s.campaignIfAlone();
     s.node.kick();
     return s;
   }
@@ -500,7 +536,7 @@ export class EtcdServer {
   private async restore(snap: Snapshot): Promise<void> {
     const index = snap.metadata.index;
     await this.leases.lessor.load(this.backend);
-    this.kv = await KvStore.open(this.backend, { leases: this.leases.lessor });
+    this.kv = await KvStore.open(this.backend, { leases: this.leases.lessor, soon: (fn) => this.rt.soon(fn) });
     this.watchable.restore(this.kv);
     await this.alarms.reload(this.backend);
     const before = this.memberStore.all();
@@ -559,18 +595,22 @@ export class EtcdServer {
       batch.put(metaKey.consistentIndex, Backend.u64(last));
       // The raft log is the durable record, so apply answers as soon as the effects are in the
       // store's memory (its overlay serves reads until the batch lands), without waiting for
-      // classic-level — etcd likewise answers before its backend batch commits. The writes
-      // land in order; at most applyBatchesInFlightMax wait, bounding the overlay's memory.
+      // classic-level — etcd likewise answers before its backend batch commits. The backend
+      // gathers apply batches into one write per --backend-batch-interval or -limit; writes land
+      // in order; at most applyBatchesInFlightMax writes wait, bounding the overlay's memory.
       const fp = this.opts.failpoints?.get('backendBeforeCommit');
       if (fp !== undefined && entries.some((e) => e.index > this.readyBaseIndex && e.type === EntryType.Normal && isClientRequest(e.data))) fire('backendBeforeCommit', fp);
       const landed = this.backend.commit(batch);
-      landed.catch((e: unknown) => this.onFatal(e));
-      this.applyInFlight.push(landed);
-      if (this.applyInFlight.length >= applyBatchesInFlightMax) await this.applyInFlight.shift();
-      void landed.then(() => {
-        const k = this.applyInFlight.indexOf(landed);
-        if (k >= 0) this.applyInFlight.splice(k, 1);
-      });
+      if (this.applyInFlight[this.applyInFlight.length - 1] !== landed) {
+        // A new write (group): count it once.
+        landed.catch((e: unknown) => this.onFatal(e));
+        this.applyInFlight.push(landed);
+        void landed.then(() => {
+          const k = this.applyInFlight.indexOf(landed);
+          if (k >= 0) this.applyInFlight.splice(k, 1);
+        });
+        if (this.applyInFlight.length >= applyBatchesInFlightMax) await this.applyInFlight.shift();
+      }
       this.consistentIndex = last;
     }
     this.appliedIndex = (entries[entries.length - 1] as Entry).index;
@@ -631,11 +671,11 @@ export class EtcdServer {
         // etcd's linearizableReadLoop: reads in flight across a leader change fail with it.
         const round = this.readRound;
         this.readRound = null;
-        clearTimeout(round.timer);
+        round.timer.cancel();
         for (const w of round.waiters) w.reject(new EtcdError(Errors.LeaderChanged));
       }
       if (s.leader !== None) {
-        this.leaderElectedAt = Date.now();
+        this.leaderElectedAt = this.rt.now();
         const pending = this.pendingProposals;
         this.pendingProposals = [];
         // Queued behind this Ready, so they reach the core after advance().
@@ -647,16 +687,22 @@ export class EtcdServer {
   }
 
   private async afterAdvance(): Promise<void> {
-    // A cluster of one need not wait an election timeout to lead (once its configuration,
-    // possibly from the bootstrap entries just applied, says it is the only voter).
-    if (!this.campaignedAlone && this.role !== StateRole.Leader) {
-      const cs = this.node.core.raft.confState();
-      if (cs.voters.length === 1 && cs.voters[0] === this.memberId) {
-        this.campaignedAlone = true;
-        this.node.input(() => this.node.core.campaign());
-      }
-    }
+    this.campaignIfAlone();
     await this.maybeSnapshot();
+  }
+
+  /**
+   * A cluster of one need not wait an election timeout to lead (once its configuration,
+   * possibly from the bootstrap entries just applied, says it is the only voter) — at start-up
+   * too: a restarted single member leads at once, as etcd's initial-election-tick-advance does.
+   */
+  private campaignIfAlone(): void {
+    if (this.campaignedAlone || this.role === StateRole.Leader) return;
+    const cs = this.node.core.raft.confState();
+    if (cs.voters.length === 1 && cs.voters[0] === this.memberId) {
+      this.campaignedAlone = true;
+      this.node.input(() => this.node.core.campaign());
+    }
   }
 
   private async maybeSnapshot(): Promise<void> {
@@ -679,7 +725,8 @@ export class EtcdServer {
     this.opts.logger.error('raft loop failed; member stops serving', { error: err instanceof Error ? (err.stack ?? err.message) : String(err) });
     this.waits.failAll(new EtcdError(Errors.Stopped));
     this.failReads(new EtcdError(Errors.Stopped));
-    if (this.ticker) clearInterval(this.ticker);
+    this.ticker?.cancel();
+    this.sweeper?.cancel();
     this.opts.onFatal?.(err);
   }
 
@@ -700,17 +747,12 @@ export class EtcdServer {
     const id = this.ids.next();
     const data = encodeInternal(make(id));
     if (data.length > this.opts.maxRequestBytes) throw new EtcdError(Errors.RequestTooLarge);
-    const wait = this.waits.register(id);
+    // The request timeout is a deadline swept by one timer (see start()), not a timer each.
+    const wait = this.waits.register(id, this.rt.now() + this.requestTimeoutMs);
     this.node.input(() => this.submit(id, data));
-    const start = Date.now();
-    const timer = setTimeout(() => this.waits.fail(id, this.timeoutError(start)), this.requestTimeoutMs);
-    try {
-      const res = await wait;
-      if (!res.ok) throw res.err;
-      return res.value as T;
-    } finally {
-      clearTimeout(timer);
-    }
+    const res = await wait;
+    if (!res.ok) throw res.err;
+    return res.value as T;
   }
 
   /**
@@ -726,9 +768,11 @@ export class EtcdServer {
   }
 
   /** `wire`: the request's protobuf bytes as the client sent them (they become the entry). */
-  async put(req: PutRequest, wire?: Uint8Array): Promise<PutResponse> {
-    await this.checkQuota(putCost(req.key, req.value));
-    return this.propose((id) => ({ kind: RequestKind.Put, id, req, wire }));
+  put(req: PutRequest, wire?: Uint8Array): Promise<PutResponse> {
+    const cost = putCost(req.key, req.value);
+    // Within the quota by the cached figure: no await on the way to propose.
+    if (this.quota.availableNow(cost)) return this.propose((id) => ({ kind: RequestKind.Put, id, req, wire }));
+    return this.checkQuota(cost).then(() => this.propose((id) => ({ kind: RequestKind.Put, id, req, wire })));
   }
 
   /**
@@ -777,11 +821,10 @@ export class EtcdServer {
 
   private schedulePublish(delayMs: number): void {
     if (this.published || this.stopped || this.publishTimer !== null) return;
-    this.publishTimer = setTimeout(() => {
+    this.publishTimer = this.rt.after(delayMs, () => {
       this.publishTimer = null;
       void this.publish();
-    }, delayMs);
-    this.publishTimer.unref?.();
+    });
   }
 
   private async publish(): Promise<void> {
@@ -811,35 +854,46 @@ export class EtcdServer {
   linearizableRead(): Promise<void> {
     this.checkServing();
     return new Promise<void>((resolve, reject) => {
-      const timer = setTimeout(() => {
-        w.reject(new EtcdError(Errors.Timeout));
-      }, this.requestTimeoutMs);
-      let settled = false;
       const w: ReadWaiter = {
+        deadline: this.rt.now() + this.requestTimeoutMs,
+        settled: false,
         resolve: () => {
-          if (settled) return;
-          settled = true;
-          clearTimeout(timer);
+          if (w.settled) return;
+          w.settled = true;
           resolve();
         },
         reject: (e) => {
-          if (settled) return;
-          settled = true;
-          clearTimeout(timer);
+          if (w.settled) return;
+          w.settled = true;
           reject(e);
         },
       };
       this.readWaiters.push(w);
+      this.readDeadlines.push(w);
       this.node.input(() => this.startReadRound());
     });
+  }
+
+  /** Fails proposals and reads past their deadline (the sweeper's tick). */
+  private expireWaits(): void {
+    const now = this.rt.now();
+    this.waits.expire(now, (deadline) => this.timeoutError(deadline - this.requestTimeoutMs));
+    // Answered reads leave the front too, so the queue holds about one sweep's worth.
+    const q = this.readDeadlines;
+    let i = 0;
+    for (; i < q.length; i++) {
+      const w = q[i] as ReadWaiter;
+      if (!w.settled && w.deadline > now) break;
+      if (!w.settled) w.reject(new EtcdError(Errors.Timeout));
+    }
+    if (i > 0) this.readDeadlines = q.slice(i);
   }
 
   /** Called only through node.input (never inside a Ready). */
   private startReadRound(): void {
     if (this.readRound !== null || this.readWaiters.length === 0 || this.stopped) return;
     const ctx = this.ids.next().toString(16);
-    const timer = setInterval(() => this.node.input(() => this.askReadIndex(ctx)), readIndexRetryMs);
-    timer.unref?.();
+    const timer = this.rt.every(readIndexRetryMs, () => this.node.input(() => this.askReadIndex(ctx)));
     this.readRound = { ctx, waiters: this.readWaiters, timer };
     this.readWaiters = [];
     this.askReadIndex(ctx);
@@ -860,7 +914,7 @@ export class EtcdServer {
       const round = this.readRound;
       if (!round || Buffer.from(s.ctx).toString() !== round.ctx) continue;
       this.readRound = null;
-      clearInterval(round.timer);
+      round.timer.cancel();
       this.readsAwaitingApply.push({ index: s.index, waiters: round.waiters });
     }
     this.releaseReads();
@@ -881,12 +935,13 @@ export class EtcdServer {
     for (const w of this.readWaiters) w.reject(err);
     this.readWaiters = [];
     if (this.readRound) {
-      clearInterval(this.readRound.timer);
+      this.readRound.timer.cancel();
       for (const w of this.readRound.waiters) w.reject(err);
       this.readRound = null;
     }
     for (const r of this.readsAwaitingApply) for (const w of r.waiters) w.reject(err);
     this.readsAwaitingApply = [];
+    this.readDeadlines = [];
   }
 
   // ---- membership (cluster-ops.ts) ----
@@ -926,8 +981,9 @@ export class EtcdServer {
     this.corruption.stop();
     if (this.stopped) return;
     this.stopped = true;
-    if (this.ticker) clearInterval(this.ticker);
-    if (this.publishTimer) clearTimeout(this.publishTimer);
+    this.ticker?.cancel();
+    this.sweeper?.cancel();
+    this.publishTimer?.cancel();
     this.cluster.stop();
     await this.node.stop();
     this.leases.stop();

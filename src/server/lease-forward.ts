@@ -41,7 +41,11 @@ export class KeepAliveBatcher {
   private scheduled = false;
 
   /** `send` delivers one batch to the leader and resolves with its answer. */
-  constructor(private readonly send: (body: Uint8Array, timeoutMs: number) => Promise<Uint8Array>) {}
+  constructor(
+    private readonly send: (body: Uint8Array, timeoutMs: number) => Promise<Uint8Array>,
+    /** A later turn (Runtime.soon). */
+    private readonly soon: (fn: () => void) => void = (fn) => void setImmediate(fn),
+  ) {}
 
   renew(id: bigint, timeoutMs: number): Promise<bigint> {
     return new Promise<bigint>((resolve, reject) => {
@@ -49,7 +53,7 @@ export class KeepAliveBatcher {
       if (this.pending.length >= forwardBatchMax) this.flush(timeoutMs);
       else if (!this.scheduled) {
         this.scheduled = true;
-        setImmediate(() => {
+        this.soon(() => {
           this.scheduled = false;
           this.flush(timeoutMs);
         });

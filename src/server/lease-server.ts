@@ -24,7 +24,7 @@
  * call settles within the request timeout; the expiry timer runs only between bind and stop.
  */
 import { assert } from '../base/assert.js';
-import { realClock, type Clock } from '../base/clock.js';
+import { realRuntime, type Runtime, type TimerHandle } from '../base/runtime.js';
 import type { Logger } from '../base/logger.js';
 import { toDomain, toWire } from '../api/convert.js';
 import { EtcdError, Errors } from '../api/errors.js';
@@ -74,7 +74,8 @@ export interface LeaseServerOptions {
   heartbeatIntervalMs: number;
   requestTimeoutMs: number;
   logger: Logger;
-  clock?: Clock;
+  /** Clocks and timers (default: Node's). */
+  runtime?: Runtime;
   /** Remaining-TTL checkpoints (default on). */
   checkpoints?: boolean;
 }
@@ -89,18 +90,19 @@ function decode<T>(typeName: string, data: Uint8Array): T {
   return toDomain<T>(typeName, t.toObject(t.decode(data), { longs: String, defaults: true }));
 }
 
-const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
 export class LeaseServer implements LessorHost {
   readonly lessor: Lessor;
   private cluster: LeaseCluster | null = null;
   private batcher: KeepAliveBatcher | null = null;
-  private timer: NodeJS.Timeout | null = null;
+  private timer: TimerHandle | null = null;
   private stopped = false;
+  private readonly rt: Runtime;
 
   private constructor(private readonly opts: LeaseServerOptions) {
+    this.rt = opts.runtime ?? realRuntime;
     this.lessor = new Lessor({
-      clock: opts.clock ?? realClock,
+      clock: this.rt.clock,
       minTtl: minLeaseTtlSeconds(opts.electionTimeoutMs, opts.heartbeatIntervalMs),
       host: this,
       checkpoints: opts.checkpoints,
@@ -119,14 +121,13 @@ export class LeaseServer implements LessorHost {
     assert(this.cluster === null, 'lease server bound twice');
     this.cluster = cluster;
     const forward = cluster.forwardToLeader;
-    if (forward) this.batcher = new KeepAliveBatcher((body, timeoutMs) => forward(leaseKindKeepAliveBatch, body, timeoutMs));
-    this.timer = setInterval(() => this.tick(), leaseTickMs);
-    this.timer.unref();
+    if (forward) this.batcher = new KeepAliveBatcher((body, timeoutMs) => forward(leaseKindKeepAliveBatch, body, timeoutMs), (fn) => this.rt.soon(fn));
+    this.timer = this.rt.every(leaseTickMs, () => this.tick());
   }
 
   stop(): void {
     this.stopped = true;
-    if (this.timer) clearInterval(this.timer);
+    this.timer?.cancel();
     this.timer = null;
     this.lessor.demote();
   }
@@ -204,9 +205,9 @@ export class LeaseServer implements LessorHost {
    * answers an unknown lease with TTL 0). Forwarded to the leader from a follower.
    */
   async renew(id: bigint, forward = true): Promise<bigint> {
-    const until = Date.now() + this.opts.requestTimeoutMs;
+    const until = this.rt.now() + this.opts.requestTimeoutMs;
     let waitedApply = false;
-    while (Date.now() < until && !this.stopped) {
+    while (this.rt.now() < until && !this.stopped) {
       if (this.member.isLeader()) {
         const r = this.lessor.renew(id);
         switch (r.kind) {
@@ -220,7 +221,7 @@ export class LeaseServer implements LessorHost {
             }
             return 0n;
           case 'expired':
-            if (await withTimeout(r.revoked, until - Date.now(), false)) return 0n;
+            if (await withTimeout(this.rt, r.revoked, until - this.rt.now(), false)) return 0n;
             continue;
           case 'not-primary':
             break; // elected, term's first entry not applied yet
@@ -229,21 +230,21 @@ export class LeaseServer implements LessorHost {
         throw new EtcdError(Errors.NotLeader);
       } else if (this.batcher) {
         try {
-          return await this.batcher.renew(id, Math.max(1, until - Date.now()));
+          return await this.batcher.renew(id, Math.max(1, until - this.rt.now()));
         } catch {
           /* leader changed or unreachable: try again */
         }
       }
-      await sleep(retryPauseMs);
+      await this.rt.sleep(retryPauseMs);
     }
     throw new EtcdError(this.stopped ? Errors.Stopped : Errors.Timeout);
   }
 
   /** LeaseTimeToLive: TTL −1 for an unknown lease (etcd v3rpc); forwarded from a follower. */
   async timeToLive(req: LeaseTimeToLiveRequest, forward = true): Promise<LeaseTimeToLiveResponse> {
-    const until = Date.now() + this.opts.requestTimeoutMs;
+    const until = this.rt.now() + this.opts.requestTimeoutMs;
     let waitedApply = false;
-    while (Date.now() < until && !this.stopped) {
+    while (this.rt.now() < until && !this.stopped) {
       if (this.member.isLeader() && this.lessor.isPrimary()) {
         const l = this.lessor.lookup(req.ID);
         if (!l && !waitedApply && this.member.waitApplied) {
@@ -260,14 +261,14 @@ export class LeaseServer implements LessorHost {
       if (!this.member.isLeader() && this.member.forwardToLeader) {
         try {
           const body = encode('etcdserverpb.LeaseTimeToLiveRequest', req);
-          const answer = await this.member.forwardToLeader(leaseKindTimeToLive, body, Math.max(1, until - Date.now()));
+          const answer = await this.member.forwardToLeader(leaseKindTimeToLive, body, Math.max(1, until - this.rt.now()));
           const r = decode<LeaseTimeToLiveResponse>('etcdserverpb.LeaseTimeToLiveResponse', answer);
           return { ...r, header: { revision: this.member.revision() } };
         } catch {
           /* leader changed or unreachable: try again */
         }
       }
-      await sleep(retryPauseMs);
+      await this.rt.sleep(retryPauseMs);
     }
     throw new EtcdError(this.stopped ? Errors.Stopped : Errors.Timeout);
   }
@@ -289,11 +290,11 @@ export class LeaseServer implements LessorHost {
   }
 }
 
-function withTimeout<T>(p: Promise<T>, ms: number, onTimeout: T): Promise<T> {
+function withTimeout<T>(rt: Runtime, p: Promise<T>, ms: number, onTimeout: T): Promise<T> {
   return new Promise<T>((resolve) => {
-    const t = setTimeout(() => resolve(onTimeout), Math.max(0, ms));
+    const t = rt.after(ms, () => resolve(onTimeout));
     void p.then((v) => {
-      clearTimeout(t);
+      t.cancel();
       resolve(v);
     });
   });

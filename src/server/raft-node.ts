@@ -12,9 +12,11 @@
  * they share one fsync: that is the whole of group commit.
  *
  * Invariants: at most one Ready is in flight (the loop is a single async task); a message
- * leaves only after the write it depends on has completed; an entry is applied only after the
- * write that holds it; applied indexes are strictly increasing and contiguous; the input queue
- * is bounded by the callers (proposals and reads are bounded by their waiters).
+ * leaves only after the write it depends on has completed; an entry is applied only once it is
+ * on this member's disk — committed entries written by an earlier Ready are applied while the
+ * current Ready's write is in flight (pipelining), the others after it; applied indexes are
+ * strictly increasing and contiguous; the input queue is bounded by the callers (proposals and
+ * reads are bounded by their waiters).
  */
 import { assert } from '../base/assert.js';
 import type { RawNode, Ready } from '../raft/raw-node.js';
@@ -47,11 +49,15 @@ export class RaftNode {
   private inReady = false;
   private queued: (() => void)[] = [];
   private lastApplied = -1n;
+  /** The last log index known to be on this member's disk (set at the first Ready). */
+  private persisted: bigint | undefined;
   private current: Promise<void> = Promise.resolve();
 
   constructor(
     readonly core: RawNode,
     private readonly fx: RaftNodeEffects,
+    /** Runs the loop on a later turn (Runtime.soon: setImmediate, or the simulator's). */
+    private readonly soon: (fn: () => void) => void = (fn) => void setImmediate(fn),
   ) {}
 
   /** Run `fn` against the core now, or right after the Ready in flight; then run the loop. */
@@ -89,7 +95,7 @@ export class RaftNode {
       return;
     }
     this.running = true;
-    this.current = new Promise<void>((resolve) => setImmediate(() => void this.loop().then(resolve)));
+    this.current = new Promise<void>((resolve) => this.soon(() => void this.loop().then(resolve)));
   }
 
   /** Stops the loop; resolves once a Ready in flight (if any) has finished its writes. */
@@ -123,8 +129,24 @@ export class RaftNode {
       // acknowledgements) may only leave after the write they promise.
       const early = this.core.raft.state === StateRole.Leader;
       if (early && rd.messages.length > 0) this.fx.send(rd.messages);
+      // Pipelining: committed entries that are already durable here (written by an earlier
+      // Ready, and not about to be overwritten by this one) are applied while this Ready's
+      // write is in flight; the rest after it. A committed entry is durable on a quorum, and
+      // the member that proposed it answers only once it is also durable locally (a leader
+      // counts its own unwritten entries toward commit, as etcd 3.4's raft does).
+      this.persisted ??= this.core.raft.log.storage.lastIndex();
+      const firstNew = rd.entries.length > 0 ? (rd.entries[0] as Entry).index : undefined;
+      const safe = rd.snapshot ? -1n : firstNew !== undefined && firstNew - 1n < this.persisted ? firstNew - 1n : this.persisted;
+      let split = 0;
+      while (split < rd.committedEntries.length && (rd.committedEntries[split] as Entry).index <= safe) split++;
       this.fx.failpoint?.('raftBeforeSave', rd);
-      await this.fx.persist(rd);
+      const saved = this.fx.persist(rd);
+      // Whatever happens to the write, its rejection is handled below (never unhandled).
+      saved.catch(() => undefined);
+      if (split > 0) await this.applyEntries(rd, rd.committedEntries.slice(0, split));
+      await saved;
+      if (rd.snapshot) this.persisted = rd.snapshot.metadata.index;
+      if (rd.entries.length > 0) this.persisted = (rd.entries[rd.entries.length - 1] as Entry).index;
       this.fx.failpoint?.('raftAfterSave', rd);
       if (!early && rd.messages.length > 0) this.fx.send(rd.messages);
       if (rd.snapshot) {
@@ -133,14 +155,7 @@ export class RaftNode {
         this.fx.failpoint?.('raftAfterApplySnap', rd);
         this.lastApplied = rd.snapshot.metadata.index;
       }
-      if (rd.committedEntries.length > 0) {
-        const first = rd.committedEntries[0] as Entry;
-        assert(this.lastApplied < 0n || first.index === this.lastApplied + 1n, `apply gap: ${this.lastApplied} → ${first.index}`);
-        this.fx.failpoint?.('raftBeforeApply', rd);
-        await this.fx.apply(rd.committedEntries);
-        this.lastApplied = (rd.committedEntries[rd.committedEntries.length - 1] as Entry).index;
-        this.fx.failpoint?.('raftAfterApply', rd);
-      }
+      if (split < rd.committedEntries.length) await this.applyEntries(rd, split === 0 ? rd.committedEntries : rd.committedEntries.slice(split));
       if (rd.readStates.length > 0) this.fx.onReadStates(rd.readStates);
       this.core.advance(rd);
     } finally {
@@ -150,5 +165,14 @@ export class RaftNode {
     this.queued = [];
     for (const fn of q) this.run(fn);
     await this.fx.afterAdvance();
+  }
+
+  private async applyEntries(rd: Ready, entries: Entry[]): Promise<void> {
+    const first = entries[0] as Entry;
+    assert(this.lastApplied < 0n || first.index === this.lastApplied + 1n, `apply gap: ${this.lastApplied} → ${first.index}`);
+    this.fx.failpoint?.('raftBeforeApply', rd);
+    await this.fx.apply(entries);
+    this.lastApplied = (entries[entries.length - 1] as Entry).index;
+    this.fx.failpoint?.('raftAfterApply', rd);
   }
 }

@@ -163,6 +163,8 @@ export interface SnapshotFile {
 
 /** Writes the state machine of `backend` as a bbolt file at `file`. */
 export async function writeSnapshotFile(backend: Backend, file: string): Promise<SnapshotFile> {
+  // Everything applied so far lands first (the backend gathers writes).
+  await backend.drain();
   const fh = await open(file, 'w', 0o600);
   try {
     // Pages come mostly in file order: gather runs of consecutive pages into large writes.

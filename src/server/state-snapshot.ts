@@ -35,9 +35,12 @@ const allKeysHi = Buffer.alloc(64, 0xff);
 
 /** A consistent dump of the backend, in chunks of about snapshotChunkBytes. */
 export function dumpState(backend: Backend): AsyncIterable<Uint8Array> {
-  const scan = backend.scan(allKeysLo, allKeysHi); // the iterator (and its snapshot) starts now
   return {
     async *[Symbol.asyncIterator]() {
+      // Everything applied so far lands first (the backend gathers writes), then the
+      // iterator's snapshot of the database is taken.
+      await backend.drain();
+      const scan = backend.scan(allKeysLo, allKeysHi);
       const hash = createHash('sha256');
       let parts: Buffer[] = [magic];
       let size = magic.length;

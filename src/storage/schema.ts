@@ -139,6 +139,32 @@ export function parseMvccKey(k: Uint8Array): MvccKeyParts {
 }
 
 /** Lower bound of every MVCC key with main revision ≥ main. */
+/** mvccKey with number revisions (the MVCC index keeps numbers; exact below 2^53). */
+export function mvccKeyN(main: number, sub: number, tombstone: boolean): Buffer {
+  const k = Buffer.allocUnsafe(tombstone ? mvccKeyBytes + 1 : mvccKeyBytes);
+  k[0] = prefix.mvcc[0] as number;
+  k.writeUInt32BE(Math.floor(main / 0x1_0000_0000), 1);
+  k.writeUInt32BE(main >>> 0, 5);
+  k.writeUInt32BE(Math.floor(sub / 0x1_0000_0000), 9);
+  k.writeUInt32BE(sub >>> 0, 13);
+  if (tombstone) k[mvccKeyBytes] = tombstoneMark;
+  return k;
+}
+
+/** The main revision of an MVCC record key, as a number. */
+export function mvccMainOf(k: Buffer): number {
+  return k.readUInt32BE(1) * 0x1_0000_0000 + k.readUInt32BE(5);
+}
+
+/** The sub revision of an MVCC record key, as a number. */
+export function mvccSubOf(k: Buffer): number {
+  return k.readUInt32BE(9) * 0x1_0000_0000 + k.readUInt32BE(13);
+}
+
+export function isTombstoneKey(k: Uint8Array): boolean {
+  return k.length === mvccKeyBytes + 1 && k[mvccKeyBytes] === tombstoneMark;
+}
+
 export function mvccKeyFloor(main: bigint): Buffer {
   return mvccKey(main, 0n, false);
 }

@@ -4,30 +4,29 @@
  */
 import { describe, expect, it } from 'vitest';
 import { KeyIndex } from '../../../src/mvcc/key-index.js';
-import type { Revision } from '../../../src/mvcc/revision.js';
-
-const r = (main: number, sub = 0): Revision => ({ main: BigInt(main), sub: BigInt(sub) });
+/** A revision as the index takes it: (main, sub). */
+const r = (main: number, sub = 0): [number, number] => [main, sub];
 
 /** put@2, put@3, delete@4, put@6, put@8.1, delete@9, put@10 */
 function example(): KeyIndex {
   const ki = new KeyIndex(Buffer.from('k'));
-  ki.put(r(2));
-  ki.put(r(3));
-  ki.tombstone(r(4));
-  ki.put(r(6));
-  ki.put(r(8, 1));
-  ki.tombstone(r(9));
-  ki.put(r(10));
+  ki.put(...r(2));
+  ki.put(...r(3));
+  ki.tombstone(...r(4));
+  ki.put(...r(6));
+  ki.put(...r(8, 1));
+  ki.tombstone(...r(9));
+  ki.put(...r(10));
   return ki;
 }
 
 function gens(ki: KeyIndex): string[][] {
-  return ki.generations.map((g) => g.revs.map((x) => (x.sub === 0n ? `${x.main}` : `${x.main}.${x.sub}`)));
+  return ki.generations.map((g) => g.revs.map((x) => (x.sub === 0 ? `${x.main}` : `${x.main}.${x.sub}`)));
 }
 
 function seen(ki: KeyIndex, at: number): string | null {
-  const v = ki.get(BigInt(at));
-  return v ? `mod ${v.modified.main} create ${v.created.main} ver ${v.version}` : null;
+  const v = ki.get(at);
+  return v ? `mod ${v.modMain} create ${v.createdMain} ver ${v.version}` : null;
 }
 
 describe('KeyIndex', () => {
@@ -63,7 +62,7 @@ describe('KeyIndex', () => {
     for (const [at, want, kept] of cases) {
       const ki = example();
       const keep: string[] = [];
-      ki.compact(BigInt(at), (x) => keep.push(x.sub === 0n ? `${x.main}` : `${x.main}.${x.sub}`));
+      ki.compact(at, (main, sub) => keep.push(sub === 0 ? `${main}` : `${main}.${sub}`));
       expect(gens(ki), `compact at ${at}`).toEqual(want);
       expect(keep, `kept at ${at}`).toEqual(kept);
       // reads at ≥ the compaction revision are unchanged
@@ -74,49 +73,49 @@ describe('KeyIndex', () => {
 
   it('versions stay right after compaction drops the start of a generation', () => {
     const ki = new KeyIndex(Buffer.from('k'));
-    for (let i = 2; i <= 6; i++) ki.put(r(i));
-    ki.compact(5n, () => undefined);
+    for (let i = 2; i <= 6; i++) ki.put(...r(i));
+    ki.compact(5, () => undefined);
     expect(gens(ki)).toEqual([['5', '6']]);
     expect(seen(ki, 5)).toBe('mod 5 create 2 ver 4');
     expect(seen(ki, 6)).toBe('mod 6 create 2 ver 5');
-    ki.put(r(7));
+    ki.put(...r(7));
     expect(seen(ki, 7)).toBe('mod 7 create 2 ver 6');
   });
 
   it('a deleted key compacted past its tombstone is empty (dropped from the index)', () => {
     const ki = new KeyIndex(Buffer.from('k'));
-    ki.put(r(2));
-    ki.tombstone(r(3));
-    ki.compact(2n, () => undefined);
+    ki.put(...r(2));
+    ki.tombstone(...r(3));
+    ki.compact(2, () => undefined);
     expect(ki.isEmpty()).toBe(false);
-    ki.compact(3n, () => undefined);
+    ki.compact(3, () => undefined);
     expect(ki.isEmpty()).toBe(true);
   });
 
   it('restore starts a generation with the stored create revision and version', () => {
     const ki = new KeyIndex(Buffer.from('k'));
-    ki.restore(r(3), r(9), 4n);
-    ki.put(r(11));
+    ki.restore(3, 0, 9, 0, 4);
+    ki.put(...r(11));
     expect(seen(ki, 10)).toBe('mod 9 create 3 ver 4');
     expect(seen(ki, 11)).toBe('mod 11 create 3 ver 5');
   });
 
   it('writes in one txn: put then delete then put at the same main revision', () => {
     const ki = new KeyIndex(Buffer.from('k'));
-    ki.put(r(2));
-    ki.put(r(5, 0));
-    ki.tombstone(r(5, 1));
-    ki.put(r(5, 2));
+    ki.put(...r(2));
+    ki.put(...r(5, 0));
+    ki.tombstone(...r(5, 1));
+    ki.put(...r(5, 2));
     expect(seen(ki, 4)).toBe('mod 2 create 2 ver 1');
     expect(seen(ki, 5)).toBe('mod 5 create 5 ver 1');
   });
 
   it('refuses revisions out of order and tombstones of a deleted key', () => {
     const ki = new KeyIndex(Buffer.from('k'));
-    ki.put(r(3));
-    expect(() => ki.put(r(3))).toThrow();
-    expect(() => ki.put(r(2, 5))).toThrow();
-    ki.tombstone(r(4));
-    expect(() => ki.tombstone(r(5))).toThrow();
+    ki.put(...r(3));
+    expect(() => ki.put(...r(3))).toThrow();
+    expect(() => ki.put(...r(2, 5))).toThrow();
+    ki.tombstone(...r(4));
+    expect(() => ki.tombstone(...r(5))).toThrow();
   });
 });

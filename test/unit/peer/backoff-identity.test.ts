@@ -2,11 +2,11 @@
  * Reconnect backoff (doubling, capped, jittered within [ceil/2, ceil], reset) and the identity
  * check of peer calls (order and texts of the refusals, metadata parsing).
  */
-import * as grpc from '@grpc/grpc-js';
 import { describe, expect, it } from 'vitest';
 import { SeededRand } from '../../../src/base/random.js';
 import { Backoff } from '../../../src/peer/backoff.js';
-import { checkIdentity, identityMetadata, mdFrom, readIdentity, type LocalIdentity } from '../../../src/peer/identity.js';
+import { checkIdentity, type LocalIdentity } from '../../../src/peer/identity.js';
+import { Purpose, decodeHello, encodeHello, PeerFrameError } from '../../../src/peer/frames.js';
 
 describe('Backoff', () => {
   it('doubles from the base up to the cap, each delay jittered within [ceil/2, ceil]', () => {
@@ -44,14 +44,14 @@ describe('peer identity', () => {
     expect(checkIdentity(undefined, local)?.reason).toBe('bad-identity');
   });
 
-  it('carries 64-bit ids in metadata and rejects malformed ones', () => {
-    const id = { clusterId: 0xffffffffffffffffn, from: 0xfedcba9876543210n, to: 1n };
-    expect(readIdentity(identityMetadata(id))).toEqual(id);
-    const md = identityMetadata(id);
-    md.set(mdFrom, 'not-hex');
-    expect(readIdentity(md)).toBeUndefined();
-    expect(readIdentity(new grpc.Metadata())).toBeUndefined();
-    md.set(mdFrom, '1'.repeat(17));
-    expect(readIdentity(md)).toBeUndefined();
+  it('carries 64-bit ids in HELLO and rejects malformed ones', () => {
+    const id = { purpose: Purpose.Stream, clusterId: 0xffffffffffffffffn, from: 0xfedcba9876543210n, to: 1n };
+    const f = encodeHello(id);
+    expect(f.readUInt32BE(0)).toBe(f.length - 5);
+    expect(decodeHello(f.subarray(5))).toEqual(id);
+    expect(() => decodeHello(f.subarray(5, 20))).toThrow(PeerFrameError);
+    const wrongVersion = Buffer.from(f.subarray(5));
+    wrongVersion[0] = 9;
+    expect(() => decodeHello(wrongVersion)).toThrow(/version/);
   });
 });

@@ -8,7 +8,7 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { silentLogger } from '../../../src/base/logger.js';
 import { SeededRand } from '../../../src/base/random.js';
-import { GrpcTransport } from '../../../src/peer/grpc-transport.js';
+import { SocketTransport } from '../../../src/peer/socket-transport.js';
 import { createMemoryHub } from '../../../src/peer/memory-transport.js';
 import type { PeerHandler, Transport, TransportOptions } from '../../../src/peer/transport.js';
 import { RawNode } from '../../../src/raft/raw-node.js';
@@ -191,7 +191,7 @@ describe('Raft over the peer transports', () => {
   it('gRPC transport: replicate, stop a follower, compact, catch up by snapshot', async () => {
     const ports = [await freePort(), await freePort(), await freePort()];
     await run(async (o) => {
-      const t = new GrpcTransport(o);
+      const t = new SocketTransport(o);
       await t.start();
       return t;
     }, ports.map((p) => `http://127.0.0.1:${p}`));

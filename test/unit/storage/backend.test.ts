@@ -13,10 +13,10 @@ afterEach(() => {
   for (const d of dirs.splice(0)) rmSync(d, { recursive: true, force: true });
 });
 
-async function open(): Promise<Backend> {
+async function open(opts: { batchIntervalMs?: number; batchLimit?: number } = {}): Promise<Backend> {
   const dir = mkdtempSync(path.join(os.tmpdir(), 'backend-'));
   dirs.push(dir);
-  return Backend.open(dir);
+  return Backend.open(dir, opts);
 }
 
 describe('Backend', () => {
@@ -69,6 +69,49 @@ describe('Backend', () => {
     expect((await be.keys(Buffer.from('k'), Buffer.from('l'), 10)).length).toBe(10);
     expect(be.getU64(Buffer.from('missing'))).toBeUndefined();
     expect(be.sizeOnDisk()).toBeGreaterThan(0);
+    await be.close();
+  });
+
+  it('gathers unsynced commits into one write per interval or limit, in order; sync, drain and close write at once', async () => {
+    const be = await open({ batchIntervalMs: 60_000, batchLimit: 5 });
+    const landed: number[] = [];
+    const put = (i: number, sync = false): Promise<void> => {
+      const b = new WriteBatch();
+      b.put(Buffer.from(`k${i}`), Buffer.from(String(i)));
+      b.onCommitted(() => landed.push(i));
+      return be.commit(b, sync);
+    };
+    // Four commits wait (the interval is a minute away); the fifth reaches the limit.
+    const first = [0, 1, 2, 3].map((i) => put(i));
+    expect(be.pendingOps()).toBe(4);
+    await new Promise((r) => setTimeout(r, 20));
+    expect(landed).toEqual([]);
+    expect(be.getSync(Buffer.from('k0'))).toBeUndefined();
+    await Promise.all([...first, put(4)]);
+    expect(landed).toEqual([0, 1, 2, 3, 4]);
+    // A synced commit writes what waits before it, then itself.
+    const waiting = put(5);
+    await put(6, true);
+    await waiting;
+    expect(landed).toEqual([0, 1, 2, 3, 4, 5, 6]);
+    // drain() writes the group now.
+    const later = put(7);
+    await be.drain();
+    await later;
+    expect(be.getSync(Buffer.from('k7'))?.toString()).toBe('7');
+    void put(8);
+    await be.close();
+    expect(landed).toEqual([0, 1, 2, 3, 4, 5, 6, 7, 8]);
+  });
+
+  it('writes a gathered group after the interval', async () => {
+    const be = await open({ batchIntervalMs: 30 });
+    const b = new WriteBatch();
+    b.put(Buffer.from('a'), Buffer.from('1'));
+    const t0 = Date.now();
+    await be.commit(b);
+    expect(Date.now() - t0).toBeGreaterThanOrEqual(25);
+    expect(be.getSync(Buffer.from('a'))?.toString()).toBe('1');
     await be.close();
   });
 });

@@ -5,7 +5,7 @@
  * Waits are conditions with deadlines; nothing sleeps for a fixed time.
  */
 import { afterEach, describe, expect, it } from 'vitest';
-import { GrpcTransport } from '../../../src/peer/grpc-transport.js';
+import { SocketTransport } from '../../../src/peer/socket-transport.js';
 import { PeerListenError, PeerRequestError, PeerUnavailableError, type TransportLimits } from '../../../src/peer/transport.js';
 import { message, MessageType, type Message } from '../../../src/raft/types.js';
 import { freePort } from '../../helpers/procs.js';
@@ -13,10 +13,10 @@ import { app, fullMessage, heartbeat, logged, stallingProxy, testMember, until, 
 
 const fast: TransportLimits = { backoffBaseMs: 20, backoffMaxMs: 200, dialTimeoutMs: 2000 };
 const cluster = 0x1c45a069f3a1d796n;
-const open: GrpcTransport[] = [];
+const open: SocketTransport[] = [];
 
-async function node(m: TestMember, port: number, opts: TransportLimits & { clusterId?: bigint } = {}): Promise<GrpcTransport> {
-  const t = new GrpcTransport({
+async function node(m: TestMember, port: number, opts: TransportLimits & { clusterId?: bigint } = {}): Promise<SocketTransport> {
+  const t = new SocketTransport({
     ...fast,
     ...opts,
     memberId: m.id,
@@ -100,7 +100,7 @@ describe('gRPC peer transport', () => {
     const ports = [await freePort(), await freePort(), await freePort()];
     const ts = await Promise.all(ms.map((m, i) => node(m, ports[i] as number)));
     ms.forEach((_, i) => ms.forEach((o, j) => i !== j && ts[i]?.addPeer(o.id, url(ports[j] as number))));
-    const [ta] = ts as [GrpcTransport];
+    const [ta] = ts as [SocketTransport];
     const b = ms[1] as TestMember;
     const entry = { term: 0n, index: 0n, type: 0, data: new Uint8Array([7]) };
     const relayed = [
@@ -178,7 +178,7 @@ describe('gRPC peer transport', () => {
     const b = testMember(2n);
     const [pa, pb1, pb2, dead] = [await freePort(), await freePort(), await freePort(), await freePort()];
     const ta = await node(a, pa);
-    const tb = new GrpcTransport({ ...fast, memberId: 2n, clusterId: cluster, listenPeerUrls: [`http://127.0.0.1:${pb1}`, `http://127.0.0.1:${pb2}`], logger: b.log.logger, handler: b.handler });
+    const tb = new SocketTransport({ ...fast, memberId: 2n, clusterId: cluster, listenPeerUrls: [`http://127.0.0.1:${pb1}`, `http://127.0.0.1:${pb2}`], logger: b.log.logger, handler: b.handler });
     open.push(tb);
     await tb.start();
     expect(tb.ports()).toEqual([pb1, pb2]);
@@ -433,7 +433,7 @@ describe('gRPC peer transport', () => {
     const err = await node(b, port).catch((e: unknown) => e);
     expect(err).toBeInstanceOf(PeerListenError);
     expect((err as Error).message).toBe(`listen tcp 127.0.0.1:${port}: bind: address already in use`);
-    const t = new GrpcTransport({ memberId: 3n, clusterId: 1n, listenPeerUrls: ['https://127.0.0.1:1'], logger: b.log.logger, handler: b.handler });
+    const t = new SocketTransport({ memberId: 3n, clusterId: 1n, listenPeerUrls: ['https://127.0.0.1:1'], logger: b.log.logger, handler: b.handler });
     await expect(t.start()).rejects.toThrow(/not supported yet/);
     await t.stop();
   });

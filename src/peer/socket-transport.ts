@@ -1,6 +1,6 @@
 /**
- * The gRPC Transport: a PeerServer for what comes in, one PeerLink per known peer for what goes
- * out. See transport.ts for the contract, peer-link.ts and peer-server.ts for their invariants.
+ * The socket Transport (the peer protocol of frames.ts on --listen-peer-urls): a PeerServer for
+ * what comes in, one PeerLink per known peer for what goes out. See transport.ts for the contract, peer-link.ts and peer-server.ts for their invariants.
  *
  * Invariants kept here:
  * - The set of known peers is exactly the keys of `links` (addPeer adds, removePeer deletes and
@@ -23,7 +23,7 @@ import { PeerLink, type LinkContext } from './peer-link.js';
 import { PeerServer } from './peer-server.js';
 import type { PeerHandler, Transport, TransportLimits, TransportOptions } from './transport.js';
 
-export class GrpcTransport implements Transport {
+export class SocketTransport implements Transport {
   private readonly memberId: bigint;
   private readonly clusterId: bigint;
   private readonly logger: Logger;
