@@ -26,7 +26,8 @@ import { Member, type Target } from './harness/members.js';
 import { grpcInput, hazard, methodTargets, sendGrpc } from './fuzz/grpc-fuzz.js';
 import { pingFlood, streamFlood, unaryFlood, zeroWindow } from './fuzz/h2-abuse.js';
 import { h2Session, http1Session, runSession } from './fuzz/h2-raw.js';
-import { peerInput, sendPeer, type PeerIds } from './fuzz/peer-fuzz.js';
+import { peerSession, type PeerIds } from './fuzz/peer-fuzz.js';
+import { FrameKind } from '../src/peer/frames.js';
 
 type Kind = 'grpc' | 'h2' | 'http1' | 'peer';
 const allKinds: Kind[] = ['grpc', 'h2', 'http1', 'peer'];
@@ -242,7 +243,7 @@ async function main(): Promise<number> {
   const ids: PeerIds = { clusterId: BigInt(ml.header.cluster_id), target: BigInt(ml.header.member_id), others: memberIds.filter((x) => x !== BigInt(ml.header.member_id)) };
   const targets = methodTargets();
   const grpcClient = new grpc.Client(m1.endpoint, grpc.credentials.createInsecure(), { 'grpc.max_receive_message_length': -1, 'grpc.use_local_subchannel_pool': 1 });
-  const peerClient = new grpc.Client(`127.0.0.1:${ports[0]?.peer}`, grpc.credentials.createInsecure(), { 'grpc.use_local_subchannel_pool': 1 });
+  const peerPort = ports[0]?.peer as number;
   const clientPort = ports[0]?.client as number;
   log(`${o.target}: 3 members, fuzzing ${m1.name} (${m1.endpoint}, peer :${ports[0]?.peer}); seed ${o.seed}, ${o.inputs} inputs of ${kinds.join(', ')}; ${targets.length} gRPC methods; logs in ${dir}`);
 
@@ -297,10 +298,11 @@ async function main(): Promise<number> {
         return;
       }
       case 'peer': {
-        const input = peerInput(r, ids);
-        if (input.rewritten) bump('peer frames readdressed (forged but well-formed)', input.rewritten);
-        const out = await sendPeer(peerClient, input, 1500);
-        bump(`peer ${input.identity} ${grpc.status[out.code] ?? out.code}`);
+        const ses = peerSession(r, ids);
+        if (ses.rewritten) bump('peer frames readdressed (forged but well-formed)', ses.rewritten);
+        const res = await runSession(r, '127.0.0.1', peerPort, ses.data);
+        const answer = res.head.length >= 5 ? (res.head[4] === FrameKind.Accept ? 'ACCEPT' : res.head[4] === FrameKind.Refuse ? 'REFUSE' : res.head[4] === FrameKind.Reply ? 'REPLY' : `frame ${res.head[4]}`) : 'nothing';
+        bump(`peer ${ses.identity} → ${answer}${res.closedByServer ? '' : ' (left open)'}`);
         return;
       }
     }
@@ -314,6 +316,7 @@ async function main(): Promise<number> {
     const afterU = rssMb(pid);
     log(`abuse (${when}) unary call fed DATA for ${o.abuseSeconds} s: the server took ${(u.accepted / 1e6).toFixed(1)} MB${u.closed ? ' then closed/reset' : ''}; member RSS ${before.toFixed(0)} → ${afterU.toFixed(0)} MB`);
     counts.set('abuse unary flood MB taken (max)', Math.max(counts.get('abuse unary flood MB taken (max)') ?? 0, Math.round(u.accepted / 1e6)));
+    if (afterU - before > 200) log(`  ↑ known issue (test/unit/rpc/h2-fuzz-findings.test.ts, it.fails): a unary call's extra request messages are all kept; one connection grew member 1 by ${(afterU - before).toFixed(0)} MB`);
     if (u.accepted > 256 * 1024 * 1024) failures.push(`a unary call that never ends its request made member 1 take ${(u.accepted / 1e6).toFixed(0)} MB of DATA in ${o.abuseSeconds} s (grpc-go stops granting window once the one message is read); RSS ${before.toFixed(0)} → ${afterU.toFixed(0)} MB`);
     await sleep(1000);
     const b2 = rssMb(pid);
@@ -387,7 +390,6 @@ async function main(): Promise<number> {
   lines.push('', `replay: node --import tsx scripts/fuzz.ts --seed ${o.seed} --inputs ${o.inputs}${o.target === 'etcd' ? ' --target etcd' : ''}${o.kinds.length < allKinds.length ? ` --only ${o.kinds.join(',')}` : ''}`);
   process.stdout.write(`${lines.join('\n')}\n`);
   grpcClient.close();
-  peerClient.close();
   stopAll();
   if (failures.length === 0) rmSync(dir, { recursive: true, force: true });
   else process.stdout.write(`member logs kept in ${dir}\n`);

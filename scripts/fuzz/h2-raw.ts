@@ -204,6 +204,8 @@ export function http1Session(r: SeededRand): Buffer {
 export interface SessionResult {
   /** Bytes the server sent back. */
   received: number;
+  /** The first of them (up to 16). */
+  head: Buffer;
   /** The server closed the connection (rather than our timeout). */
   closedByServer: boolean;
   error?: string;
@@ -216,6 +218,7 @@ export function runSession(r: SeededRand, host: string, port: number, data: Buff
   cuts.sort((a, b) => a - b);
   return new Promise((resolve) => {
     let received = 0;
+    let head = Buffer.alloc(0);
     let settled = false;
     const s = net.connect(port, host);
     const done = (res: SessionResult): void => {
@@ -225,10 +228,13 @@ export function runSession(r: SeededRand, host: string, port: number, data: Buff
       s.destroy();
       resolve(res);
     };
-    const t = setTimeout(() => done({ received, closedByServer: false }), waitMs);
-    s.on('data', (d: Buffer) => (received += d.length));
-    s.on('error', (e) => done({ received, closedByServer: true, error: e.message }));
-    s.on('close', () => done({ received, closedByServer: true }));
+    const t = setTimeout(() => done({ received, head, closedByServer: false }), waitMs);
+    s.on('data', (d: Buffer) => {
+      received += d.length;
+      if (head.length < 16) head = Buffer.concat([head, d]).subarray(0, 16);
+    });
+    s.on('error', (e) => done({ received, head, closedByServer: true, error: e.message }));
+    s.on('close', () => done({ received, head, closedByServer: true }));
     s.on('connect', () => {
       let at = 0;
       for (const c of [...cuts, data.length]) {

@@ -1,18 +1,22 @@
 /**
- * Peer-port inputs for the fuzzer: calls to the Peer service (Stream, Snapshot, Request,
- * Members) with no identity, a garbage one, another cluster's, or a valid one (forged: the
- * identity of a real member), carrying mutated frames of Raft messages or random bytes.
+ * Peer-port sessions for the fuzzer, in the peer wire protocol (src/peer/frames.ts): a HELLO
+ * that is missing, malformed, of another cluster or version, from an unknown sender, addressed
+ * to someone else, or valid (forged: the identity of a real member), for each purpose (stream,
+ * snapshot, requests, members, and purposes that do not exist); then frames of the right kind
+ * with mutated bodies (Raft message batches, snapshot frames, requests), frames of the wrong
+ * kind, lengths that lie or exceed the limit, and random bytes.
  *
  * With a valid identity a peer is trusted, as in etcd (whose peers, without peer TLS, accept
  * any well-formed Raft message from a known member id): a forged but well-formed message that
- * the member would hand to Raft is out of scope. Such frames are rewritten to be addressed to
- * nobody (so the member must drop them) before they are sent; everything else goes as made.
+ * the member would hand to Raft, or a well-formed MsgSnap for it, is out of scope. Such frames
+ * are readdressed to nobody (so the member must drop them) before they are sent, whatever the
+ * HELLO (a mutated one may still be valid); everything
+ * else goes as made.
  */
-import * as grpc from '@grpc/grpc-js';
-import { hex16 } from '../../src/base/int64.js';
 import type { SeededRand } from '../../src/base/random.js';
 import { decodeBatch, decodeSnapshotFrame, encodeBatch, encodeRequest, encodeSnapshotFrame } from '../../src/peer/codec.js';
-import { belongsOnStream, mdClusterId, mdFrom, mdTo } from '../../src/peer/identity.js';
+import { encodeHello, encodeReq, frame, FrameKind, Purpose } from '../../src/peer/frames.js';
+import { belongsOnStream } from '../../src/peer/identity.js';
 import { MessageType, type Message, message } from '../../src/raft/types.js';
 import { bytes, mutateMany } from './mutate.js';
 
@@ -20,18 +24,17 @@ export interface PeerIds {
   clusterId: bigint;
   /** The fuzzed member. */
   target: bigint;
-  /** Its peers (whose identity a forged call borrows). */
+  /** Its peers (whose identity a forged session borrows). */
   others: bigint[];
 }
 
-export type PeerMethod = 'Stream' | 'Snapshot' | 'Request' | 'Members';
+export type Identity = 'none' | 'garbage' | 'other-cluster' | 'unknown-sender' | 'wrong-to' | 'valid';
 
-export interface PeerInput {
-  method: PeerMethod;
-  identity: 'none' | 'garbage' | 'other-cluster' | 'unknown-sender' | 'valid';
-  metadata: [string, string][];
-  frames: Buffer[];
-  /** Frames rewritten so that nothing reaches Raft (valid identity only). */
+export interface PeerSession {
+  identity: Identity;
+  purpose: number;
+  data: Buffer;
+  /** Frames readdressed so that nothing reaches Raft (valid identity only). */
   rewritten: number;
 }
 
@@ -40,6 +43,7 @@ function pick<T>(r: SeededRand, xs: readonly T[]): T {
 }
 
 const types = Object.values(MessageType).filter((v): v is MessageType => typeof v === 'number');
+const nobody = 0xfee1deadn;
 
 function randomMessage(r: SeededRand, ids: PeerIds, from: bigint): Message {
   const big = (): bigint => pick(r, [0n, 1n, 2n, 5n, 1000n, (1n << 63n) - 1n, (1n << 64n) - 1n, BigInt(r.int(100))]);
@@ -58,80 +62,85 @@ function randomMessage(r: SeededRand, ids: PeerIds, from: bigint): Message {
   });
 }
 
-export function peerInput(r: SeededRand, ids: PeerIds): PeerInput {
-  const method = pick(r, ['Stream', 'Stream', 'Stream', 'Snapshot', 'Request', 'Members'] as const);
-  const identity = pick(r, ['none', 'garbage', 'other-cluster', 'unknown-sender', 'valid', 'valid', 'valid'] as const);
+export function peerSession(r: SeededRand, ids: PeerIds): PeerSession {
+  const identity = pick(r, ['none', 'garbage', 'other-cluster', 'unknown-sender', 'wrong-to', 'valid', 'valid', 'valid'] as const);
+  const purpose = r.next() < 0.9 ? pick(r, [Purpose.Stream, Purpose.Stream, Purpose.Snapshot, Purpose.Requests, Purpose.Members]) : pick(r, [0, 5, 255]);
   const from = pick(r, ids.others);
-  const md: [string, string][] = [];
+  const parts: Buffer[] = [];
   switch (identity) {
     case 'none':
       break;
-    case 'garbage':
-      md.push([mdClusterId, pick(r, ['', 'zz', 'x'.repeat(40), '-1', '0x1'])], [mdFrom, pick(r, ['g', '12345678901234567', ''])], [mdTo, hex16(ids.target)]);
+    case 'garbage': {
+      const h = encodeHello({ purpose, clusterId: ids.clusterId, from, to: ids.target });
+      parts.push(r.next() < 0.5 ? mutateMany(r, h) : frame(FrameKind.Hello, bytes(r, pick(r, [0, 25, 27, 26]))));
       break;
+    }
     case 'other-cluster':
-      md.push([mdClusterId, hex16(ids.clusterId ^ 1n)], [mdFrom, hex16(from)], [mdTo, hex16(ids.target)]);
+      parts.push(encodeHello({ purpose, clusterId: ids.clusterId ^ 1n, from, to: ids.target }));
       break;
     case 'unknown-sender':
-      md.push([mdClusterId, hex16(ids.clusterId)], [mdFrom, hex16(0xdeadbeefn)], [mdTo, hex16(ids.target)]);
+      parts.push(encodeHello({ purpose, clusterId: ids.clusterId, from: 0xdeadbeefn, to: ids.target }));
+      break;
+    case 'wrong-to':
+      parts.push(encodeHello({ purpose, clusterId: ids.clusterId, from, to: from }));
       break;
     case 'valid':
-      md.push([mdClusterId, hex16(ids.clusterId)], [mdFrom, hex16(from)], [mdTo, hex16(ids.target)]);
+      parts.push(encodeHello({ purpose, clusterId: ids.clusterId, from, to: ids.target }));
       break;
   }
-  const frames: Buffer[] = [];
   let rewritten = 0;
   const isKnown = (id: bigint): boolean => ids.others.includes(id);
-  const n = method === 'Stream' || method === 'Snapshot' ? 1 + r.int(4) : 1;
-  for (let k = 0; k < n; k++) {
-    let f: Buffer;
-    if (method === 'Request') f = r.next() < 0.5 ? mutateMany(r, encodeRequest({ kind: pick(r, ['member-promote', 'lease-renew', '', 'x']), body: bytes(r, r.int(40)) })) : bytes(r, r.int(60));
-    else if (method === 'Snapshot') f = r.next() < 0.5 ? mutateMany(r, encodeSnapshotFrame(k === 0 ? { kind: 'message', message: randomMessage(r, ids, from) } : { kind: 'chunk', chunk: bytes(r, r.int(100)) })) : bytes(r, r.int(60));
-    else if (method === 'Members') f = bytes(r, r.int(10));
-    else f = r.next() < 0.8 ? mutateMany(r, encodeBatch(Array.from({ length: 1 + r.int(3) }, () => randomMessage(r, ids, from)))) : bytes(r, r.int(80));
-    if (identity === 'valid' && method === 'Stream') {
-      let msgs: Message[] | null = null;
-      try {
-        msgs = decodeBatch(f);
-      } catch {
-        msgs = null;
-      }
-      if (msgs !== null && msgs.some((m) => belongsOnStream(ids.target, from, m, isKnown))) {
-        f = encodeBatch(msgs.map((m) => ({ ...m, to: 0xfee1deadn })));
-        rewritten++;
-      }
+  for (let k = r.int(5); k >= 0; k--) {
+    const roll = r.next();
+    if (roll < 0.08) {
+      parts.push(bytes(r, r.int(40)));
+      continue;
     }
-    if (identity === 'valid' && method === 'Snapshot' && k === 0) {
+    if (roll < 0.14) {
+      // a length header that lies or is above any limit
+      const h = Buffer.alloc(5);
+      h.writeUInt32BE(pick(r, [0xffffffff, 0x7fffffff, 64 * 1024 * 1024 + 1, r.int(1000)]));
+      h[4] = r.int(12);
+      parts.push(h, bytes(r, r.int(20)));
+      continue;
+    }
+    if (roll < 0.22) {
+      parts.push(frame(pick(r, [0, 1, 2, 3, 5, 6, 8, 10, 11, 200]), bytes(r, r.int(30))));
+      continue;
+    }
+    if (purpose === Purpose.Snapshot) {
+      let f = r.next() < 0.7 ? mutateMany(r, encodeSnapshotFrame(k === 0 ? { kind: 'message', message: { ...randomMessage(r, ids, from), type: MessageType.Snap } } : { kind: 'chunk', chunk: bytes(r, r.int(100)) })) : bytes(r, r.int(60));
       try {
         const s = decodeSnapshotFrame(f);
-        if (s.kind === 'message' && s.message.type === MessageType.Snap && s.message.snapshot !== undefined && s.message.to === ids.target && s.message.from === from) {
-          f = encodeSnapshotFrame({ kind: 'message', message: { ...s.message, to: 0xfee1deadn } });
+        if (s.kind === 'message' && s.message.to === ids.target) {
+          f = encodeSnapshotFrame({ kind: 'message', message: { ...s.message, to: nobody } });
           rewritten++;
         }
       } catch {
         /* malformed: send it */
       }
+      parts.push(frame(FrameKind.Snap, f));
+    } else if (purpose === Purpose.Requests) {
+      const body = r.next() < 0.6 ? mutateMany(r, encodeRequest({ kind: pick(r, ['member-promote', 'lease-renew', '', 'x']), body: bytes(r, r.int(40)) })) : bytes(r, r.int(60));
+      parts.push(r.next() < 0.9 ? encodeReq(r.int(1000), body) : frame(FrameKind.Req, bytes(r, r.int(4))));
+    } else {
+      if (r.next() < 0.1) {
+        parts.push(frame(FrameKind.Ping, bytes(r, pick(r, [8, 0, 7, 100]))));
+        continue;
+      }
+      let f = r.next() < 0.85 ? mutateMany(r, encodeBatch(Array.from({ length: 1 + r.int(3) }, () => randomMessage(r, ids, from)))) : bytes(r, r.int(80));
+      let msgs: Message[] | null;
+      try {
+        msgs = decodeBatch(f);
+      } catch {
+        msgs = null;
+      }
+      if (msgs !== null && msgs.some((m) => m.to === ids.target || belongsOnStream(ids.target, from, m, isKnown))) {
+        f = encodeBatch(msgs.map((m) => ({ ...m, to: nobody })));
+        rewritten++;
+      }
+      parts.push(frame(FrameKind.Batch, f));
     }
-    frames.push(f);
   }
-  return { method, identity, metadata: md, frames, rewritten };
-}
-
-const raw = (b: Buffer): Buffer => b;
-
-export function sendPeer(client: grpc.Client, input: PeerInput, timeoutMs: number): Promise<{ code: number; details: string }> {
-  const md = new grpc.Metadata();
-  for (const [k, v] of input.metadata) md.set(k, v);
-  const path = `/etcdtspb.Peer/${input.method}`;
-  const opts: grpc.CallOptions = { deadline: Date.now() + timeoutMs };
-  return new Promise((resolve) => {
-    const cb = (e: grpc.ServiceError | null): void => resolve(e ? { code: e.code, details: e.details } : { code: 0, details: '' });
-    if (input.method === 'Request' || input.method === 'Members') {
-      client.makeUnaryRequest(path, raw, raw, input.frames[0] as Buffer, md, opts, cb);
-      return;
-    }
-    const call = client.makeClientStreamRequest(path, raw, raw, md, opts, cb);
-    for (const f of input.frames) call.write(f);
-    call.end();
-  });
+  return { identity, purpose, data: Buffer.concat(parts), rewritten };
 }
