@@ -37,6 +37,8 @@ export interface KvOp extends Operation<KvInput, KvOutput> {
   member?: string;
   /** The error that left the outcome unknown. */
   error?: string;
+  /** Set by the checker: the outcome was unknown, a later read showed it (checkKey). */
+  inferred?: true;
 }
 
 export interface KvState {
@@ -118,6 +120,8 @@ export const kvModel: Model<KvState, KvInput, KvOutput> = {
       }
     }
   },
+  readOnly: (input, output) =>
+    input.f === 'get' || (output.f === 'cas' && !output.succeeded) || (output.f === 'delete' && !output.deleted),
   describeState: (s) => `${quote(s.value)} mod_revision ${s.modRevision ?? '?'}${s.floor > 0n ? ` (last change at ${s.floor})` : ''}`,
   describeOp: (op) => describeKvOp(op as KvOp),
   whyNot(s, op) {
@@ -177,8 +181,8 @@ export function describeOutput(o: KvOutput | undefined): string {
 
 export function describeKvOp(op: KvOp): string {
   const where = op.member !== undefined ? ` via ${op.member}` : '';
-  const err = op.output === undefined && op.error !== undefined ? ` (${op.error})` : '';
-  return `#${op.id} c${op.client}${where} ${op.key} ${describeInput(op.input)} → ${describeOutput(op.output)}${err} [${fmtTime(op.call)}–${fmtTime(op.output === undefined ? undefined : op.ret)}]`;
+  const err = op.inferred ? ` (outcome inferred from a read${op.error !== undefined ? `; ${op.error}` : ''})` : op.output === undefined && op.error !== undefined ? ` (${op.error})` : '';
+  return `#${op.id} c${op.client}${where} ${op.key} ${describeInput(op.input)} → ${describeOutput(op.output)}${err} [${fmtTime(op.call)}–${fmtTime(op.output === undefined ? undefined : op.ret)}${op.inferred ? ' at the latest' : ''}]`;
 }
 
 export interface KvCheckOptions {
@@ -205,32 +209,64 @@ function writtenValue(i: KvInput): string | null {
 }
 
 /**
- * One key's history. First without the writes of unknown outcome that nothing ever observed
- * (no read returned their value, no successful value-compare named it): "never took effect" is
- * a valid choice for each of them, so if the rest is linearizable so is the whole. Only if that
- * fails is the full history searched (those writes may explain a failed compare or delete).
+ * One key's history, in one search or two. Where a value was written by one operation only (the
+ * harness writes each value once):
+ * - a write of unknown outcome whose value some operation observed did take effect, before the
+ *   first observer returned, and with the mod_revision a read of it reported: it becomes an
+ *   operation of known outcome returning then. The constraint is implied by the observation, so
+ *   no linearization is lost, and the search stops carrying the write to infinity.
+ * Writes of unknown outcome that nobody observed, and deletes of unknown outcome, may each be
+ * taken as never applied: the first search leaves them out, and only if it fails does a second
+ * put them back (they may explain a compare or a delete that failed).
  */
 export function checkKey(key: string, ops: KvOp[], opts: KvCheckOptions = {}): CheckResult {
   const label = `key ${JSON.stringify(key)}`;
-  const seen = new Set<string>();
+  const writers = new Map<string, number>();
   for (const o of ops) {
-    if (o.output?.f === 'get' && o.output.value !== null) seen.add(o.output.value);
-    if (o.input.f === 'cas' && o.input.ifValue !== undefined && o.output?.f === 'cas' && o.output.succeeded) seen.add(o.input.ifValue);
-  }
-  const unobserved = (o: KvOp): boolean => {
-    if (o.output !== undefined) return false;
     const v = writtenValue(o.input);
-    return o.input.f === 'get' || (v !== null && !seen.has(v));
+    if (v !== null) writers.set(v, (writers.get(v) ?? 0) + 1);
+  }
+  const observed = new Map<string, { ret: number; rev?: bigint }>();
+  const note = (v: string, ret: number, rev: bigint | undefined): void => {
+    const p = observed.get(v);
+    if (p === undefined) observed.set(v, { ret, rev });
+    else {
+      if (ret < p.ret) p.ret = ret;
+      p.rev ??= rev;
+    }
   };
-  const reduced = ops.filter((o) => !unobserved(o));
-  const first = checkLinearizable(kvModel, reduced, { stepsMax: opts.stepsMax, label });
-  if (first.verdict === 'ok' || reduced.length === ops.length) return first;
-  const full = checkLinearizable(
-    kvModel,
-    ops.filter((o) => !(o.output === undefined && o.input.f === 'get')),
-    { stepsMax: opts.stepsMax, label },
-  );
+  for (const o of ops) {
+    if (o.ret === undefined) continue;
+    if (o.output?.f === 'get' && o.output.value !== null) note(o.output.value, o.ret, o.output.modRevision);
+    if (o.input.f === 'cas' && o.input.ifValue !== undefined && o.output?.f === 'cas' && o.output.succeeded) note(o.input.ifValue, o.ret, undefined);
+  }
+  const resolved = ops.map((o): KvOp => {
+    if (o.output !== undefined || (o.input.f !== 'put' && o.input.f !== 'cas')) return o;
+    const seen = writers.get(o.input.value) === 1 ? observed.get(o.input.value) : undefined;
+    if (seen === undefined || seen.ret < o.call) return o;
+    const output: KvOutput = o.input.f === 'put' ? { f: 'put', header: seen.rev } : { f: 'cas', succeeded: true, header: seen.rev };
+    return { ...o, output, ret: seen.ret, inferred: true };
+  });
+  const known = resolved.filter((o) => o.output !== undefined);
+  const first = checkLinearizable(kvModel, known, { stepsMax: opts.stepsMax, label, chain: revisionChain(known) });
+  const rest = resolved.filter((o) => !(o.output === undefined && o.input.f === 'get'));
+  if (first.verdict === 'ok' || rest.length === known.length) return first;
+  const full = checkLinearizable(kvModel, rest, { stepsMax: opts.stepsMax, label, chain: revisionChain(rest) });
   return { ...full, steps: full.steps + first.steps } as CheckResult;
+}
+
+/**
+ * The writes of one key that answered their revision can only be linearized in revision order
+ * (the model's floor): their ranks for checkLinearizable's chain.
+ */
+function revisionChain(ops: readonly KvOp[]): number[] {
+  const ranked = ops
+    .map((o, i) => ({ i, rev: writeRevision(o.output) }))
+    .filter((x): x is { i: number; rev: bigint } => x.rev !== undefined)
+    .sort((a, b) => (a.rev < b.rev ? -1 : a.rev > b.rev ? 1 : a.i - b.i));
+  const chain = new Array<number>(ops.length).fill(-1);
+  ranked.forEach((x, k) => (chain[x.i] = k));
+  return chain;
 }
 
 /** Header revisions never go back in real time; no two writes answer the same revision. */

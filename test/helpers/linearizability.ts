@@ -21,6 +21,10 @@
  *
  * Models may be non-deterministic (step returns every possible next state): an operation whose
  * outcome is unknown can leave the state several ways, and each is tried.
+ *
+ * One reduction on top (sound and complete, see the loop): an operation of known outcome that
+ * the model calls read-only (a read, a compare that failed) is placed as soon as it fits, for
+ * good, so the search never explores the subsets of such operations pending together.
  */
 
 export interface Model<S, I, O> {
@@ -36,6 +40,11 @@ export interface Model<S, I, O> {
   describeOp(op: Operation<I, O>): string;
   /** Why `op` cannot take effect in `state` (called only when step returned nothing). */
   whyNot(state: S, op: Operation<I, O>): string;
+  /**
+   * True when the operation, with this (known) output, changes nothing wherever it takes effect
+   * (a read, a compare that failed): the search then places it as soon as it fits, for good.
+   */
+  readOnly?(input: I, output: O): boolean;
 }
 
 export interface Operation<I, O> {
@@ -61,6 +70,13 @@ export interface CheckOptions {
   stepsMax?: number;
   /** Label printed first in an explanation, e.g. the key. */
   label?: string;
+  /**
+   * Operations the model can only take in one order (e.g. writes of one key by the revision
+   * they answered): ranks 0, 1, 2, … by position in the array, -1 for the rest. An operation
+   * with rank r is a candidate only once ranks below r are placed, which spares the search the
+   * dead ends of taking them out of order.
+   */
+  chain?: readonly number[];
 }
 
 export const stepsMaxDefault = 20_000_000;
@@ -90,6 +106,8 @@ interface Frame<S> {
   state: S;
   nexts: S[];
   choice: number;
+  /** The operation left the state unchanged: never worth undoing alone. */
+  noop: boolean;
 }
 
 /** Deterministic 32-bit generator for the Zobrist keys (splitmix32). */
@@ -171,77 +189,176 @@ export function checkLinearizable<S, I, O>(model: Model<S, I, O>, ops: readonly 
     h3 ^= z3[i] as number;
   };
   const stateIds = new Map<string, number>();
+  // States are objects a step returns (often the same one again): their key is computed once.
+  const known = new WeakMap<object, number>();
   const stateId = (s: S): number => {
+    const boxed = typeof s === 'object' && s !== null;
+    if (boxed) {
+      const hit = known.get(s as object);
+      if (hit !== undefined) return hit;
+    }
     const k = model.key(s);
     let id = stateIds.get(k);
     if (id === undefined) {
       id = stateIds.size;
       stateIds.set(k, id);
     }
+    if (boxed) known.set(s as object, id);
     return id;
   };
   const seen = new Set<string>();
 
+  const chain = opts.chain;
+  let chained = 0;
   let state = model.init();
   const stack: Frame<S>[] = [];
   let entry: Entry | null = head.next;
   let startChoice = 0;
   let pendingNexts: S[] | null = null;
   let steps = 0;
-  // The deepest partial linearization reached, for the explanation.
-  let best: Best<S> | null = null;
+  // The deepest partial linearization reached, for the explanation. Kept incrementally: `same`
+  // is how much of the stack is still what the snapshot holds, so a new snapshot copies only
+  // what changed since the last (a full copy per new maximum would be quadratic).
+  const bestOrder: number[] = [];
+  const bestStates: S[] = [];
+  let bestPlaced = -1;
+  let bestState: S | null = null;
+  let bestBlocking = -1;
+  let same = 0;
 
-  while (remaining > 0) {
-    if (entry === null) throw new Error('linearizability search walked off the history (an operation with an output returned at infinity?)');
-    if (entry.call) {
-      if (++steps > stepsMax) {
-        return { verdict: 'unknown', steps, explanation: `${opts.label ?? 'history'}: search gave up after ${stepsMax} steps (${n} operations, ${stack.length} linearized at that point)` };
+  const gaveUp = (): CheckResult => ({
+    verdict: 'unknown',
+    steps,
+    explanation: `${opts.label ?? 'history'}: search gave up after ${stepsMax} steps (${n} operations, ${stack.length} linearized at that point)`,
+  });
+
+  /** Places `e` with the model's next state `ns` (already in `seen`). */
+  const place = (e: Entry, nexts: S[], c: number, noop: boolean): void => {
+    stack.push({ entry: e, state, nexts, choice: c, noop });
+    state = nexts[c] as S;
+    lift(e);
+    if (definite[e.op]) remaining--;
+    if ((chain?.[e.op] ?? -1) >= 0) chained++;
+  };
+
+  /**
+   * A read-only operation of known outcome that fits now, leaving the state as it is, is placed
+   * now for good: if any order of the rest works, one with it here does (it changes no state
+   * wherever it goes, and it is a candidate only once everything that must precede it is
+   * placed). Such operations go first at every new frontier, so the search never tries the
+   * subsets of them pending together. Not so an operation of unknown outcome: a
+   * compare-and-swap that fails here might have to succeed later.
+   * Returns 'placed', 'none', or 'dead' (placing it was explored before and failed: so does
+   * everything from here).
+   */
+  const placeReadOnly = (): 'placed' | 'none' | 'dead' => {
+    if (model.readOnly === undefined) return 'none';
+    for (let e = head.next; e !== null && e.call; e = e.next) {
+      const i = e.op;
+      const o = ops[i] as Operation<I, O>;
+      if (!definite[i] || !model.readOnly(o.input, o.output as O)) continue;
+      if ((chain?.[i] ?? -1) >= 0 && chain?.[i] !== chained) continue;
+      steps++;
+      const nexts = model.step(state, o.input, o.output);
+      if (nexts.length !== 1 || stateId(nexts[0] as S) !== stateId(state)) continue;
+      flip(i);
+      const key = `${h1},${h2},${h3},${stateId(state)}`;
+      if (seen.has(key)) {
+        flip(i);
+        return 'dead';
       }
+      seen.add(key);
+      place(e, nexts, 0, true);
+      return 'placed';
+    }
+    return 'none';
+  };
+
+  let fresh = true;
+  while (remaining > 0) {
+    if (steps > stepsMax) return gaveUp();
+    if (entry === null) throw new Error('linearizability search walked off the history (an operation with an output returned at infinity?)');
+    let backtrack = false;
+    let atReturn = false;
+    if (fresh && startChoice === 0 && pendingNexts === null) {
+      const r = placeReadOnly();
+      if (r === 'placed') {
+        entry = head.next;
+        continue;
+      }
+      fresh = false;
+      if (r === 'dead') backtrack = true;
+    }
+    if (!backtrack && entry.call) {
+      steps++;
       const cur: Entry = entry;
       const i = cur.op;
       const o = ops[i] as Operation<I, O>;
+      const rank = chain?.[i] ?? -1;
+      if (rank >= 0 && rank !== chained) {
+        // Not its turn in the chain yet.
+        entry = cur.next;
+        startChoice = 0;
+        pendingNexts = null;
+        continue;
+      }
       const nexts = pendingNexts ?? model.step(state, o.input, o.output);
       pendingNexts = null;
       let moved = false;
       flip(i);
       for (let c = startChoice; c < nexts.length; c++) {
-        const ns = nexts[c] as S;
-        const key = `${h1},${h2},${h3},${stateId(ns)}`;
+        const key = `${h1},${h2},${h3},${stateId(nexts[c] as S)}`;
         if (seen.has(key)) continue;
         seen.add(key);
-        stack.push({ entry: cur, state, nexts, choice: c });
-        state = ns;
-        lift(cur);
-        if (definite[i]) remaining--;
+        place(cur, nexts, c, false);
         entry = head.next;
+        fresh = true;
         moved = true;
         break;
       }
       startChoice = 0;
-      if (!moved) {
-        flip(i);
-        entry = cur.next;
-      }
-    } else {
+      if (moved) continue;
+      flip(i);
+      entry = cur.next;
+      continue;
+    }
+    if (!backtrack) atReturn = true;
+    if (atReturn) {
       // Deepest = most operations of known outcome placed, then fewest of unknown outcome.
       const placed = definiteTotal - remaining;
       const extra = stack.length - placed;
-      if (best === null || placed > best.placed || (placed === best.placed && extra < best.order.length - best.placed)) {
-        best = { placed, order: stack.map((f) => f.entry.op), states: stack.map((_, k) => (k + 1 < stack.length ? (stack[k + 1] as Frame<S>).state : state)), state, blocking: entry.op };
+      if (placed > bestPlaced || (placed === bestPlaced && extra < bestOrder.length - bestPlaced)) {
+        bestOrder.length = same;
+        for (let k = same; k < stack.length; k++) bestOrder.push((stack[k] as Frame<S>).entry.op);
+        bestStates.length = Math.max(0, same - 1);
+        for (let k = bestStates.length; k < stack.length; k++) bestStates.push(k + 1 < stack.length ? (stack[k + 1] as Frame<S>).state : state);
+        same = stack.length;
+        bestPlaced = placed;
+        bestState = state;
+        bestBlocking = entry.op;
       }
-      const top = stack.pop();
-      if (top === undefined) break;
+    }
+    // Undo the last placement that was a real choice (read-only placements were not).
+    let top = stack.pop();
+    while (top !== undefined) {
+      if (stack.length < same) same = stack.length;
       state = top.state;
       unlift(top.entry);
       flip(top.entry.op);
       if (definite[top.entry.op]) remaining++;
-      entry = top.entry;
-      startChoice = top.choice + 1;
-      pendingNexts = top.nexts;
+      if ((chain?.[top.entry.op] ?? -1) >= 0) chained--;
+      if (!top.noop) break;
+      top = stack.pop();
     }
+    if (top === undefined) break;
+    entry = top.entry;
+    startChoice = top.choice + 1;
+    pendingNexts = top.nexts;
+    fresh = false;
   }
   if (remaining === 0) return { verdict: 'ok', steps };
-  return { verdict: 'violation', steps, explanation: explain(model, ops, best, opts.label) };
+  const best: Best<S> | null = bestState === null ? null : { placed: bestPlaced, order: bestOrder, states: bestStates, state: bestState, blocking: bestBlocking };
+  return { verdict: 'violation', steps, explanation: explain(model, ops, best, opts.label, chain) };
 }
 
 /** The explanation of a violation: the deepest partial linearization and why nothing fits after it. */
@@ -250,6 +367,7 @@ function explain<S, I, O>(
   ops: readonly Operation<I, O>[],
   best: Best<S> | null,
   label: string | undefined,
+  chain: readonly number[] | undefined,
 ): string {
   const lines: string[] = [];
   const definiteCount = ops.filter((o) => o.output !== undefined).length;
@@ -273,9 +391,17 @@ function explain<S, I, O>(
   const retOf = (o: Operation<I, O>): number => (o.output === undefined ? Infinity : (o.ret as number));
   const blockRet = retOf(blocking);
   const candidates = ops.filter((o, i) => !done.has(i) && o.call <= blockRet);
+  const chained = best.order.filter((i) => (chain?.[i] ?? -1) >= 0).length;
+  const indexOf = new Map(ops.map((o, i) => [o, i]));
   for (const o of candidates.slice(0, 16)) {
+    const rank = chain?.[indexOf.get(o) as number] ?? -1;
     const nexts = model.step(best.state, o.input, o.output);
-    const why = nexts.length === 0 ? model.whyNot(best.state, o) : 'fits, but then no order of the rest does';
+    const why =
+      rank >= 0 && rank > chained
+        ? `comes after ${rank - chained} unplaced operation(s) it must follow (the chain order)`
+        : nexts.length === 0
+          ? model.whyNot(best.state, o)
+          : 'fits, but then no order of the rest does';
     lines.push(`    ${model.describeOp(o)}: ${why}`);
   }
   if (candidates.length > 16) lines.push(`    … ${candidates.length - 16} more`);
@@ -286,7 +412,6 @@ function explain<S, I, O>(
   const to = blockRet;
   const near = ops.filter((o) => o.call <= to && retOf(o) >= from).sort((a, b) => a.call - b.call);
   lines.push(`  operations overlapping [${fmtTime(from)}, ${fmtTime(to === Infinity ? undefined : to)}] in call order (✓ placed):`);
-  const indexOf = new Map(ops.map((o, i) => [o, i]));
   for (const o of near.slice(0, 40)) lines.push(`    ${done.has(indexOf.get(o) as number) ? '✓' : ' '} ${model.describeOp(o)}`);
   if (near.length > 40) lines.push(`    … ${near.length - 40} more`);
   return lines.join('\n');
