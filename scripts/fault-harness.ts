@@ -312,9 +312,11 @@ async function inner(o: Options, mode: 'netns' | 'loopback'): Promise<number> {
   const diskBytes = 1024 * 1024 * 1024;
   const mounts: string[] = [];
   let tmpfs = true;
+  // Only inside the namespaces' own mount namespace (ip netns exec makes one): mounts there
+  // vanish with the run, whatever ends it.
   for (let i = 0; i < n; i++) {
     const d = path.join(runDir, `m${i + 1}-disk`);
-    if (!mountTmpfs(d, diskBytes)) {
+    if (mode !== 'netns' || !mountTmpfs(d, diskBytes)) {
       tmpfs = false;
       break;
     }
@@ -328,7 +330,7 @@ async function inner(o: Options, mode: 'netns' | 'loopback'): Promise<number> {
     kill: null,
     pause: null,
     partition: netns ? null : 'needs network namespaces (root and iproute2; --net netns)',
-    disk: tmpfs ? null : 'needs a tmpfs per member (root)',
+    disk: tmpfs ? null : 'needs a tmpfs per member (root, --net netns)',
     slowfs: o.target !== 'etcdts' ? 'etcdts only (etcd is a Go binary: no libc fsync to delay)' : shim ? null : 'needs gcc to build scripts/harness/slow-fsync.c',
     failpoint: o.target === 'etcdts' ? null : 'etcdts only (etcd needs a gofail build)',
   };
