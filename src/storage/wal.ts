@@ -127,6 +127,20 @@ function fsyncDir(dir: string): void {
 const createFlags = fsConstants.O_RDWR | fsConstants.O_CREAT | fsConstants.O_TRUNC | fsConstants.O_DSYNC;
 const reopenFlags = fsConstants.O_RDWR | fsConstants.O_DSYNC;
 
+/**
+ * Writes all of `buf` at `pos`. write() may write less than asked (a full disk writes what fits
+ * and returns the count; the next call reports ENOSPC): taking a short count as done would
+ * acknowledge a torn record, lost on restart.
+ */
+async function writeAll(fh: FileHandle, buf: Buffer, pos: number): Promise<void> {
+  let done = 0;
+  while (done < buf.length) {
+    const { bytesWritten } = await fh.write(buf, done, buf.length - done, pos + done);
+    assert(bytesWritten > 0, 'wal write made no progress');
+    done += bytesWritten;
+  }
+}
+
 async function createSegment(file: string, bytes: number, dir: string): Promise<FileHandle> {
   const fh = await open(file, createFlags);
   await fh.truncate(bytes);
@@ -266,7 +280,7 @@ export class Wal {
     // O_DSYNC: durable when write() returns, whether or not `sync` asked for it — so the
     // write is what etcd_disk_wal_fsync_duration_seconds measures here.
     const t0 = performance.now();
-    await this.fh.write(buf, 0, buf.length, this.size);
+    await writeAll(this.fh, buf, this.size);
     metrics.disk.walFsync.observe(secondsSince(t0));
     this.size += buf.length;
     metrics.disk.walWriteBytes += buf.length;
@@ -283,7 +297,7 @@ export class Wal {
     const seg: Segment = { seq: prev.seq + 1n, first: nextIndex, file: path.join(this.dir, segName(prev.seq + 1n, nextIndex)) };
     this.fh = await createSegment(seg.file, this.segmentBytesMax, this.dir);
     const hs = hardStateRecord(this.hs);
-    await this.fh.write(hs, 0, hs.length, 0);
+    await writeAll(this.fh, hs, 0);
     this.segments.push(seg);
     this.size = hs.length;
   }

@@ -241,6 +241,7 @@ class Call implements StreamCall {
 
   setDeadline(ms: number): void {
     this.deadline = Date.now() + ms;
+    if (ms > 0x7fffffff) return; // past setTimeout's range (24.8 days), which would fire in 1 ms
     this.timer = setTimeout(() => {
       this.timer = null;
       this.end({ code: Status.DEADLINE_EXCEEDED, details: 'context deadline exceeded' });

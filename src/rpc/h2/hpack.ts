@@ -101,6 +101,7 @@ function readInt(buf: Uint8Array, pos: number, end: number, prefixBits: number):
     if (v > 0x7fffffff) throw new HpackError('integer overflow');
     if ((b & 0x80) === 0) return [v, pos];
     shift += 7;
+    if (shift > 28) throw new HpackError('integer too long'); // else 0 × 2^shift turns NaN past 2^1024
   }
 }
 

@@ -1,5 +1,6 @@
 /** The write-ahead log: replay, tail overwrite, torn tails, corruption, floors, rotation. */
 import { closeSync, mkdtempSync, openSync, readFileSync, rmSync, writeFileSync, writeSync } from 'node:fs';
+import type { FileHandle } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
@@ -64,6 +65,29 @@ describe('wal', () => {
     await again.wal.save(undefined, [ent(3, 1)], true);
     await again.wal.close();
     expect(show((await Wal.open(d)).state.entries)).toEqual(['1/1/e1', '2/1/e2', '3/1/e3']);
+  });
+
+  it('a short write (the disk filled up mid-append) fails the save: a torn record is never acknowledged', async () => {
+    // Found by the fault harness (disk fault on a tmpfs): write() wrote what fit and returned the
+    // count, save() took it as durable, the member acknowledged entries it then lost on restart,
+    // and the leader's next heartbeat failed it with "tocommit(305) is out of range [lastIndex(304)]".
+    const d = dir();
+    const { wal } = await Wal.open(d);
+    await wal.save(undefined, [ent(1, 1)], true);
+    const fh = (wal as unknown as { fh: FileHandle }).fh;
+    const real = fh.write.bind(fh) as (b: Buffer, o: number, l: number, p: number) => Promise<{ bytesWritten: number }>;
+    let calls = 0;
+    // As the kernel does on a full disk: a short count first, then ENOSPC.
+    (fh as unknown as { write: unknown }).write = async (b: Buffer, o: number, l: number, p: number) => {
+      if (calls++ === 0) return real(b, o, Math.floor(l / 2), p);
+      throw Object.assign(new Error('ENOSPC: no space left on device, write'), { code: 'ENOSPC' });
+    };
+    await expect(wal.save(undefined, [ent(2, 1), ent(3, 1)], true)).rejects.toThrow(/ENOSPC/);
+    await fh.close();
+    // What did make it whole (e2, in the first half) may survive; it was never acknowledged.
+    const again = await Wal.open(d);
+    expect(show(again.state.entries)).toEqual(['1/1/e1', '2/1/e2']);
+    await again.wal.close();
   });
 
   it('refuses to open when a sealed segment is corrupt', async () => {
