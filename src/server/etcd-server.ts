@@ -28,7 +28,6 @@
  * proposal/wait path into files of their own.
  */
 import { randomBytes } from 'node:crypto';
-import { readFile, rm } from 'node:fs/promises';
 import path from 'node:path';
 import { assert } from '../base/assert.js';
 import type { Logger } from '../base/logger.js';
@@ -53,6 +52,8 @@ import { RawNode, type Ready } from '../raft/raw-node.js';
 import { type Entry, EntryType, type Message, MessageType, None, type ReadState, type Snapshot, type SoftState, StateRole } from '../raft/types.js';
 import { Backend, WriteBatch, backendBatchIntervalMsDefault, backendBatchLimitDefault } from '../storage/backend.js';
 import { metaKey } from '../storage/schema.js';
+import type { Disk } from '../storage/disk.js';
+import { realStorage, type StorageIo } from '../storage/storage-io.js';
 import { KvStore } from '../mvcc/kv-store.js';
 import { WatchableStore } from '../mvcc/watchable-store.js';
 import { type Member, MemberStore, encodeMembers } from '../membership/member-store.js';
@@ -123,6 +124,9 @@ export interface ServerOptions {
   join?: boolean;
   /** Clocks, timers and randomness (default: Node's); the simulator passes its own. */
   runtime?: Runtime;
+  /** The KV engine and the disk of the WAL and snapshot files (default: classic-level and
+   *  node:fs); the simulator passes in-memory ones that it can crash mid-write. */
+  storage?: StorageIo;
   /** Called once this member was removed from the cluster and has stopped serving. */
   onRemoved?: (reason: string) => void;
 }
@@ -179,6 +183,8 @@ export class EtcdServer {
   private publishTimer: TimerHandle | null = null;
   /** Clocks, timers and randomness (base/runtime.ts): Node's, or the simulator's. */
   readonly rt: Runtime;
+  /** The disk of snapshot files (storage/disk.ts): node:fs, or the simulator's. */
+  private readonly disk: Disk;
   private published = false;
   private leaderId: bigint = None;
   /** When the current leader was elected (ms since epoch; 0 before any). */
@@ -211,6 +217,7 @@ export class EtcdServer {
     bootstrapVoters: bigint[],
   ) {
     this.rt = opts.runtime ?? realRuntime;
+    this.disk = (opts.storage ?? realStorage).disk;
     this.memberId = ids.memberId;
     this.clusterId = ids.clusterId;
     this.memberStore = ids.members;
@@ -329,9 +336,12 @@ export class EtcdServer {
   static async start(opts: ServerOptions): Promise<EtcdServer> {
     const rt = opts.runtime ?? realRuntime;
     const t0 = rt.now();
+    const io = opts.storage ?? realStorage;
     const backend = await Backend.open(path.join(opts.dataDir, 'member', 'db'), {
       batchIntervalMs: opts.backendBatchIntervalMs || backendBatchIntervalMsDefault,
       batchLimit: opts.backendBatchLimit || backendBatchLimitDefault,
+      engine: io.engine,
+      after: opts.runtime ? (ms, fn) => rt.after(ms, fn) : undefined,
     });
     // A restarted member uses what its data dir says, not the initial flags (as etcd).
     let memberId = backend.getU64(metaKey.memberId);
@@ -375,7 +385,7 @@ export class EtcdServer {
       throw new Error(`data dir ${opts.dataDir}: member ${hex(memberId)} is not in its own member list`);
     }
     const tBackend = rt.now();
-    const storage = await DurableRaftStorage.open(backend, path.join(opts.dataDir, 'member', 'wal'));
+    const storage = await DurableRaftStorage.open(backend, path.join(opts.dataDir, 'member', 'wal'), io.disk);
     const tWal = rt.now();
     const hs = storage.diskHardState();
     // A data dir with no Raft state at all (new, or made by `snapshot restore`) bootstraps the
@@ -486,7 +496,7 @@ export class EtcdServer {
     if (rd.snapshot) {
       const file = this.incomingSnapshots.get(rd.snapshot.metadata.index);
       assert(file !== undefined, `snapshot ${rd.snapshot.metadata.index} handed out without its data`);
-      const records = await parseStateFile(await readFile(file));
+      const records = await parseStateFile(await this.disk.readFile(file));
       // Apply batches still landing must land before the scan that lists what to delete.
       await this.backend.drain();
       const ops = await installOps(this.backend, records);
@@ -517,7 +527,7 @@ export class EtcdServer {
   private async receiveSnapshot(m: Message, data: AsyncIterable<Uint8Array>): Promise<void> {
     const index = m.snapshot?.metadata.index ?? 0n;
     const file = path.join(this.opts.dataDir, 'member', 'snap', `${hex(m.term)}-${hex(index)}.state`);
-    await storeStateFile(file, data);
+    await storeStateFile(file, data, this.disk);
     this.incomingSnapshots.set(index, file);
     this.opts.logger.info('received database snapshot', { 'remote-peer-id': hex(m.from), 'snapshot-index': index.toString() });
   }
@@ -540,7 +550,7 @@ export class EtcdServer {
     this.snapshotIndex = index;
     const file = this.incomingSnapshots.get(index);
     this.incomingSnapshots.clear();
-    if (file) await rm(file, { force: true });
+    if (file) await this.disk.remove(file);
     this.opts.logger.info('applied incoming snapshot', {
       'snapshot-index': index.toString(),
       'consistent-index': this.consistentIndex.toString(),

@@ -15,6 +15,7 @@ import { u64FromBytesBE, u64ToBytesBE } from '../base/int64.js';
 import { MemoryStorage, emptySnapshot, type InitialState, type RaftStorage } from '../raft/storage.js';
 import type { ConfState, Entry, HardState, Snapshot } from '../raft/types.js';
 import type { Backend, BatchOp } from '../storage/backend.js';
+import type { Disk } from '../storage/disk.js';
 import { Wal } from '../storage/wal.js';
 import { metaKey, prefix } from '../storage/schema.js';
 
@@ -63,8 +64,8 @@ export class DurableRaftStorage implements RaftStorage {
     private readonly wal: Wal,
   ) {}
 
-  static async open(backend: Backend, walDir: string): Promise<DurableRaftStorage> {
-    const { wal, state } = await Wal.open(walDir);
+  static async open(backend: Backend, walDir: string, disk?: Disk): Promise<DurableRaftStorage> {
+    const { wal, state } = await Wal.open(walDir, undefined, disk);
     const s = new DurableRaftStorage(backend, wal);
     const raw = backend.getSync(prefix.raftSnapshot);
     const snap = raw ? decodeSnapshotMeta(raw) : emptySnapshot();
