@@ -385,7 +385,7 @@ export class EtcdServer {
       throw new Error(`data dir ${opts.dataDir}: member ${hex(memberId)} is not in its own member list`);
     }
     const tBackend = rt.now();
-    const storage = await DurableRaftStorage.open(backend, path.join(opts.dataDir, 'member', 'wal'), io.disk);
+    const storage = await DurableRaftStorage.open(backend, path.join(opts.dataDir, 'member', 'wal'), io.disk, io.walSegmentBytes);
     const tWal = rt.now();
     const hs = storage.diskHardState();
     // A data dir with no Raft state at all (new, or made by `snapshot restore`) bootstraps the

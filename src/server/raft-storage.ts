@@ -64,8 +64,8 @@ export class DurableRaftStorage implements RaftStorage {
     private readonly wal: Wal,
   ) {}
 
-  static async open(backend: Backend, walDir: string, disk?: Disk): Promise<DurableRaftStorage> {
-    const { wal, state } = await Wal.open(walDir, undefined, disk);
+  static async open(backend: Backend, walDir: string, disk?: Disk, segmentBytes?: number): Promise<DurableRaftStorage> {
+    const { wal, state } = await Wal.open(walDir, segmentBytes, disk);
     const s = new DurableRaftStorage(backend, wal);
     const raw = backend.getSync(prefix.raftSnapshot);
     const snap = raw ? decodeSnapshotMeta(raw) : emptySnapshot();

@@ -10,6 +10,8 @@ import { openLevelEngine } from './level-engine.js';
 export interface StorageIo {
   engine: KvEngineOpener;
   disk: Disk;
+  /** WAL segment size (default wal.ts walSegmentBytesMax); the simulator uses small ones. */
+  walSegmentBytes?: number;
 }
 
 export const realStorage: StorageIo = { engine: openLevelEngine, disk: nodeDisk };
