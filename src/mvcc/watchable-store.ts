@@ -1,14 +1,17 @@
 /**
  * The watchable store (etcd mvcc watchable_store.go): watchers over the KV store, in two
  * groups. A *synced* watcher has been given every change up to `notifiedRev` and receives new
- * revisions as their apply batch lands; an *unsynced* watcher is behind (it started in the past,
+ * revisions as they are applied; an *unsynced* watcher is behind (it started in the past,
  * its stream was full, or the store was replaced by a snapshot) and catches up by reading
  * history from MVCC (KvStore.changes) in bounded steps, then joins the synced group.
  *
- * Delivery: the KvStore calls `written(batch, events)` when a write transaction ends; the
- * events are handed to synced watchers only once that batch has landed (its committed hook), so
- * a watcher never sees a change that could still be lost, and batches land in commit order, so
- * revisions are notified in order. All events of one revision go to a watcher in one response.
+ * Delivery: the KvStore calls `written(batch, events)` when a write transaction ends, and the
+ * events go to synced watchers at once, as etcd notifies at the end of its apply transaction —
+ * not when the backend batch lands (the backend gathers writes for up to
+ * --backend-batch-interval): an applied entry is committed, durable on a quorum and replayed
+ * from the log after a crash, so the change can no longer be lost, and the catch-up of unsynced
+ * watchers reads unlanded records from the store's overlay. Transactions end in revision order,
+ * so revisions are notified in order. All events of one revision go to a watcher in one response.
  *
  * Bounded memory: a stream (watch-stream.ts) holds at most `streamEventsMax` undelivered event
  * responses and about `streamBytesMax` bytes of them. When a synced watcher's stream is full, the watcher is not given the revision: it
@@ -26,7 +29,7 @@
  *   through notify, in order); an unsynced watcher's minRev may lag anywhere behind;
  * - a watcher receives the events of a revision at most once (minRev only grows, and
  *   deliveries below minRev are dropped), in increasing revision order, without gaps;
- * - notifiedRev only grows, and never passes a revision whose batch has not landed.
+ * - notifiedRev only grows, and never passes a revision that has not been applied.
  */
 import { assert } from '../base/assert.js';
 import { EtcdError } from '../api/errors.js';
@@ -120,10 +123,8 @@ export class WatchableStore implements KvObserver {
   private kv: KvStore;
   private readonly synced = new SyncedGroup();
   private readonly unsynced = new Set<Watcher>();
-  /** Every revision ≤ notifiedRev has landed and been offered to the synced watchers. */
+  /** Every revision ≤ notifiedRev has been applied and offered to the synced watchers. */
   private notifiedRev: bigint;
-  /** Revisions written but whose batch has not landed yet, per batch, in order. */
-  private readonly pending = new WeakMap<WriteBatch, { rev: bigint; events: Event[] }[]>();
   private syncing: Promise<void> | null = null;
   private syncAgain = false;
   private closed = false;
@@ -161,19 +162,9 @@ export class WatchableStore implements KvObserver {
 
   // ---- called by KvStore ----
 
-  written(batch: WriteBatch, events: Event[]): void {
+  written(_batch: WriteBatch, events: Event[]): void {
     assert(events.length > 0, 'a write transaction without changes notified');
-    const rev = (events[0] as Event).kv.mod_revision;
-    let list = this.pending.get(batch);
-    if (!list) {
-      const l: { rev: bigint; events: Event[] }[] = [];
-      list = l;
-      this.pending.set(batch, l);
-      batch.onCommitted(() => {
-        for (const r of l) this.notify(r.rev, r.events);
-      });
-    }
-    list.push({ rev, events });
+    this.notify((events[0] as Event).kv.mod_revision, events);
   }
 
   /**

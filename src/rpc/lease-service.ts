@@ -7,12 +7,13 @@
  * time-to-live on an unknown lease → TTL −1, grantedTTL 0 (no error).
  */
 import { toDomain, toWire } from '../api/convert.js';
-import { encodeGeneric } from '../api/generic-codec.js';
+import { PbDecodeError, decodeLeaseKeepAliveRequest, encodeLeaseKeepAliveResponse } from '../api/kv-wire.js';
+import { GrpcCode, GrpcError } from '../api/errors.js';
 import type { LeaseGrantRequest, LeaseRevokeRequest, LeaseTimeToLiveRequest } from '../api/lease-types.js';
 import type { EtcdServer } from '../server/etcd-server.js';
 import { toGrpcStatus } from './grpc-status.js';
 import type { StreamCall } from './h2/grpc-server.js';
-import { decodeRequest, unary, type ServiceImpl } from './unary.js';
+import { unary, type ServiceImpl } from './unary.js';
 
 /** What this service needs of the member. */
 export type LeaseServiceServer = Pick<EtcdServer, 'leases' | 'header'>;
@@ -69,7 +70,7 @@ function keepAlive(server: LeaseServiceServer, call: StreamCall, onUnknown: (e: 
           paused = false;
           call.resume();
         }
-        const ok = call.write(encodeGeneric('etcdserverpb.LeaseKeepAliveResponse', toWire('etcdserverpb.LeaseKeepAliveResponse', { header: server.header(), ID: head.id, TTL })));
+        const ok = call.write(encodeLeaseKeepAliveResponse(server.header(), head.id, TTL));
         if (!ok && !call.ended) {
           await new Promise<void>((r) => (wake = r));
           wake = null;
@@ -84,8 +85,13 @@ function keepAlive(server: LeaseServiceServer, call: StreamCall, onUnknown: (e: 
   };
   call.onMessage((bytes) => {
     if (call.ended) return;
-    const wire = decodeRequest('etcdserverpb.LeaseKeepAliveRequest', bytes) as { ID?: string };
-    const id = BigInt(wire.ID ?? '0');
+    let id: bigint;
+    try {
+      id = decodeLeaseKeepAliveRequest(bytes);
+    } catch (e) {
+      if (e instanceof PbDecodeError) throw new GrpcError(GrpcCode.Internal, `grpc: error unmarshalling request: ${e.message}`);
+      throw e;
+    }
     const ttl = server.leases.renew(id);
     ttl.catch(() => undefined); // settled through drain(); never an unhandled rejection
     outstanding.push({ id, ttl });

@@ -121,7 +121,8 @@ export function watchHandlers(server: EtcdServer, opts: WatchServiceOptions, onU
     stream.onReady = () => {
       if (scheduled || blocked || done) return;
       scheduled = true;
-      setImmediate(pump);
+      // After the apply batch that produced the events (a microtask, not a loop turn later).
+      queueMicrotask(pump);
     };
     const jitter = Math.floor(Math.random() * (intervalMs / 10));
     const ticker = setInterval(() => stream.progressTick(), intervalMs + jitter);

@@ -147,6 +147,8 @@ export const readIndexRetryMs = 500;
 export const pendingProposalsMax = 10_000;
 /** Apply batches written to classic-level but not yet landed (their records sit in memory). */
 export const applyBatchesInFlightMax = 8;
+/** How often request deadlines are checked (a timeout fires up to this much late). */
+export const waitSweepMs = 100;
 /** How often a member retries publishing its attributes until it succeeds. */
 export const publishRetryMs = 2_000;
 
@@ -160,6 +162,9 @@ interface CompactApplied {
 interface ReadWaiter {
   resolve: () => void;
   reject: (e: unknown) => void;
+  /** Fails with a timeout past this (rt.now() scale). */
+  deadline: number;
+  settled: boolean;
 }
 
 export class EtcdServer {
@@ -172,6 +177,8 @@ export class EtcdServer {
   /** Index of the last entry whose effects are in the store (the consistent index). */
   private consistentIndex: bigint;
   private readWaiters: ReadWaiter[] = [];
+  /** Every read not yet timed out, in arrival order (non-decreasing deadlines). */
+  private readDeadlines: ReadWaiter[] = [];
   private readRound: { ctx: string; waiters: ReadWaiter[]; timer: TimerHandle } | null = null;
   /** Read states confirmed but not yet reached by apply (a follower behind the leader's commit). */
   private readsAwaitingApply: { index: bigint; waiters: ReadWaiter[] }[] = [];
@@ -180,6 +187,7 @@ export class EtcdServer {
   private stopped = false;
   private fatal: unknown = null;
   private ticker: TimerHandle | null = null;
+  private sweeper: TimerHandle | null = null;
   private publishTimer: TimerHandle | null = null;
   /** Clocks, timers and randomness (base/runtime.ts): Node's, or the simulator's. */
   readonly rt: Runtime;
@@ -438,6 +446,8 @@ export class EtcdServer {
       }
     }
     s.ticker = s.rt.every(opts.heartbeatIntervalMs, () => s.node.input(() => s.node.core.tick()));
+    // Request deadlines (proposals and linearizable reads) are swept here, not timed one by one.
+    s.sweeper = s.rt.every(waitSweepMs, () => s.expireWaits());
     s.cluster.startRemovedCheck();
     s.corruption.start();
     s.campaignIfAlone();
@@ -726,6 +736,7 @@ export class EtcdServer {
     this.waits.failAll(new EtcdError(Errors.Stopped));
     this.failReads(new EtcdError(Errors.Stopped));
     this.ticker?.cancel();
+    this.sweeper?.cancel();
     this.opts.onFatal?.(err);
   }
 
@@ -746,17 +757,12 @@ export class EtcdServer {
     const id = this.ids.next();
     const data = encodeInternal(make(id));
     if (data.length > this.opts.maxRequestBytes) throw new EtcdError(Errors.RequestTooLarge);
-    const wait = this.waits.register(id);
+    // The request timeout is a deadline swept by one timer (see start()), not a timer each.
+    const wait = this.waits.register(id, this.rt.now() + this.requestTimeoutMs);
     this.node.input(() => this.submit(id, data));
-    const start = this.rt.now();
-    const timer = this.rt.after(this.requestTimeoutMs, () => this.waits.fail(id, this.timeoutError(start)));
-    try {
-      const res = await wait;
-      if (!res.ok) throw res.err;
-      return res.value as T;
-    } finally {
-      timer.cancel();
-    }
+    const res = await wait;
+    if (!res.ok) throw res.err;
+    return res.value as T;
   }
 
   /**
@@ -772,9 +778,11 @@ export class EtcdServer {
   }
 
   /** `wire`: the request's protobuf bytes as the client sent them (they become the entry). */
-  async put(req: PutRequest, wire?: Uint8Array): Promise<PutResponse> {
-    await this.checkQuota(putCost(req.key, req.value));
-    return this.propose((id) => ({ kind: RequestKind.Put, id, req, wire }));
+  put(req: PutRequest, wire?: Uint8Array): Promise<PutResponse> {
+    const cost = putCost(req.key, req.value);
+    // Within the quota by the cached figure: no await on the way to propose.
+    if (this.quota.availableNow(cost)) return this.propose((id) => ({ kind: RequestKind.Put, id, req, wire }));
+    return this.checkQuota(cost).then(() => this.propose((id) => ({ kind: RequestKind.Put, id, req, wire })));
   }
 
   /**
@@ -856,27 +864,39 @@ export class EtcdServer {
   linearizableRead(): Promise<void> {
     this.checkServing();
     return new Promise<void>((resolve, reject) => {
-      const timer = this.rt.after(this.requestTimeoutMs, () => {
-        w.reject(new EtcdError(Errors.Timeout));
-      });
-      let settled = false;
       const w: ReadWaiter = {
+        deadline: this.rt.now() + this.requestTimeoutMs,
+        settled: false,
         resolve: () => {
-          if (settled) return;
-          settled = true;
-          timer.cancel();
+          if (w.settled) return;
+          w.settled = true;
           resolve();
         },
         reject: (e) => {
-          if (settled) return;
-          settled = true;
-          timer.cancel();
+          if (w.settled) return;
+          w.settled = true;
           reject(e);
         },
       };
       this.readWaiters.push(w);
+      this.readDeadlines.push(w);
       this.node.input(() => this.startReadRound());
     });
+  }
+
+  /** Fails proposals and reads past their deadline (the sweeper's tick). */
+  private expireWaits(): void {
+    const now = this.rt.now();
+    this.waits.expire(now, (deadline) => this.timeoutError(deadline - this.requestTimeoutMs));
+    // Answered reads leave the front too, so the queue holds about one sweep's worth.
+    const q = this.readDeadlines;
+    let i = 0;
+    for (; i < q.length; i++) {
+      const w = q[i] as ReadWaiter;
+      if (!w.settled && w.deadline > now) break;
+      if (!w.settled) w.reject(new EtcdError(Errors.Timeout));
+    }
+    if (i > 0) this.readDeadlines = q.slice(i);
   }
 
   /** Called only through node.input (never inside a Ready). */
@@ -931,6 +951,7 @@ export class EtcdServer {
     }
     for (const r of this.readsAwaitingApply) for (const w of r.waiters) w.reject(err);
     this.readsAwaitingApply = [];
+    this.readDeadlines = [];
   }
 
   // ---- membership (cluster-ops.ts) ----
@@ -971,6 +992,7 @@ export class EtcdServer {
     if (this.stopped) return;
     this.stopped = true;
     this.ticker?.cancel();
+    this.sweeper?.cancel();
     this.publishTimer?.cancel();
     this.cluster.stop();
     await this.node.stop();

@@ -70,7 +70,8 @@ const typeNames: Record<number, string> = {
 const headerBytes = 9;
 
 function frame(kind: number, id: bigint, body: Uint8Array): Uint8Array {
-  const out = new Uint8Array(headerBytes + body.length);
+  // From Node's buffer pool: one small view, not an ArrayBuffer, per entry.
+  const out = Buffer.allocUnsafe(headerBytes + body.length);
   out[0] = kind;
   u64ToBytesBE(id, out, 1);
   out.set(body, headerBytes);

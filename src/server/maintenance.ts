@@ -64,6 +64,19 @@ export class Quota {
     return this.quotaBytes >= 0;
   }
 
+  /**
+   * available() without waiting, when the cached figure decides: true when the request fits
+   * (a stale figure is refreshed in the background); false when it must wait for available().
+   */
+  availableNow(cost: number): boolean {
+    if (cost === 0 || !this.enabled()) return true;
+    if (this.sizeAt !== -Infinity && this.size + cost < this.quotaBytes) {
+      if (this.now() - this.sizeAt >= sizeRefreshMs) void this.refresh().catch(() => undefined);
+      return true;
+    }
+    return false;
+  }
+
   /** etcd Available: a request that writes nothing always passes. */
   async available(cost: number): Promise<boolean> {
     if (cost === 0 || !this.enabled()) return true;

@@ -156,8 +156,10 @@ export function frameMessages(msgs: readonly Uint8Array[]): Buffer {
   return out;
 }
 
+const noMetadata: ReadonlyMap<string, string> = new Map();
+
 class Call implements StreamCall {
-  readonly metadata = new Map<string, string>();
+  metadata: ReadonlyMap<string, string> = noMetadata;
   deadline = Infinity;
   cancelled = false;
   ended = false;
@@ -457,7 +459,7 @@ export class GrpcServer {
     let contentType = '';
     let timeout: string | undefined;
     let encoding = 'identity';
-    const md = new Map<string, string>();
+    let md: Map<string, string> | null = null;
     for (const [k, v] of fields) {
       if (k.charCodeAt(0) === 58 /* : */) {
         if (k === ':path') path = v;
@@ -466,6 +468,7 @@ export class GrpcServer {
       else if (k === 'grpc-timeout') timeout = v;
       else if (k === 'grpc-encoding') encoding = v;
       else if (!notMetadata.has(k)) {
+        md ??= new Map();
         const prev = md.get(k);
         md.set(k, prev === undefined ? v : `${prev},${v}`);
       }
@@ -477,7 +480,7 @@ export class GrpcServer {
       return;
     }
     const call = new Call(this, stream, path, conn.remoteAddress, peerCertificate);
-    for (const [k, v] of md) call.metadata.set(k, v);
+    if (md !== null) call.metadata = md;
     call.encoding = encoding;
     stream.onClose = (resetCode) => {
       if (resetCode !== null || !call.ended) call.cancel();

@@ -15,6 +15,8 @@ import {
   decodePutRequest,
   decodeRangeRequest,
   decodeTxnRequest,
+  decodeLeaseKeepAliveRequest,
+  encodeLeaseKeepAliveResponse,
   encodeDeleteRangeResponse,
   encodePutResponse,
   encodeRangeResponse,
@@ -126,6 +128,20 @@ describe('hand-written KV codecs agree with protobufjs', () => {
     expect(encodeRangeResponse(r).toString('hex')).toBe('0a00' + '1203' + '0a0161');
     expect(encodePutResponse({ header: { revision: 7n }, prev_kv: null }).toString('hex')).toBe('0a021807');
     expect(encodeTxnResponse({ header: { revision: 5n }, succeeded: false, responses: [] }).toString('hex')).toBe('0a021805');
+  });
+
+  it('lease keep-alive request and response as protobufjs reads and writes them', () => {
+    for (let i = 0; i < 200; i++) {
+      const id = i64();
+      const b = Buffer.from(encodeGeneric('etcdserverpb.LeaseKeepAliveRequest', toWire('etcdserverpb.LeaseKeepAliveRequest', { ID: id })));
+      expect(decodeLeaseKeepAliveRequest(b)).toBe(id);
+      const h = header(true);
+      const ttl = i64();
+      const ours = encodeLeaseKeepAliveResponse(h, id, ttl);
+      expect(decodeGeneric('etcdserverpb.LeaseKeepAliveResponse', ours)).toEqual(
+        decodeGeneric('etcdserverpb.LeaseKeepAliveResponse', encodeGeneric('etcdserverpb.LeaseKeepAliveResponse', toWire('etcdserverpb.LeaseKeepAliveResponse', { header: h, ID: id, TTL: ttl }))),
+      );
+    }
   });
 
   it('keeps only the last member of a oneof, and the last occurrence of a scalar', () => {
