@@ -36,8 +36,9 @@ import type { PeerHandler, Transport, TransportLimits, TransportOptions } from '
 export type RouteKind = 'frame' | 'request' | 'answer' | 'snapshot';
 
 export interface MemoryHubOptions {
-  /** Carries one delivery from `from` to `to`: calls `deliver` once (or never, or twice), now or later. */
-  route?: (from: bigint, to: bigint, kind: RouteKind, deliver: () => void) => void;
+  /** Carries one delivery from `from` to `to`: calls `deliver` once (or never, or twice), now
+   *  or later. `frame` is the batch frame of a 'frame' delivery (codec.ts decodeBatch). */
+  route?: (from: bigint, to: bigint, kind: RouteKind, deliver: () => void, frame?: Uint8Array) => void;
 }
 
 /** A transport's turns, timers and clock. */
@@ -73,8 +74,8 @@ export class MemoryHub {
   constructor(private readonly opts: MemoryHubOptions = {}) {}
 
   /** @internal Carries one delivery (MemoryHubOptions.route). */
-  route(from: bigint, to: bigint, kind: RouteKind, deliver: () => void): void {
-    if (this.opts.route) this.opts.route(from, to, kind, deliver);
+  route(from: bigint, to: bigint, kind: RouteKind, deliver: () => void, frame?: Uint8Array): void {
+    if (this.opts.route) this.opts.route(from, to, kind, deliver, frame);
     else deliver();
   }
 
@@ -321,7 +322,7 @@ export class MemoryTransport implements Transport {
           l.queueBytes -= b.length;
         }
         const frame = frameBatch(bodies);
-        this.hub.route(this.memberId, id, 'frame', () => target.deliver(this.memberId, frame));
+        this.hub.route(this.memberId, id, 'frame', () => target.deliver(this.memberId, frame), frame);
       }
     });
   }
@@ -426,6 +427,32 @@ export class MemoryTransport implements Transport {
               }),
           ),
         );
+      });
+    });
+  }
+
+  /**
+   * The peer Members call (cluster-info.ts) through the hub: answered by whichever started
+   * member listens on `peerUrl`, identity unchecked (a joining member knows none yet).
+   */
+  fetchMembers(peerUrl: string, timeoutMs: number): Promise<Uint8Array> {
+    if (this.stopped) return Promise.reject(new PeerUnavailableError(`peer ${peerUrl}: transport stopped`));
+    return new Promise((resolve, reject) => {
+      const timer = this.rt.after(timeoutMs, () => reject(new PeerUnavailableError(`peer ${peerUrl}: timed out`)));
+      this.later(() => {
+        const target = this.hub.lookup([peerUrl]);
+        if (target === undefined || !target.running || this.hub.isBlocked(this.memberId, target.memberId) || this.hub.isBlocked(target.memberId, this.memberId)) {
+          timer.cancel();
+          return reject(new PeerUnavailableError(`peer ${peerUrl}: connection refused`));
+        }
+        this.hub.route(this.memberId, target.memberId, 'request', () => {
+          const info = target.running ? target.handler.clusterInfo?.() : undefined;
+          this.hub.route(target.memberId, this.memberId, 'answer', () => {
+            timer.cancel();
+            if (info === undefined) reject(new PeerUnavailableError(`peer ${peerUrl}: no member list`));
+            else resolve(new Uint8Array(info));
+          });
+        });
       });
     });
   }

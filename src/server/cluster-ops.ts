@@ -395,7 +395,10 @@ export class ClusterOps {
       for (const p of peers) {
         for (const url of p.peerURLs) {
           try {
-            const info = decodeClusterInfo(await fetchClusterInfo(url, clusterInfoTimeoutMs));
+            const t = this.h.transport;
+            // The transport's own Members call when it has one (the in-memory one: no socket).
+            const raw = t?.fetchMembers ? await t.fetchMembers(url, clusterInfoTimeoutMs) : await fetchClusterInfo(url, clusterInfoTimeoutMs);
+            const info = decodeClusterInfo(raw);
             if (info.clusterId !== this.h.clusterId) continue;
             if (info.removed.includes(this.h.memberId)) this.onRemoved();
             return;

@@ -288,4 +288,13 @@ describe('memory transport', () => {
     expect(await ta.request(2n, 'x', new Uint8Array(0), 1000)).toEqual(new Uint8Array([1]));
     expect(routed).toEqual(['1>2:frame', '1>2:request', '2>1:answer']);
   });
+
+  it('answers the peer Members call through the hub, without a socket (the removed-member check uses it)', async () => {
+    const [, b, ta] = await pair();
+    Object.assign(b.handler, { clusterInfo: () => new Uint8Array([7, 7]) });
+    expect(await ta.fetchMembers(url(2n)[0] as string, 1000)).toEqual(new Uint8Array([7, 7]));
+    await expect(ta.fetchMembers('http://127.0.0.1:1', 1000)).rejects.toBeInstanceOf(PeerUnavailableError);
+    hub.block(1n, 2n);
+    await expect(ta.fetchMembers(url(2n)[0] as string, 1000)).rejects.toBeInstanceOf(PeerUnavailableError);
+  });
 });
