@@ -150,8 +150,8 @@ export class Sim {
     }
   }
 
-  /** The quiet phase: faults undone; a write must succeed and every member catch up. */
-  async settle(): Promise<void> {
+  /** The workload ended: every fault is undone. */
+  quiet(): void {
     this.net.heal();
     this.net.chaos = false;
     for (const m of this.members) {
@@ -159,6 +159,10 @@ export class Sim {
       m.disarm();
     }
     this.trace('quiet: faults stopped, network healed');
+  }
+
+  /** The quiet phase: a write must succeed and every member catch up, then the final reads. */
+  async settle(): Promise<void> {
     const r = splitRand(this.seed, 'settle');
     let probeRev: bigint | undefined;
     const writeBy = this.sched.time + settleWriteMsMax;
@@ -179,10 +183,12 @@ export class Sim {
     this.trace(`quiet: probe written at revision ${probeRev}`);
     const inCluster = (): SimMember[] => this.members.filter((m) => m.status !== 'removed');
     const caughtUpBy = this.sched.time + settleCatchUpMsMax;
+    let commonRev = 0n;
     const converged = (): boolean => {
       const ms = inCluster();
       if (ms.some((m) => m.status !== 'up' || m.server === null)) return false;
       const revs = ms.map((m) => m.server?.kv.rev() ?? 0n);
+      commonRev = revs[0] ?? 0n;
       return revs.every((x) => x >= (probeRev as bigint) && x === revs[0]);
     };
     while (this.sched.time < caughtUpBy && !converged()) {
@@ -196,9 +202,10 @@ export class Sim {
       );
       return;
     }
-    // Every member: HashKV at the common revision, and its whole retained history.
+    // Every member: HashKV at the revision they all reached, and its retained history up to it
+    // (lease expiries may still write meanwhile).
+    const rev = commonRev;
     for (const m of inCluster()) {
-      const rev = m.server?.kv.rev() ?? 0n;
       const out = await clientCall(
         this,
         m,
@@ -265,8 +272,10 @@ export async function runSeed(seed: number, opts: RunOptions = {}): Promise<Seed
       tasks.push(nemesis(sim, splitRand(seed, 'nemesis')));
       await sim.sleep(p.workloadMs);
       quiet = true;
-      await sim.settle();
+      sim.quiet();
+      // The clients stop at the workload's end; the calls they have in flight end by their deadline.
       await Promise.all(tasks);
+      await sim.settle();
     };
     let scriptError: unknown = null;
     void script().then(
