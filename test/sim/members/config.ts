@@ -31,6 +31,8 @@ export interface SimParams {
   longDelayMaxMs: number;
   /** Workload. */
   workloadMs: number;
+  /** A client gives up on a call after this long (its outcome is then unknown). */
+  clientTimeoutMs: number;
   clients: number;
   keys: number;
   leases: boolean;
@@ -76,6 +78,7 @@ export function drawParams(r: SeededRand): SimParams {
     longDelayRate: pick(r, [0, 0, 0.01, 0.05]),
     longDelayMaxMs: pick(r, [50, 300, 1500]),
     workloadMs: pick(r, [3000, 6000, 10_000]),
+    clientTimeoutMs: pick(r, [1500, 4000, 5000 + 2 * electionTimeoutMs + 2000]),
     clients: 1 + r.int(4),
     keys: 1 + r.int(4),
     leases: r.next() < 0.5,
@@ -98,7 +101,7 @@ export function describeParams(p: SimParams): string {
     `${p.members} members, election ${p.electionTimeoutMs}/${p.heartbeatIntervalMs} ms${p.preVote ? ' prevote' : ''}, snapshot every ${p.snapshotCount} (keep ${p.snapshotCatchupEntries}), ` +
     `batch ${p.backendBatchIntervalMs} ms, wal segment ${p.walSegmentBytes / 1024} KiB, disk ${p.diskMs} ms (slow ${p.diskSlowRate}), ` +
     `net ${p.netMs} ms loss ${p.lossRate} dup ${p.dupRate} late ${p.longDelayRate}×${p.longDelayMaxMs} ms; ` +
-    `${p.workloadMs / 1000} s, ${p.clients} clients on ${p.keys} keys${w.length ? ` + ${w.join(', ')}` : ''}; ` +
+    `${p.workloadMs / 1000} s, ${p.clients} clients (timeout ${p.clientTimeoutMs} ms) on ${p.keys} keys${w.length ? ` + ${w.join(', ')}` : ''}; ` +
     `faults every ~${p.faultGapMs} ms: ${f.length ? f.join(', ') : 'none'}${p.faults.failpoint ? ` (${p.failpoints.join(', ') || 'no point drawn'})` : ''}`
   );
 }

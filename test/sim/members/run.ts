@@ -72,7 +72,7 @@ export class Sim {
   ) {
     this.net = new SimNetwork(this.sched, splitRand(seed, 'net'), p, (id) => this.members.find((m) => m.id === id)?.proc ?? null);
     this.workloadEnd = p.workloadMs;
-    this.clientTimeoutMs = 5000 + 2 * p.electionTimeoutMs + 2000;
+    this.clientTimeoutMs = p.clientTimeoutMs;
     this.hooks = {
       applied: (m, events) => this.onApplied(m, events),
       revoked: (m, id) => {
@@ -101,6 +101,10 @@ export class Sim {
         this.trace(`${m.name} ${level}: ${msg}${fields ? ` ${fmtFields(fields)}` : ''}`);
       },
     };
+  }
+
+  get tracing(): boolean {
+    return this.opts.trace === true;
   }
 
   trace(line: string): void {

@@ -11,6 +11,7 @@ import type { EtcdServer } from '../../../src/server/etcd-server.js';
 import { noWatchId, type WatchStream } from '../../../src/mvcc/watch-stream.js';
 import type { FailpointName } from '../../../src/server/failpoints.js';
 import { pick } from './config.js';
+import { describeKvOp } from '../../helpers/kv-history.js';
 import { seenEvent, type KvInput, type KvOp, type KvOutput, type WatchRecord } from './history.js';
 import type { CallOutcome, SimMember } from './member.js';
 import type { Sim } from './run.js';
@@ -96,8 +97,9 @@ async function kvOp(sim: Sim, client: number, m: SimMember, key: string, input: 
     if (o.f === 'get') sim.lastRead.set(key, { value: o.value, modRevision: o.modRevision ?? 0n });
   } else {
     op.error = out.kind === 'timeout' ? 'client timeout' : errText(out.error);
-    if (input.f === 'get') return; // a read without an answer has no effect
   }
+  if (sim.tracing) sim.trace(`client: ${describeKvOp(op)}`);
+  if (op.output === undefined && input.f === 'get') return; // a read without an answer has no effect
   sim.history.kv.push(op);
 }
 
