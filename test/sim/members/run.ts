@@ -9,7 +9,9 @@ import type { Fields } from '../../../src/base/logger.js';
 import type { SeededRand } from '../../../src/base/random.js';
 import type { Member } from '../../../src/membership/member-store.js';
 import { FailpointPanic } from '../../../src/server/failpoints.js';
+import { decodeKv } from '../../../src/mvcc/kv-codec.js';
 import { hashKV } from '../../../src/server/maintenance.js';
+import { mvccKeyFloor, parseMvccKey } from '../../../src/storage/schema.js';
 import { runChecks } from './checks.js';
 import { describeParams, drawParams, type SimParams } from './config.js';
 import { Guard } from './guard.js';
@@ -60,7 +62,7 @@ export class Sim {
   readonly violations: string[] = [];
   /** Member failures that were not failpoints (each is a bug unless explained). */
   readonly failures: string[] = [];
-  readonly finals: { member: string; rev: bigint; hash: number; compactRev: bigint; history: SeenEvent[] }[] = [];
+  readonly finals: { member: string; rev: bigint; hash: number; compactRev: bigint; history: SeenEvent[]; records: string[] }[] = [];
   private readonly traceRing: string[] = [];
   faults = 0;
   private readonly hooks: MemberHooks;
@@ -217,7 +219,13 @@ export class Sim {
           const h = await hashKV(s.kv, s.backend, rev);
           const compactRev = s.kv.compactRev();
           const evs = await s.kv.changes(compactRev + 1n, rev);
-          return { h, compactRev, evs };
+          // The records HashKV covered, to say where two members differ.
+          const records: string[] = [];
+          for await (const [k, v] of s.backend.scan(mvccKeyFloor(0n), mvccKeyFloor(rev + 1n))) {
+            const pk = parseMvccKey(k);
+            records.push(`${pk.main}.${pk.sub}${pk.tombstone ? ' (tombstone)' : ''} ${decodeKv(v).key.toString()}`);
+          }
+          return { h, compactRev, evs, records };
         },
         20_000,
       );
@@ -225,7 +233,7 @@ export class Sim {
         this.violations.push(`stuck: ${m.name} did not answer HashKV in the quiet phase (${out.kind === 'error' ? String(out.error) : out.kind})`);
         continue;
       }
-      this.finals.push({ member: m.name, rev, hash: out.value.h.hash, compactRev: out.value.compactRev, history: out.value.evs.map(seenEvent) });
+      this.finals.push({ member: m.name, rev, hash: out.value.h.hash, compactRev: out.value.compactRev, history: out.value.evs.map(seenEvent), records: out.value.records });
     }
   }
 }
