@@ -146,8 +146,11 @@ export async function hashKV(kv: KvStore, backend: Backend, rev: bigint): Promis
     if (rev > 0n && rev <= compactRev) throw new EtcdError(Errors.Compacted);
     if (rev > 0n && rev > currentRev) throw new EtcdError(Errors.FutureRev);
     const at = rev === 0n ? currentRev : rev;
-    await kv.physicalCompaction();
+    // Land every gathered batch first: a compaction's physical phase starts only once the
+    // batch that scheduled it has landed, so waiting for the phase before landing it would
+    // hash records the compaction is about to delete.
     await backend.drain();
+    await kv.physicalCompaction();
     const records = backend.scan(mvccKeyFloor(0n), mvccKeyFloor(at + 1n));
     // The iterator's view is fixed now; if no compaction was applied meanwhile, every record
     // ≤ the compaction it sees is one the compaction keeps.

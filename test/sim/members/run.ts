@@ -223,7 +223,10 @@ export class Sim {
           const records: string[] = [];
           for await (const [k, v] of s.backend.scan(mvccKeyFloor(0n), mvccKeyFloor(rev + 1n))) {
             const pk = parseMvccKey(k);
-            records.push(`${pk.main}.${pk.sub}${pk.tombstone ? ' (tombstone)' : ''} ${decodeKv(v).key.toString()}`);
+            const kv = decodeKv(v);
+            records.push(
+              `${pk.main}.${pk.sub}${pk.tombstone ? ' (tombstone)' : ''} ${kv.key.toString()}=${JSON.stringify(kv.value.toString())} create ${kv.create_revision} mod ${kv.mod_revision} version ${kv.version} lease ${kv.lease.toString(16)} (${v.length} bytes: ${v.toString('hex')})`,
+            );
           }
           return { h, compactRev, evs, records };
         },
