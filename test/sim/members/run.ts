@@ -64,7 +64,8 @@ export class Sim {
   readonly failures: string[] = [];
   readonly finals: { member: string; rev: bigint; hash: number; compactRev: bigint; history: SeenEvent[]; records: string[] }[] = [];
   private readonly traceRing: string[] = [];
-  faults = 0;
+  /** Counts of what happened, for the summary (was the seed's fault schedule effective?). */
+  readonly counts = { failpoints: 0, snapshotsSent: 0, snapshotsInstalled: 0, elections: 0, revokes: 0 };
   private readonly hooks: MemberHooks;
 
   constructor(
@@ -78,10 +79,12 @@ export class Sim {
     this.hooks = {
       applied: (m, events) => this.onApplied(m, events),
       revoked: (m, id) => {
+        this.counts.revokes++;
         if (!this.history.revokedAt.has(id)) this.history.revokedAt.set(id, { at: this.sched.time, member: m.name });
       },
       failed: (m, err) => {
         if (err instanceof FailpointPanic) {
+          this.counts.failpoints++;
           this.trace(`${m.name}: ${err.message} → crash`);
           return;
         }
@@ -99,6 +102,9 @@ export class Sim {
         }
       },
       log: (m, level, msg, fields) => {
+        if (msg === 'sending database snapshot') this.counts.snapshotsSent++;
+        else if (msg === 'applied incoming snapshot') this.counts.snapshotsInstalled++;
+        else if (msg === 'raft elected leader' && fields?.leader === fields?.['local-member-id']) this.counts.elections++;
         if (level === 'info' && !this.opts.trace) return;
         this.trace(`${m.name} ${level}: ${msg}${fields ? ` ${fmtFields(fields)}` : ''}`);
       },
@@ -247,6 +253,18 @@ function fmtFields(f: Fields): string {
     .join(' ');
 }
 
+/** Repeated failures (a member failing again at each restart) once, with a count. */
+function squeeze(failures: string[]): string[] {
+  const byFirstLine = new Map<string, { first: string; n: number }>();
+  for (const f of failures) {
+    const key = (f.split('\n')[0] as string).replace(/ at t=[0-9.]+/, '');
+    const e = byFirstLine.get(key);
+    if (e) e.n++;
+    else byFirstLine.set(key, { first: f, n: 1 });
+  }
+  return [...byFirstLine.values()].map((e) => (e.n > 1 ? `${e.first}\n(and ${e.n - 1} more times after restarts)` : e.first));
+}
+
 /** Member ids spread over all 64 bits, as etcd's are. */
 function memberIds(seed: number, n: number): bigint[] {
   const r = splitRand(seed, 'ids');
@@ -307,12 +325,12 @@ export async function runSeed(seed: number, opts: RunOptions = {}): Promise<Seed
     finished = true;
     guard.uninstall();
   }
-  const violations = [...guard.violations.slice(0, 3), ...sim.violations, ...sim.failures, ...runChecks(sim, opts.checker ?? defaultChecker)];
+  const violations = [...guard.violations.slice(0, 3), ...sim.violations, ...squeeze(sim.failures), ...runChecks(sim, opts.checker ?? defaultChecker)];
   const h = sim.history;
   const summary =
     `t=${(sim.sched.time / 1000).toFixed(1)}s events=${sim.sched.events} ops=${h.kv.length} (unknown ${h.kv.filter((o) => o.output === undefined).length}) ` +
     `serializable=${h.serializable.length} watches=${h.watches.length} leases=${h.leases.size} acked=${h.acked.length} revisions=${h.truth.size} ` +
-    `crashes=${sim.members.reduce((n, m) => n + m.crashes, 0)} members=${sim.members.map((m) => `${m.name}:${m.status}`).join(',')} ` +
+    `crashes=${sim.members.reduce((n, m) => n + m.crashes, 0)} (failpoints ${sim.counts.failpoints}) elections=${sim.counts.elections} snapshots=${sim.counts.snapshotsSent}/${sim.counts.snapshotsInstalled} members=${sim.members.map((m) => `${m.name}:${m.status}`).join(',')} ` +
     `frames=${sim.net.frames} dropped=${sim.net.dropped} dup=${sim.net.duplicated}`;
   return {
     seed,
