@@ -49,6 +49,8 @@ export interface SimParams {
     clockJump: boolean;
   };
   faultGapMs: number;
+  /** Longest a crashed member stays down before its supervisor restarts it. */
+  downMsMax: number;
   failpoints: FailpointName[];
 }
 
@@ -66,7 +68,7 @@ export function drawParams(r: SeededRand): SimParams {
     electionTimeoutMs,
     heartbeatIntervalMs: electionTimeoutMs / pick(r, [5, 10]),
     preVote: r.next() < 0.8,
-    snapshotCount: pick(r, [8, 25, 100, 10_000]),
+    snapshotCount: pick(r, [5, 8, 25, 100, 10_000]),
     snapshotCatchupEntries: pick(r, [2, 10, 50]),
     backendBatchIntervalMs: pick(r, [1, 10, 100]),
     walSegmentBytes: pick(r, [8 * 1024, 64 * 1024, 1024 * 1024]),
@@ -79,7 +81,7 @@ export function drawParams(r: SeededRand): SimParams {
     longDelayMaxMs: pick(r, [50, 300, 1500]),
     workloadMs: pick(r, [3000, 6000, 10_000]),
     clientTimeoutMs: pick(r, [1500, 4000, 5000 + 2 * electionTimeoutMs + 2000]),
-    clients: 1 + r.int(4),
+    clients: 1 + r.int(6),
     keys: 1 + r.int(4),
     leases: r.next() < 0.5,
     watches: r.next() < 0.6,
@@ -88,6 +90,7 @@ export function drawParams(r: SeededRand): SimParams {
     serializableReads: r.next() < 0.5,
     faults,
     faultGapMs: pick(r, [300, 1000, 2500]),
+    downMsMax: pick(r, [500, 2000, 6000]),
     failpoints: failpointNames.filter(() => r.next() < 0.5),
   };
 }

@@ -154,7 +154,7 @@ export class Sim {
   supervise(r: SeededRand, quiet: boolean): void {
     for (const m of this.members) {
       if (m.status !== 'down' || m.proc !== null) continue;
-      if (Number.isNaN(m.restartAt)) m.restartAt = this.sched.time + (quiet ? 0 : 100 + r.int(2000));
+      if (Number.isNaN(m.restartAt)) m.restartAt = this.sched.time + (quiet ? 0 : 100 + r.int(this.p.downMsMax));
       if (m.restartAt <= this.sched.time) {
         this.trace(`supervisor: start ${m.name}`);
         m.start();

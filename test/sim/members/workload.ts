@@ -127,7 +127,7 @@ export async function kvClient(sim: Sim, client: number, r: SeededRand): Promise
       if (last !== undefined && last.value !== null && r.next() < 0.5) await kvOp(sim, client, m, key, { f: 'cas', ifValue: last.value, value });
       else await kvOp(sim, client, m, key, { f: 'cas', ifModRevision: last?.modRevision ?? 0n, value });
     }
-    await sim.sleep(r.int(30));
+    await sim.sleep(r.next() < 0.5 ? 0 : r.int(30));
   }
 }
 
