@@ -558,9 +558,14 @@ export class EtcdServer {
     assert(this.consistentIndex >= index, `installed state at ${this.consistentIndex} is older than snapshot ${index}`);
     this.appliedIndex = this.consistentIndex;
     this.snapshotIndex = index;
-    const file = this.incomingSnapshots.get(index);
-    this.incomingSnapshots.clear();
-    if (file) await this.disk.remove(file);
+    // Files of this snapshot and older ones are done with. A newer one may have arrived while
+    // this one was installed (the leader compacted past it meanwhile): its MsgSnap is still to
+    // be stepped, and its file must still be there when the core hands it out.
+    for (const [i, f] of [...this.incomingSnapshots]) {
+      if (i > index) continue;
+      this.incomingSnapshots.delete(i);
+      await this.disk.remove(f);
+    }
     this.opts.logger.info('applied incoming snapshot', {
       'snapshot-index': index.toString(),
       'consistent-index': this.consistentIndex.toString(),
