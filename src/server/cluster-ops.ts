@@ -374,8 +374,9 @@ export class ClusterOps {
 
   /**
    * A removed member may never apply its own removal (the leader stops replicating to it once
-   * the removal applies there): while it knows no leader, it asks a peer now and then, as etcd
-   * learns it from its peers' "removed" answers.
+   * the removal applies there): while it knows no leader, or as a learner (which never
+   * campaigns, so never loses its leader), it asks a peer now and then, as etcd learns it from
+   * its peers' "removed" answers.
    */
   startRemovedCheck(): void {
     const every = removedCheckElections * this.h.electionTimeoutMs;
@@ -388,7 +389,11 @@ export class ClusterOps {
   }
 
   private async checkRemoved(): Promise<void> {
-    if (this.checkingRemoved || this.removing || this.h.stopped() || this.h.leader() !== None) return;
+    if (this.checkingRemoved || this.removing || this.h.stopped()) return;
+    // A voter cut off from its leader campaigns and so knows no leader; a learner never
+    // campaigns and keeps the last leader it knew, even one that stopped replicating to it
+    // because it was removed: it asks whatever it believes.
+    if (this.h.leader() !== None && !(this.h.members().get(this.h.memberId)?.isLearner ?? false)) return;
     this.checkingRemoved = true;
     try {
       const peers = this.h.members().all().filter((m) => m.id !== this.h.memberId);
