@@ -57,6 +57,10 @@ export class Sim {
   knownCompact = 0n;
   readonly lastRead = new Map<string, { value: string | null; modRevision: bigint }>();
   readonly openWatches = new Map<WatchRecord, () => void>();
+  /** Members whose add had an unknown outcome: started if some member lists them. */
+  readonly pendingAdds: { name: string; learner: boolean }[] = [];
+  /** The number in the last member name handed out (m1, m2, ...). */
+  memberNo: number;
   readonly workloadEnd: number;
   readonly clientTimeoutMs: number;
   readonly violations: string[] = [];
@@ -75,6 +79,7 @@ export class Sim {
   ) {
     this.net = new SimNetwork(this.sched, splitRand(seed, 'net'), p, (id) => this.members.find((m) => m.id === id)?.proc ?? null);
     this.workloadEnd = p.workloadMs;
+    this.memberNo = p.members;
     this.clientTimeoutMs = p.clientTimeoutMs;
     this.hooks = {
       applied: (m, events) => this.onApplied(m, events),
@@ -152,6 +157,19 @@ export class Sim {
 
   /** Restarts members that are down, after a pause of their own (a supervisor). */
   supervise(r: SeededRand, quiet: boolean): void {
+    for (const add of [...this.pendingAdds]) {
+      const url = `http://${add.name}:2380`;
+      for (const m of this.members) {
+        const listed = m.server?.members.find((x) => x.peerURLs.includes(url));
+        if (listed === undefined || m.server === null) continue;
+        this.pendingAdds.splice(this.pendingAdds.indexOf(add), 1);
+        const nm = this.addMember(listed.id, add.name, m.server.members, true);
+        nm.learner = listed.isLearner;
+        this.trace(`supervisor: ${add.name} is listed by ${m.name} after all: start it`);
+        nm.start();
+        break;
+      }
+    }
     for (const m of this.members) {
       if (m.status !== 'down' || m.proc !== null) continue;
       if (Number.isNaN(m.restartAt)) m.restartAt = this.sched.time + (quiet ? 0 : 100 + r.int(this.p.downMsMax));

@@ -325,13 +325,17 @@ export async function admin(sim: Sim, r: SeededRand): Promise<void> {
     const x = r.next();
     if (x < 0.45 && inCluster.length < 5) {
       const asLearner = r.next() < 0.7;
-      const name = `m${sim.members.length + 1}`;
+      const name = `m${++sim.memberNo}`;
       const out = await clientCall(sim, m, (s) => s.memberAdd([`http://${name}:2380`], asLearner));
       if (out.kind === 'ok') {
         const nm = sim.addMember(out.value.member.id, name, out.value.members, true);
         nm.learner = asLearner;
         sim.trace(`admin: added ${name} (${asLearner ? 'learner' : 'voter'}) via ${m.name}`);
         nm.start();
+      } else if (out.kind !== 'refused') {
+        // Perhaps added all the same: an operator would look, and start it if it is listed.
+        sim.trace(`admin: adding ${name} via ${m.name}: outcome unknown (${out.kind === 'error' ? errText(out.error) : out.kind})`);
+        sim.pendingAdds.push({ name, learner: asLearner });
       }
     } else if (x < 0.7 && learners.length > 0) {
       const l = pick(r, learners);
