@@ -67,6 +67,28 @@ export function runChecks(sim: Sim, checker: LinearizabilityChecker): string[] {
     }
   }
 
+  // Ranges over the prefix: the keys exactly as they were at the revision read.
+  bad = 0;
+  for (const g of h.ranges) {
+    const at = g.rev > 0n ? g.rev : g.header;
+    if (at > knownTo || bad >= violationsPerCheckMax) continue;
+    const want = new Map<string, SeenEvent>();
+    for (let r = 2n; r <= at; r++) {
+      for (const e of truth.get(r) ?? []) {
+        if (!(e.key >= 'k' && e.key < 'l')) continue;
+        if (e.type === 'put') want.set(e.key, e);
+        else want.delete(e.key);
+      }
+    }
+    const wantList = [...want.values()].sort((a, b) => (a.key < b.key ? -1 : 1));
+    const got = g.kvs.map((kv) => `${kv.key}=${kv.value}@${kv.modRevision}/c${kv.createRevision}/v${kv.version}`).join(' ');
+    const exp = wantList.map((e) => `${e.key}=${e.value}@${e.modRevision}/c${e.createRevision}/v${e.version}`).join(' ');
+    if (got !== exp) {
+      bad++;
+      out.push(`range of the k prefix on ${g.member}${g.serializable ? ' (serializable)' : ''} at t=${g.at.toFixed(1)} read revision ${at}${g.rev > 0n ? ' (asked)' : ''}: got [${got}], but at that revision it was [${exp}]`);
+    }
+  }
+
   // Acknowledged writes.
   bad = 0;
   for (const a of h.acked) {

@@ -36,6 +36,17 @@ export interface SerializableRead {
   at: number;
 }
 
+/** A range over the `k` prefix, maybe at a past revision: it must be the keys as they were then. */
+export interface RangeRead {
+  member: string;
+  serializable: boolean;
+  /** The revision asked for (0: current). */
+  rev: bigint;
+  header: bigint;
+  kvs: { key: string; value: string; modRevision: bigint; createRevision: bigint; version: bigint }[];
+  at: number;
+}
+
 /** One event as a watcher saw it or a member applied it. */
 export interface SeenEvent {
   type: 'put' | 'delete';
@@ -115,6 +126,7 @@ export interface AckedWrite {
 export class History {
   readonly kv: KvOp[] = [];
   readonly serializable: SerializableRead[] = [];
+  readonly ranges: RangeRead[] = [];
   readonly watches: WatchRecord[] = [];
   readonly leases = new Map<bigint, LeaseRecord>();
   readonly acked: AckedWrite[] = [];

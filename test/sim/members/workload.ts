@@ -110,6 +110,23 @@ async function serializableGet(sim: Sim, m: SimMember, key: string): Promise<voi
   sim.history.serializable.push({ member: m.name, key, value: kv ? kv.value.toString() : null, modRevision: kv?.mod_revision ?? 0n, header: out.value.header.revision, at: sim.sched.time });
 }
 
+/** A range over the whole `k` prefix, now or at a past revision, checked against the truth. */
+async function rangeRead(sim: Sim, m: SimMember, r: SeededRand): Promise<void> {
+  const serializable = r.next() < 0.5;
+  const lo = sim.knownCompact + 1n;
+  const rev = r.next() < 0.5 && sim.knownRev >= lo && lo > 0n ? lo + BigInt(r.int(Number(sim.knownRev - lo) + 1)) : 0n;
+  const out = await clientCall(sim, m, async (s) => s.range({ ...emptyRangeRequest(b('k'), b('l')), revision: rev, serializable }));
+  if (out.kind !== 'ok') return;
+  sim.history.ranges.push({
+    member: m.name,
+    serializable,
+    rev,
+    header: out.value.header.revision,
+    kvs: out.value.kvs.map((kv) => ({ key: kv.key.toString(), value: kv.value.toString(), modRevision: kv.mod_revision, createRevision: kv.create_revision, version: kv.version })),
+    at: sim.sched.time,
+  });
+}
+
 /** A client doing put/get/delete/compare-and-swap on the checked keys. */
 export async function kvClient(sim: Sim, client: number, r: SeededRand): Promise<void> {
   while (sim.sched.time < sim.workloadEnd) {
@@ -118,6 +135,7 @@ export async function kvClient(sim: Sim, client: number, r: SeededRand): Promise
     const key = `k${r.int(sim.p.keys)}`;
     const x = r.next();
     if (sim.p.serializableReads && x < 0.1) await serializableGet(sim, m, key);
+    else if (x < 0.15) await rangeRead(sim, m, r);
     else if (x < 0.35) await kvOp(sim, client, m, key, { f: 'get' });
     else if (x < 0.65) await kvOp(sim, client, m, key, { f: 'put', value: `v${sim.history.opId()}` });
     else if (x < 0.72) await kvOp(sim, client, m, key, { f: 'delete' });
