@@ -19,6 +19,8 @@ export interface SimParams {
   snapshotCount: number;
   snapshotCatchupEntries: number;
   backendBatchIntervalMs: number;
+  /** --experimental-corrupt-check-time (0: off). */
+  corruptCheckMs: number;
   walSegmentBytes: number;
   /** Disk latency: base ms, and the chance of a slow operation (×50). */
   diskMs: number;
@@ -71,6 +73,7 @@ export function drawParams(r: SeededRand): SimParams {
     snapshotCount: pick(r, [5, 8, 25, 100, 10_000]),
     snapshotCatchupEntries: pick(r, [2, 10, 50]),
     backendBatchIntervalMs: pick(r, [1, 10, 100]),
+    corruptCheckMs: pick(r, [0, 0, 0, 300, 1000]),
     walSegmentBytes: pick(r, [8 * 1024, 64 * 1024, 1024 * 1024]),
     diskMs: pick(r, [0.05, 0.5, 2]),
     diskSlowRate: pick(r, [0, 0.01, 0.05]),
@@ -102,7 +105,7 @@ export function describeParams(p: SimParams): string {
   const w = [p.leases && 'leases', p.watches && 'watches', p.compaction && 'compaction', p.membership && 'membership', p.serializableReads && 'serializable'].filter(Boolean);
   return (
     `${p.members} members, election ${p.electionTimeoutMs}/${p.heartbeatIntervalMs} ms${p.preVote ? ' prevote' : ''}, snapshot every ${p.snapshotCount} (keep ${p.snapshotCatchupEntries}), ` +
-    `batch ${p.backendBatchIntervalMs} ms, wal segment ${p.walSegmentBytes / 1024} KiB, disk ${p.diskMs} ms (slow ${p.diskSlowRate}), ` +
+    `batch ${p.backendBatchIntervalMs} ms${p.corruptCheckMs > 0 ? `, corrupt check ${p.corruptCheckMs} ms` : ''}, wal segment ${p.walSegmentBytes / 1024} KiB, disk ${p.diskMs} ms (slow ${p.diskSlowRate}), ` +
     `net ${p.netMs} ms loss ${p.lossRate} dup ${p.dupRate} late ${p.longDelayRate}×${p.longDelayMaxMs} ms; ` +
     `${p.workloadMs / 1000} s, ${p.clients} clients (timeout ${p.clientTimeoutMs} ms) on ${p.keys} keys${w.length ? ` + ${w.join(', ')}` : ''}; ` +
     `faults every ~${p.faultGapMs} ms: ${f.length ? f.join(', ') : 'none'}${p.faults.failpoint ? ` (${p.failpoints.join(', ') || 'no point drawn'})` : ''}`

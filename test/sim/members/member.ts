@@ -146,6 +146,7 @@ export class SimMember {
       snapshotCount: this.p.snapshotCount,
       snapshotCatchupEntries: this.p.snapshotCatchupEntries,
       backendBatchIntervalMs: this.p.backendBatchIntervalMs,
+      corruptCheckTimeMs: this.p.corruptCheckMs,
       preVote: this.p.preVote,
       logger: this.logger(proc),
       runtime: rt,

@@ -10,6 +10,7 @@ import type { SeededRand } from '../../../src/base/random.js';
 import type { Member } from '../../../src/membership/member-store.js';
 import { FailpointPanic } from '../../../src/server/failpoints.js';
 import { decodeKv } from '../../../src/mvcc/kv-codec.js';
+import { AlarmType } from '../../../src/server/alarms.js';
 import { hashKV } from '../../../src/server/maintenance.js';
 import { mvccKeyFloor, parseMvccKey } from '../../../src/storage/schema.js';
 import { runChecks } from './checks.js';
@@ -191,8 +192,21 @@ export class Sim {
     this.trace('quiet: faults stopped, network healed');
   }
 
+  /** A CORRUPT alarm is a false one unless members diverged (which the checks say apart). */
+  private checkAlarms(): boolean {
+    for (const m of this.members) {
+      const alarms = m.server?.alarms.get(AlarmType.CORRUPT) ?? [];
+      if (alarms.length > 0) {
+        this.violations.push(`CORRUPT alarm raised (seen on ${m.name}) for ${alarms.map((a) => this.members.find((x) => x.id === a.memberID)?.name ?? a.memberID.toString(16)).join(', ')}`);
+        return false;
+      }
+    }
+    return true;
+  }
+
   /** The quiet phase: a write must succeed and every member catch up, then the final reads. */
   async settle(): Promise<void> {
+    if (!this.checkAlarms()) return;
     const r = splitRand(this.seed, 'settle');
     let probeRev: bigint | undefined;
     const writeBy = this.sched.time + settleWriteMsMax;
@@ -207,6 +221,7 @@ export class Sim {
       if (probeRev === undefined) await this.sleep(200);
     }
     if (probeRev === undefined) {
+      if (!this.checkAlarms()) return;
       this.violations.push(`stuck: no write succeeded within ${settleWriteMsMax} ms after the faults stopped; members: ${this.members.map((m) => m.describe()).join(' | ')}`);
       return;
     }
@@ -232,6 +247,7 @@ export class Sim {
       );
       return;
     }
+    if (!this.checkAlarms()) return;
     // Every member: HashKV at the revision they all reached, and its retained history up to it
     // (lease expiries may still write meanwhile).
     const rev = commonRev;
