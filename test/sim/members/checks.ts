@@ -124,10 +124,11 @@ export function runChecks(sim: Sim, checker: LinearizabilityChecker): string[] {
     if (f.rev === f0.rev && f.compactRev === f0.compactRev && f.hash !== f0.hash) {
       const k = f0.records.findIndex((x, i) => f.records[i] !== x);
       const at = k >= 0 ? k : f0.records.length;
-      out.push(
-        `members diverged: HashKV at revision ${f.rev} (compacted at ${f.compactRev}) is ${f0.hash} on ${f0.member} but ${f.hash} on ${f.member}; ` +
-          `their MVCC records differ first at record #${at}: ${f0.member} has ${f0.records[at] ?? 'nothing'}, ${f.member} has ${f.records[at] ?? 'nothing'}`,
-      );
+      const where =
+        k < 0 && f0.records.length === f.records.length
+          ? 'their MVCC records read right after are the same: a hash saw another state of the store'
+          : `their MVCC records differ first at record #${at}: ${f0.member} has ${f0.records[at] ?? 'nothing'}, ${f.member} has ${f.records[at] ?? 'nothing'}`;
+      out.push(`members diverged: HashKV at revision ${f.rev} (compacted at ${f.compactRev}) is ${f0.hash} on ${f0.member} but ${f.hash} on ${f.member}; ${where}`);
     }
     const from = f.compactRev > f0.compactRev ? f.compactRev : f0.compactRev;
     const a = f0.history.filter((e) => e.modRevision > from);
