@@ -48,7 +48,7 @@ export type OpResult = { ok: true; value: unknown } | { ok: false; err: unknown 
 
 /** Peer request kind: a follower forwards MemberPromote to the leader. */
 export const promoteRequestKind = 'member-promote';
-/** How long a removed leader may take to hand leadership over before it stops anyway. */
+/** How long a removed member waits for another member to lead before it stops anyway. */
 export const removedLeaderGraceFactor = 3;
 /** A member without a leader asks a peer whether it was removed every this many election timeouts. */
 export const removedCheckElections = 3;
@@ -353,12 +353,17 @@ export class ClusterOps {
     this.h.logger.warn('server error', { error: removedReason });
     this.h.logger.warn('data-dir used by this member must be removed');
     void (async () => {
-      // A removed leader hands over first (the core transfers leadership and steps down); the
-      // answers to the removal and the TimeoutNow must leave before we stop.
+      // We stay until another member leads (or the grace runs out). A removed leader hands over
+      // first (the core transfers leadership and steps down), and the answers to the removal and
+      // the TimeoutNow must leave before we stop; if they are lost, a survivor that has not seen
+      // the removal commit still counts us among the voters — in a two-voter cluster it cannot
+      // win an election without our vote, so we must still be there to give it.
       const until = this.h.rt.now() + removedLeaderGraceFactor * this.h.electionTimeoutMs;
-      while (this.h.rt.now() < until && !this.h.stopped()) {
-        const leading = await this.h.withCore((core) => core.raft.state === StateRole.Leader).catch(() => false);
-        if (!leading) break;
+      const self = this.h.memberId;
+      const startTerm = await this.h.withCore((core) => core.raft.term).catch(() => undefined);
+      while (startTerm !== undefined && this.h.rt.now() < until && !this.h.stopped()) {
+        const seen = await this.h.withCore((core) => ({ term: core.raft.term, lead: core.raft.lead })).catch(() => undefined);
+        if (seen === undefined || (seen.lead !== None && seen.lead !== self && seen.term >= startTerm)) break;
         await this.h.rt.sleep(this.h.heartbeatIntervalMs);
       }
       await this.h.rt.sleep(10 * this.h.heartbeatIntervalMs);
