@@ -4,7 +4,7 @@
  * every message. Field names are the proto names on both sides.
  */
 import type protobuf from 'protobufjs';
-import { protoRoot } from './proto.js';
+import { protoRoot } from './descriptor.js';
 
 const int64Types = new Set(['int64', 'uint64', 'sint64', 'fixed64', 'sfixed64']);
 

@@ -6,7 +6,7 @@
  * codecs instead (api/codec/).
  */
 import type protobuf from 'protobufjs';
-import { loaderOptions, protoRoot } from './proto.js';
+import { loaderOptions, protoRoot } from './descriptor.js';
 
 const types = new Map<string, protobuf.Type>();
 

@@ -1,41 +1,18 @@
 /**
- * Loads etcd's wire contract from proto/ once: grpc-js service definitions and client
- * constructors (through @grpc/proto-loader), and a protobufjs Root for direct encoding (the
- * server encodes internal Raft log entries with it).
- *
- * proto-loader options: proto field names kept (keepCase), 64-bit integers as decimal strings
- * (converted to bigint at the edge, see convert.ts), enums as numbers, bytes as Buffer, defaults
- * filled in, oneofs named by a virtual field holding the case name.
+ * grpc-js service definitions and client constructors for etcd's services (the client side:
+ * ctl's client and tests), built from the same generated descriptor as everything else
+ * (descriptor.ts) through @grpc/proto-loader's fromJSON — no .proto text is parsed. Importing
+ * this module loads grpc-js; code that needs only the message types imports descriptor.ts.
  */
-import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import * as grpc from '@grpc/grpc-js';
 import * as protoLoader from '@grpc/proto-loader';
-import protobuf from 'protobufjs';
+import { descriptor } from './descriptor.gen.js';
+import { loaderOptions } from './descriptor.js';
 
-/** src/api/proto.ts and dist/api/proto.js both sit two levels below the package root. */
-export const protoDir = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..', 'proto');
+export { allServiceMethods, loaderOptions, protoRoot, type ServiceMethodInfo } from './descriptor.js';
+export { protoDir, protoFiles } from './proto-files.js';
 
-export const protoFiles = [
-  'etcdserverpb/rpc.proto',
-  'mvccpb/kv.proto',
-  'authpb/auth.proto',
-  'v3electionpb/v3election.proto',
-  'v3lockpb/v3lock.proto',
-  'grpc/health/v1/health.proto',
-];
-
-export const loaderOptions: protoLoader.Options = {
-  keepCase: true,
-  longs: String,
-  enums: Number,
-  bytes: Buffer,
-  defaults: true,
-  oneofs: true,
-  includeDirs: [protoDir],
-};
-
-export const packageDefinition = protoLoader.loadSync(protoFiles, loaderOptions);
+export const packageDefinition = protoLoader.fromJSON(descriptor as unknown as Parameters<typeof protoLoader.fromJSON>[0], loaderOptions as protoLoader.Options);
 export const grpcObject = grpc.loadPackageDefinition(packageDefinition);
 
 function serviceClient(pkgPath: string): grpc.ServiceClientConstructor {
@@ -66,41 +43,3 @@ export const authService = AuthClient.service;
 export const electionService = ElectionClient.service;
 export const lockService = LockClient.service;
 export const healthService = HealthClient.service;
-
-/** protobufjs view of the same files, for direct encode/decode. */
-export const protoRoot: protobuf.Root = (() => {
-  const root = new protobuf.Root();
-  root.resolvePath = (_origin, target) => (path.isAbsolute(target) ? target : path.join(protoDir, target));
-  root.loadSync(protoFiles, { keepCase: true });
-  root.resolveAll();
-  return root;
-})();
-
-export interface ServiceMethodInfo {
-  service: string;
-  method: string;
-  path: string;
-  requestStream: boolean;
-  responseStream: boolean;
-  requestType: string;
-  responseType: string;
-}
-
-export function allServiceMethods(): ServiceMethodInfo[] {
-  const out: ServiceMethodInfo[] = [];
-  for (const [name, def] of Object.entries(packageDefinition)) {
-    if ('format' in def) continue; // message or enum definitions
-    for (const [method, m] of Object.entries(def as protoLoader.ServiceDefinition)) {
-      out.push({
-        service: name,
-        method,
-        path: m.path,
-        requestStream: m.requestStream,
-        responseStream: m.responseStream,
-        requestType: String((m.requestType.type as { name?: string }).name ?? ''),
-        responseType: String((m.responseType.type as { name?: string }).name ?? ''),
-      });
-    }
-  }
-  return out;
-}

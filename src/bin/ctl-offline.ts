@@ -9,8 +9,11 @@ import type { OfflineTools } from '../cli/offline.js';
 import { bootstrapMembers } from '../config/bootstrap.js';
 import { parseInitialCluster } from '../config/flags.js';
 import { parseEtcdUrls } from '../config/urls.js';
-import { defragDataDir } from '../server/maintenance.js';
-import { restoreSnapshot } from '../server/snapshot-restore.js';
+
+// The storage code (classic-level's native addon) loads only when a local-file command runs:
+// every other ctl command starts without it (issue 13).
+const restoreSnapshot = async (...a: Parameters<typeof import('../server/snapshot-restore.js').restoreSnapshot>) => (await import('../server/snapshot-restore.js')).restoreSnapshot(...a);
+const defragDataDir = async (...a: Parameters<typeof import('../server/maintenance.js').defragDataDir>) => (await import('../server/maintenance.js')).defragDataDir(...a);
 
 export const offlineTools: OfflineTools = {
   async restore(r) {

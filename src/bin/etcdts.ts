@@ -1,12 +1,14 @@
 /** The etcdts server: etcd's flags and ETCD_* variables in, one member serving out. */
 import { existsSync } from 'node:fs';
 import path from 'node:path';
-import { createLogger } from '../base/logger.js';
+import { createLogger, goDuration, outputsWriter } from '../base/logger.js';
 import { ConfigError, bootstrapMembers, parseConfig, usage } from '../config/flags.js';
 import { EtcdServer, serverVersion } from '../server/etcd-server.js';
 import { FailpointError, parseFailpoints } from '../server/failpoints.js';
 import { fetchExistingCluster } from '../server/join-existing.js';
 import { startClientServer } from '../rpc/client-server.js';
+import { startAutoCompactor } from '../server/auto-compactor.js';
+import { realClock } from '../base/clock.js';
 
 async function main(): Promise<void> {
   let parsed;
@@ -38,7 +40,8 @@ async function main(): Promise<void> {
     }
     throw e;
   }
-  const logger = createLogger({ level: cfg.logLevel === 'panic' || cfg.logLevel === 'fatal' ? 'error' : cfg.logLevel });
+  const logOut = outputsWriter(cfg.logOutputs);
+  const logger = createLogger({ level: cfg.logLevel === 'panic' || cfg.logLevel === 'fatal' ? 'error' : cfg.logLevel, out: logOut.out });
   for (const w of parsed.warnings) logger.warn(w);
   let boot;
   try {
@@ -114,14 +117,47 @@ async function main(): Promise<void> {
     logger.error('failed to start etcdts', { error: e instanceof Error ? e.message : String(e) });
     process.exit(1);
   }
-  clients = await startClientServer(server, cfg.listenClientUrls, logger, { watchProgressNotifyIntervalMs: cfg.watchProgressNotifyIntervalMs });
+  clients = await startClientServer(server, cfg.listenClientUrls, logger, {
+    watchProgressNotifyIntervalMs: cfg.watchProgressNotifyIntervalMs,
+    metrics: cfg.metrics,
+    metricsUrls: cfg.listenMetricsUrls,
+    maxConcurrentStreams: cfg.maxConcurrentStreams,
+    enableGateway: cfg.enableGrpcGateway,
+    ui: cfg.ui,
+  });
   logger.info('ready to serve client requests', { name: cfg.name, 'data-dir': cfg.dataDir });
+  if (cfg.ui) logger.info('serving the web console', { urls: cfg.advertiseClientUrls.map((u) => `${u}/ui/`) });
+  logger.debug('flags set', { flags: cfg.explicit.join(',') });
+  if (cfg.corruptCheckTimeMs > 0) {
+    // etcd logs this when its periodic corruption check starts (server/corrupt.go).
+    logger.info('enabled corruption checking', { 'local-member-id': server.memberId.toString(16), interval: goDuration(cfg.corruptCheckTimeMs) });
+  }
+  // Test hook: the revision compactor's 5-minute step, shortened (as ETCDTS_FAILPOINTS, tests only).
+  const revisionStepMs = Number(process.env.ETCDTS_TEST_REVISION_COMPACTION_INTERVAL_MS ?? '') || undefined;
+  const compactor = startAutoCompactor(
+    cfg.autoCompactionMode === 'revision'
+      ? { mode: 'revision', retention: cfg.autoCompactionRevisions, intervalMs: revisionStepMs }
+      : { mode: 'periodic', periodMs: cfg.autoCompactionPeriodMs },
+    {
+      rev: () => server.kv.rev(),
+      compact: async (revision) => void (await server.compact({ revision, physical: false })),
+      isLeader: () => server.isLeader(),
+      logger,
+      clock: realClock,
+      schedule: (fn, ms) => {
+        const t = setTimeout(fn, ms);
+        t.unref();
+        return () => clearTimeout(t);
+      },
+    },
+  );
   let stopping = false;
   const shutdown = (signal: string): void => {
     if (stopping) return;
     stopping = true;
     logger.info('received signal; shutting down', { signal });
     void (async () => {
+      compactor?.stop();
       await clients?.close();
       await server.stop();
       process.exit(0);

@@ -28,7 +28,7 @@ export interface RunContext {
   /** The printer chosen by --write-out (valid after client()). */
   display(): Printer;
   /** A client on one endpoint (endpoint health dials each endpoint alone). */
-  clientFor(endpoint: string): EtcdClient;
+  clientFor(endpoint: string, tls?: { ca?: Buffer; cert?: Buffer; key?: Buffer } | null): EtcdClient;
   /** The endpoints of --endpoints (or of the member list with --cluster). */
   endpoints(): Promise<string[]>;
   /** Local-file work (snapshot restore, defrag --data-dir), when the entry point provides it. */

@@ -11,7 +11,7 @@
  * protobuf is the marshalled message without default-valued fields, as gogo writes it.
  */
 import type protobuf from 'protobufjs';
-import { protoRoot } from '../api/proto.js';
+import { protoRoot } from '../api/descriptor.js';
 import { isZeroField, pruneDefaults } from '../client/wire.js';
 import { binBytes, goJsonString } from './go-format.js';
 

@@ -5,7 +5,7 @@
  * clientv3 retry warning line before a failed request's error).
  */
 import { readFileSync } from 'node:fs';
-import { EtcdClient, type RetryWarning } from '../client/client.js';
+import type { EtcdClient, RetryWarning } from '../client/client.js';
 import { ClientError } from '../client/errors.js';
 import {
   flagSetFor,
@@ -26,6 +26,10 @@ import { delCommand } from './commands/del.js';
 import { endpointCommand, SilentExit } from './commands/endpoint-status.js';
 import { getCommand } from './commands/get.js';
 import { leaseCommand } from './commands/lease.js';
+import { lockCommand } from './commands/lock.js';
+import { makeMirrorCommand } from './commands/make-mirror.js';
+import { checkCommand } from './commands/check.js';
+import { electCommand } from './commands/elect.js';
 import { memberCommand } from './commands/member-list.js';
 import { moveLeaderCommand } from './commands/move-leader.js';
 import { putCommand } from './commands/put.js';
@@ -40,6 +44,9 @@ import { CliExit, ExitCode, processOut, type Out } from './output.js';
 import { newPrinter, type Printer } from './printers/index.js';
 
 const helpCommand: Command = { name: 'help', use: '[command]', short: 'Help about any command' };
+
+/** Commands that never dial a server (by command path). */
+const offlineCommands = new Set(['etcdctl version', 'etcdctl snapshot status', 'etcdctl snapshot restore', 'etcdctl help']);
 
 export const rootCommand: Command = link({
   name: programName,
@@ -59,6 +66,10 @@ export const rootCommand: Command = link({
     defragCommand,
     snapshotCommand,
     moveLeaderCommand,
+    lockCommand,
+    electCommand,
+    makeMirrorCommand,
+    checkCommand,
     versionCommand,
     helpCommand,
   ],
@@ -268,9 +279,15 @@ export async function main(argvIn: string[], out: Out = processOut, opts: MainOp
       if (!ca && !cert && !key && flags.bool('insecure-transport')) return undefined;
       return { ca, cert, key };
     };
-    const newClient = (endpoints: string[]): EtcdClient => {
-      const c = new EtcdClient({
-        tls: tls(),
+    // The gRPC client (grpc-js) loads only for commands that talk to a server: `version` and
+    // the offline snapshot commands start without it (cold start, issue 13).
+    let Client: typeof EtcdClient | null = offlineCommands.has(pathOf(cmd).join(' ')) ? null : (await import('../client/client.js')).EtcdClient;
+    const loadClient = async (): Promise<typeof EtcdClient> => (Client ??= (await import('../client/client.js')).EtcdClient);
+    /** `ownTls`: the TLS of another cluster (make-mirror's --dest-*); null: none; undefined: the global flags'. */
+    const newClient = (endpoints: string[], ownTls?: { ca?: Buffer; cert?: Buffer; key?: Buffer } | null): EtcdClient => {
+      if (Client === null) throw new Error('the client module is not loaded');
+      const c = new Client({
+        tls: ownTls === undefined ? tls() : (ownTls ?? undefined),
         endpoints,
         dialTimeoutMs: flags.ms('dial-timeout'),
         commandTimeoutMs: flags.ms('command-timeout'),
@@ -291,6 +308,7 @@ export async function main(argvIn: string[], out: Out = processOut, opts: MainOp
       readLine: () => input().line(),
       async client() {
         if (main) return main;
+        await loadClient();
         configure();
         const c = newClient(endpointsOf());
         const user = flags.str('user');
@@ -321,7 +339,7 @@ export async function main(argvIn: string[], out: Out = processOut, opts: MainOp
         configure();
         return display as unknown as Printer;
       },
-      clientFor: (ep) => newClient([ep]),
+      clientFor: (ep, ownTls) => newClient([ep], ownTls),
       offline: opts.offline,
       async endpoints() {
         if (!flags.has('cluster') || !flags.bool('cluster')) return endpointsOf();

@@ -14,19 +14,14 @@
  *   with decimal strings (`raw`).
  */
 import { randomUUID } from 'node:crypto';
-import * as grpc from '@grpc/grpc-js';
+import type * as grpc from '@grpc/grpc-js';
 import { toDomain, toWire } from '../api/convert.js';
+import { decodeGeneric, encodeGeneric } from '../api/generic-codec.js';
 import { emptyRangeRequest } from '../api/kv-types.js';
-import {
-  AuthClient,
-  ClusterClient,
-  KVClient,
-  LeaseClient,
-  MaintenanceClient,
-} from '../api/proto.js';
 import { parseEndpoint, type Endpoint } from './endpoints.js';
+import { H2CallError, H2Channel } from './h2-unary.js';
 import { ClientError, goStatusText } from './errors.js';
-import { WatchSession } from './watch.js';
+import type { WatchSession } from './watch.js';
 import { pruneWire } from './wire.js';
 import type {
   AlarmList,
@@ -93,15 +88,29 @@ export const keepaliveTimeoutMsDefault = 6000;
 const sendBytesMax = 2 * 1024 * 1024;
 const recvBytesMax = 2 ** 31 - 1;
 
-type ServiceCtor = grpc.ServiceClientConstructor;
-
 interface Conn {
   endpoint: Endpoint;
-  client: grpc.Client;
+  /** Unary calls (h2-unary.ts). */
+  h2: H2Channel;
+  /** Streams: a grpc-js client, made when the first stream is opened (grpc-js loads then). */
+  grpc: grpc.Client | null;
+}
+
+/** grpc-js and the client constructors, loaded with the first stream. */
+type GrpcModules = { grpc: typeof import('@grpc/grpc-js'); proto: typeof import('../api/proto.js') };
+let grpcModules: Promise<GrpcModules> | null = null;
+function loadGrpc(): Promise<GrpcModules> {
+  grpcModules ??= Promise.all([import('@grpc/grpc-js'), import('../api/proto.js')]).then(([m, proto]) => {
+    // grpc-js is CommonJS: its exports are the namespace (node) or its default (a bundle's interop).
+    const grpc = ('credentials' in m ? m : (m as unknown as { default: typeof m }).default) as typeof import('@grpc/grpc-js');
+    return { grpc, proto };
+  });
+  return grpcModules;
 }
 
 interface CallSpec {
-  service: ServiceCtor;
+  /** Full service name, e.g. etcdserverpb.KV */
+  service: string;
   method: string;
   requestType: string;
   responseType: string;
@@ -130,26 +139,32 @@ export class EtcdClient {
     this.token = opts.token;
     this.onRetryWarning = opts.onRetryWarning ?? (() => undefined);
     this.target = `endpoint://client-${randomUUID()}/${(this.endpoints[0] as Endpoint).hostPort}`;
-    const channelOptions: grpc.ChannelOptions = {
-      'grpc.keepalive_time_ms': opts.keepaliveTimeMs ?? keepaliveTimeMsDefault,
-      'grpc.keepalive_timeout_ms': opts.keepaliveTimeoutMs ?? keepaliveTimeoutMsDefault,
-      'grpc.max_send_message_length': sendBytesMax,
-      'grpc.max_receive_message_length': recvBytesMax,
-      'grpc.initial_reconnect_backoff_ms': 100,
-      'grpc.max_reconnect_backoff_ms': 1000,
-    };
-    this.conns = this.endpoints.map((endpoint) => ({
-      endpoint,
-      client: new grpc.Client(
-        endpoint.hostPort,
-        opts.tls
-          ? grpc.credentials.createSsl(opts.tls.ca ?? null, opts.tls.key ?? null, opts.tls.cert ?? null)
-          : endpoint.secure
-            ? grpc.credentials.createSsl()
-            : grpc.credentials.createInsecure(),
-        channelOptions,
-      ),
-    }));
+    this.opts = opts;
+    this.conns = this.endpoints.map((endpoint) => ({ endpoint, h2: new H2Channel(endpoint, { tls: opts.tls }), grpc: null }));
+  }
+
+  private readonly opts: ClientOptions;
+
+  /** The grpc-js client of a connection (for streams), made on first use. */
+  private async streamClient(idx: number): Promise<grpc.Client> {
+    const c = this.conns[idx] as Conn;
+    if (c.grpc) return c.grpc;
+    const { grpc } = await loadGrpc();
+    if (c.grpc) return c.grpc;
+    const tls = this.opts.tls;
+    c.grpc = new grpc.Client(
+      c.endpoint.hostPort,
+      tls ? grpc.credentials.createSsl(tls.ca ?? null, tls.key ?? null, tls.cert ?? null) : c.endpoint.secure ? grpc.credentials.createSsl() : grpc.credentials.createInsecure(),
+      {
+        'grpc.keepalive_time_ms': this.opts.keepaliveTimeMs ?? keepaliveTimeMsDefault,
+        'grpc.keepalive_timeout_ms': this.opts.keepaliveTimeoutMs ?? keepaliveTimeoutMsDefault,
+        'grpc.max_send_message_length': sendBytesMax,
+        'grpc.max_receive_message_length': recvBytesMax,
+        'grpc.initial_reconnect_backoff_ms': 100,
+        'grpc.max_reconnect_backoff_ms': 1000,
+      },
+    );
+    return c.grpc;
   }
 
   setToken(token: string | undefined): void {
@@ -215,11 +230,12 @@ export class EtcdClient {
     const deadline = Date.now() + this.commandTimeoutMs;
     const idx = await this.pick(deadline);
     if (idx === null) throw ClientError.deadline(goStatusText(4, noConnectionText));
-    const def = LeaseClient.service['LeaseKeepAlive'];
+    const { grpc, proto } = await loadGrpc();
+    const def = proto.LeaseClient.service['LeaseKeepAlive'];
     if (!def) throw new Error('no method LeaseKeepAlive');
     const md = new grpc.Metadata();
     if (this.token !== undefined) md.set('token', this.token);
-    return (this.conns[idx] as Conn).client.makeBidiStreamRequest(
+    return (await this.streamClient(idx)).makeBidiStreamRequest(
       def.path,
       def.requestSerialize as (v: WireMessage) => Buffer,
       def.responseDeserialize as (b: Buffer) => WireMessage,
@@ -232,35 +248,35 @@ export class EtcdClient {
 
   memberList(): Promise<CallResult<MemberList>> {
     return this.call(
-      { service: ClusterClient, method: 'MemberList', requestType: 'MemberListRequest', responseType: 'MemberListResponse', readOnly: true },
+      { service: 'etcdserverpb.Cluster', method: 'MemberList', requestType: 'MemberListRequest', responseType: 'MemberListResponse', readOnly: true },
       {},
     );
   }
 
   memberAdd(peerURLs: string[], isLearner: boolean): Promise<CallResult<MemberAdd>> {
     return this.call(
-      { service: ClusterClient, method: 'MemberAdd', requestType: 'MemberAddRequest', responseType: 'MemberAddResponse', readOnly: false },
+      { service: 'etcdserverpb.Cluster', method: 'MemberAdd', requestType: 'MemberAddRequest', responseType: 'MemberAddResponse', readOnly: false },
       { peerURLs, isLearner },
     );
   }
 
   memberRemove(id: bigint): Promise<CallResult<MemberChange>> {
     return this.call(
-      { service: ClusterClient, method: 'MemberRemove', requestType: 'MemberRemoveRequest', responseType: 'MemberRemoveResponse', readOnly: false },
+      { service: 'etcdserverpb.Cluster', method: 'MemberRemove', requestType: 'MemberRemoveRequest', responseType: 'MemberRemoveResponse', readOnly: false },
       { ID: id },
     );
   }
 
   memberUpdate(id: bigint, peerURLs: string[]): Promise<CallResult<MemberChange>> {
     return this.call(
-      { service: ClusterClient, method: 'MemberUpdate', requestType: 'MemberUpdateRequest', responseType: 'MemberUpdateResponse', readOnly: false },
+      { service: 'etcdserverpb.Cluster', method: 'MemberUpdate', requestType: 'MemberUpdateRequest', responseType: 'MemberUpdateResponse', readOnly: false },
       { ID: id, peerURLs },
     );
   }
 
   memberPromote(id: bigint): Promise<CallResult<MemberChange>> {
     return this.call(
-      { service: ClusterClient, method: 'MemberPromote', requestType: 'MemberPromoteRequest', responseType: 'MemberPromoteResponse', readOnly: false },
+      { service: 'etcdserverpb.Cluster', method: 'MemberPromote', requestType: 'MemberPromoteRequest', responseType: 'MemberPromoteResponse', readOnly: false },
       { ID: id },
     );
   }
@@ -268,7 +284,7 @@ export class EtcdClient {
   /** Maintenance.MoveLeader (etcdctl sends it through a client of the leader's endpoint alone). */
   moveLeader(targetID: bigint, endpointIndex?: number): Promise<CallResult<MoveLeader>> {
     return this.call(
-      { service: MaintenanceClient, method: 'MoveLeader', requestType: 'MoveLeaderRequest', responseType: 'MoveLeaderResponse', readOnly: false },
+      { service: 'etcdserverpb.Maintenance', method: 'MoveLeader', requestType: 'MoveLeaderRequest', responseType: 'MoveLeaderResponse', readOnly: false },
       { targetID },
       endpointIndex,
     );
@@ -280,7 +296,7 @@ export class EtcdClient {
    */
   status(endpointIndex = 0): Promise<CallResult<Status>> {
     return this.call(
-      { service: MaintenanceClient, method: 'Status', requestType: 'StatusRequest', responseType: 'StatusResponse', readOnly: true },
+      { service: 'etcdserverpb.Maintenance', method: 'Status', requestType: 'StatusRequest', responseType: 'StatusResponse', readOnly: true },
       {},
       endpointIndex,
     );
@@ -293,7 +309,7 @@ export class EtcdClient {
   /** Maintenance.Alarm (action GET 0, ACTIVATE 1, DEACTIVATE 2). */
   alarm(action: number, memberID: bigint, alarm: number): Promise<CallResult<AlarmList>> {
     return this.call(
-      { service: MaintenanceClient, method: 'Alarm', requestType: 'AlarmRequest', responseType: 'AlarmResponse', readOnly: action === 0 },
+      { service: 'etcdserverpb.Maintenance', method: 'Alarm', requestType: 'AlarmRequest', responseType: 'AlarmResponse', readOnly: action === 0 },
       { action, memberID, alarm },
     );
   }
@@ -301,7 +317,7 @@ export class EtcdClient {
   /** Maintenance.HashKV of one endpoint (clientv3 HashKV dials it alone). */
   hashKV(revision: bigint, endpointIndex = 0): Promise<CallResult<HashKV>> {
     return this.call(
-      { service: MaintenanceClient, method: 'HashKV', requestType: 'HashKVRequest', responseType: 'HashKVResponse', readOnly: true },
+      { service: 'etcdserverpb.Maintenance', method: 'HashKV', requestType: 'HashKVRequest', responseType: 'HashKVResponse', readOnly: true },
       { revision },
       endpointIndex,
     );
@@ -310,7 +326,7 @@ export class EtcdClient {
   /** Maintenance.Defragment of one endpoint. */
   defragment(endpointIndex = 0): Promise<CallResult<Defragment>> {
     return this.call(
-      { service: MaintenanceClient, method: 'Defragment', requestType: 'DefragmentRequest', responseType: 'DefragmentResponse', readOnly: false },
+      { service: 'etcdserverpb.Maintenance', method: 'Defragment', requestType: 'DefragmentRequest', responseType: 'DefragmentResponse', readOnly: false },
       {},
       endpointIndex,
     );
@@ -327,11 +343,12 @@ export class EtcdClient {
     if (idx === null) {
       throw ClientError.deadline(goStatusText(4, refusedText(conn.endpoint)));
     }
-    const def = MaintenanceClient.service['Snapshot'];
+    const { grpc, proto } = await loadGrpc();
+    const def = proto.MaintenanceClient.service['Snapshot'];
     if (!def) throw new Error('no method Snapshot');
     const md = new grpc.Metadata();
     if (this.token !== undefined) md.set('token', this.token);
-    const stream = conn.client.makeServerStreamRequest(
+    const stream = (await this.streamClient(endpointIndex)).makeServerStreamRequest(
       def.path,
       def.requestSerialize as (v: WireMessage) => Buffer,
       def.responseDeserialize as (b: Buffer) => WireMessage,
@@ -353,7 +370,7 @@ export class EtcdClient {
   /** Auth.Authenticate; on success the token is used for every later call. */
   async authenticate(name: string, password: string): Promise<CallResult<Authenticate>> {
     const r = await this.call<Authenticate>(
-      { service: AuthClient, method: 'Authenticate', requestType: 'AuthenticateRequest', responseType: 'AuthenticateResponse', readOnly: false },
+      { service: 'etcdserverpb.Auth', method: 'Authenticate', requestType: 'AuthenticateRequest', responseType: 'AuthenticateResponse', readOnly: false },
       { name, password },
     );
     this.token = r.resp.token;
@@ -368,8 +385,10 @@ export class EtcdClient {
    */
   async watchSession(): Promise<WatchSession> {
     const first = (await this.pick(Date.now() + this.commandTimeoutMs)) ?? 0;
-    const clients = this.conns.map((_, i) => (this.conns[(first + i) % this.conns.length] as Conn).client);
-    return new WatchSession({
+    const { grpc } = await loadGrpc();
+    const clients = await Promise.all(this.conns.map((_, i) => this.streamClient((first + i) % this.conns.length)));
+    const { WatchSession: Session } = await import('./watch.js');
+    return new Session({
       clients,
       metadata: () => {
         const md = new grpc.Metadata();
@@ -382,7 +401,10 @@ export class EtcdClient {
   close(): void {
     if (this.closed) return;
     this.closed = true;
-    for (const c of this.conns) c.client.close();
+    for (const c of this.conns) {
+      c.h2.close();
+      c.grpc?.close();
+    }
   }
 
   // ---- the call path ----
@@ -408,7 +430,7 @@ export class EtcdClient {
         return { type: `etcdserverpb.${spec.responseType}`, raw, resp: toDomain<T>(`etcdserverpb.${spec.responseType}`, raw) };
       } catch (e) {
         const err = asServiceError(e);
-        if (err.code === grpc.status.DEADLINE_EXCEEDED || Date.now() >= deadline) {
+        if (err.code === statusDeadlineExceeded || Date.now() >= deadline) {
           const text = goStatusText(4, 'context deadline exceeded');
           this.onRetryWarning({ target, attempt, error: text });
           throw ClientError.deadline(text);
@@ -416,28 +438,19 @@ export class EtcdClient {
         const failure = new ClientError(err.code, err.details);
         this.onRetryWarning({ target, attempt, error: failure.statusText });
         attempt++;
-        if (err.code === grpc.status.UNAVAILABLE && (spec.readOnly || notSent(err))) continue;
+        if (err.code === statusUnavailable && (spec.readOnly || notSent(err))) continue;
         throw failure;
       }
     }
   }
 
-  private unary(conn: Conn, spec: CallSpec, wireReq: WireMessage, deadline: number): Promise<WireMessage> {
-    const def = spec.service.service[spec.method];
-    if (!def) throw new Error(`no method ${spec.method}`);
-    const md = new grpc.Metadata();
-    if (this.token !== undefined) md.set('token', this.token);
-    return new Promise((resolve, reject) => {
-      conn.client.makeUnaryRequest(
-        def.path,
-        def.requestSerialize as (v: WireMessage) => Buffer,
-        def.responseDeserialize as (b: Buffer) => WireMessage,
-        wireReq,
-        md,
-        { deadline },
-        (err, value) => (err ? reject(err) : resolve(value as WireMessage)),
-      );
-    });
+  private async unary(conn: Conn, spec: CallSpec, wireReq: WireMessage, deadline: number): Promise<WireMessage> {
+    const md: Record<string, string> = {};
+    if (this.token !== undefined) md['token'] = this.token;
+    const reqType = `${spec.service.split('.')[0]}.${spec.requestType}`;
+    const respType = `${spec.service.split('.')[0]}.${spec.responseType}`;
+    const bytes = await conn.h2.call(`/${spec.service}/${spec.method}`, encodeGeneric(reqType, wireReq), md, deadline);
+    return decodeGeneric(respType, bytes) as WireMessage;
   }
 
   /** The first connected endpoint, in the given order; else the first to connect. */
@@ -448,9 +461,9 @@ export class EtcdClient {
       let pending = this.conns.length;
       let done = false;
       this.conns.forEach((c, i) => {
-        c.client.waitForReady(deadline, (err) => {
+        void c.h2.waitForReady(deadline).then((ok) => {
           if (done) return;
-          if (!err) {
+          if (ok) {
             done = true;
             resolve(this.firstReady() ?? i);
           } else if (--pending === 0) {
@@ -465,24 +478,24 @@ export class EtcdClient {
   private ready(idx: number, deadline: number): Promise<number | null> {
     const c = this.conns[idx];
     if (!c) throw new Error(`no endpoint #${idx}`);
-    return new Promise((resolve) => c.client.waitForReady(deadline, (err) => resolve(err ? null : idx)));
+    return c.h2.waitForReady(deadline).then((ok) => (ok ? idx : null));
   }
 
   private firstReady(): number | null {
-    for (let i = 0; i < this.conns.length; i++) {
-      const ch = (this.conns[i] as Conn).client.getChannel();
-      if (ch.getConnectivityState(true) === grpc.connectivityState.READY) return i;
-    }
+    for (let i = 0; i < this.conns.length; i++) if ((this.conns[i] as Conn).h2.isReady()) return i;
     return null;
   }
 }
 
+const statusDeadlineExceeded = 4;
+const statusUnavailable = 14;
+
 function kv(method: string, requestType: string, responseType: string, readOnly: boolean): CallSpec {
-  return { service: KVClient, method, requestType, responseType, readOnly };
+  return { service: 'etcdserverpb.KV', method, requestType, responseType, readOnly };
 }
 
 function lease(method: string, requestType: string, responseType: string, readOnly: boolean): CallSpec {
-  return { service: LeaseClient, method, requestType, responseType, readOnly };
+  return { service: 'etcdserverpb.Lease', method, requestType, responseType, readOnly };
 }
 
 function isReadOnlyTxn(req: TxnRequest): boolean {
@@ -504,7 +517,8 @@ function asServiceError(e: unknown): ServiceErrorLike {
     const se = e as { code: number; details?: unknown; message?: unknown };
     return { code: se.code, details: typeof se.details === 'string' ? se.details : String(se.message ?? '') };
   }
-  return { code: grpc.status.UNKNOWN, details: e instanceof Error ? e.message : String(e) };
+  if (e instanceof H2CallError) return { code: e.code, details: e.details };
+  return { code: 2, details: e instanceof Error ? e.message : String(e) };
 }
 
 /** grpc-js reports a call that never left the client this way (no stream was created). */

@@ -42,10 +42,9 @@ export interface WatchResponseView {
   raw: WireMessage;
 }
 
-/** clientv3 IsProgressNotify. */
-export function isProgressNotify(r: WatchResponseView): boolean {
-  return r.events.length === 0 && !r.canceled && !r.created && r.compact_revision === 0n && r.header.revision !== 0n;
-}
+/** clientv3 IsProgressNotify (in watch-view.ts, which loads no gRPC library). */
+import { isProgressNotify } from './watch-view.js';
+export { isProgressNotify };
 
 interface LocalWatcher {
   opts: WatchRequestOptions;

@@ -5,7 +5,7 @@
  * writes every field present in the object, hence this pruning before each call.
  */
 import type protobuf from 'protobufjs';
-import { protoRoot } from '../api/proto.js';
+import { protoRoot } from '../api/descriptor.js';
 
 type Obj = Record<string, unknown>;
 

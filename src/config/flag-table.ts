@@ -73,6 +73,8 @@ export const flagSpecs: readonly FlagSpec[] = [
   f('socket-reuse-port', 'bool', 'false', member, 'Set SO_REUSEPORT on listeners.'),
   f('socket-reuse-address', 'bool', 'false', member, 'Set SO_REUSEADDR on listeners.'),
   f('enable-grpc-gateway', 'bool', 'true', member, 'Serve the JSON gateway (/v3/...) on the client port.'),
+  // etcdts's own (etcd has no web console): a bool once given; unset it follows the listeners.
+  f('ui', 'bool', 'auto', member, 'Serve the web console under /ui/ on the client port (unset: on when every --listen-client-urls host is loopback, off otherwise).'),
 
   // Clustering
   f('initial-advertise-peer-urls', 'urls', 'http://localhost:2380', clustering, 'Peer URLs this member announces to the cluster.'),
@@ -169,7 +171,7 @@ export const flagSpecs: readonly FlagSpec[] = [
   f('proxy-write-timeout', 'uint', '5000', legacy, 'v2 proxy setting (ignored).', { listed: false }),
   f('proxy-read-timeout', 'uint', '0', legacy, 'v2 proxy setting (ignored).', { listed: false }),
 
-  f('config-file', 'string', '', 'Other', 'YAML configuration file (not supported by etcdts yet).'),
+  f('config-file', 'string', '', 'Other', 'YAML configuration file with the flag names as keys; when given, every other flag and ETCD_* variable is ignored.'),
   f('version', 'bool', 'false', 'Other', 'Print the version and exit.'),
 ];
 

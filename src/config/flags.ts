@@ -17,9 +17,11 @@ import { quotaBackendBytesDefault } from '../base/limits.js';
 import type { LogLevel } from '../base/logger.js';
 import { ConfigError } from './config-error.js';
 import { applyEnvironment, parseCommandLine } from './command-line.js';
-import { flagSpecs, flagsByName } from './flag-table.js';
+import { flagSpecs, flagsByName, type FlagKind } from './flag-table.js';
+import { alsoAccepted, implemented } from './flag-support.js';
+import { readConfigFile } from './config-file.js';
 import { parseGoBool, parseGoDurationMs, parseGoDurationNs, parseGoInt, parseGoUint, ValueError } from './go-values.js';
-import { bindUrlProblem, parseEtcdUrl, parseEtcdUrls, whatwgUrl, type EtcdUrl } from './urls.js';
+import { bindUrlProblem, isLoopbackUrl, parseEtcdUrl, parseEtcdUrls, whatwgUrl, type EtcdUrl } from './urls.js';
 
 export { ConfigError } from './config-error.js';
 export { bootstrapMembers, initialClusterString, type Bootstrap, type BootstrapMember } from './bootstrap.js';
@@ -92,6 +94,8 @@ export interface ServerConfig {
   grpcKeepaliveIntervalMs: number;
   grpcKeepaliveTimeoutMs: number;
   enableGrpcGateway: boolean;
+  /** --ui: the web console under /ui/; unset, on exactly when every client listener is loopback. */
+  ui: boolean;
   preVote: boolean;
   strictReconfigCheck: boolean;
   autoCompactionMode: 'periodic' | 'revision';
@@ -183,9 +187,17 @@ export function parseConfig(argv: readonly string[], env: Record<string, string 
   const warnings: string[] = [];
   const notices: string[] = [];
   const cli = parseCommandLine(argv);
-  const values = cli.values;
-  const fromCli = new Set(values.keys());
-  const fromEnv = applyEnvironment(values, env, warnings, notices);
+  let values = cli.values;
+  let fromCli = new Set(values.keys());
+  let fromEnv = applyEnvironment(values, env, warnings, notices);
+  // etcd: with a configuration file, every other flag and variable is ignored.
+  const configFile = values.get('config-file') ?? '';
+  if (configFile !== '') {
+    values = readConfigFile(configFile);
+    values.set('config-file', configFile);
+    fromCli = new Set(values.keys());
+    fromEnv = new Set();
+  }
   const explicit = (flag: string): boolean => fromCli.has(flag) || fromEnv.has(flag);
   const get = (flag: string): string => {
     const v = values.get(flag);
@@ -203,13 +215,6 @@ export function parseConfig(argv: readonly string[], env: Record<string, string 
     throw new ConfigError(msg, flag, flag === undefined ? undefined : get(flag));
   };
 
-  if (get('config-file') !== '') {
-    fail(
-      `--config-file=${get('config-file')}: configuration files are not supported by etcdts yet; pass the same settings as flags or ETCD_* variables`,
-      'config-file',
-    );
-  }
-
   // Logging first, as etcd sets up its logger before checking anything else.
   const logLevelText = bool('debug') ? 'debug' : get('log-level');
   if (!(logLevels as readonly string[]).includes(logLevelText)) {
@@ -217,7 +222,6 @@ export function parseConfig(argv: readonly string[], env: Record<string, string 
   }
   const loggerKind = get('logger');
   if (loggerKind !== 'zap' && loggerKind !== 'capnslog') fail(`unknown logger option ${JSON.stringify(loggerKind)}`, 'logger');
-  if (loggerKind === 'capnslog') warnings.push("--logger=capnslog is not supported by etcdts; logging as 'zap' (JSON lines)");
   const logOutputs = get('log-outputs').split(',');
   if (logOutputs.some((o) => o === '')) {
     fail(`invalid value ${JSON.stringify(get('log-outputs'))} for flag -log-outputs: empty output (use default, stderr, stdout or a file path)`, 'log-outputs');
@@ -353,8 +357,14 @@ export function parseConfig(argv: readonly string[], env: Record<string, string 
   const authToken = get('auth-token');
   const tokenKind = authToken.split(',')[0];
   if (tokenKind !== 'simple' && tokenKind !== 'jwt') fail(`--auth-token=${authToken}: auth: invalid auth options`, 'auth-token');
-  if (bool('enable-v2')) warnings.push('--enable-v2: the v2 API is not served by etcdts; only v3 clients will work');
-  if (get('experimental-enable-v2v3') !== '') warnings.push('--experimental-enable-v2v3: the v2 API is not served by etcdts');
+
+  // Flags etcdts does not act on: accepted at their default only (flag-support.ts).
+  for (const spec of flagSpecs) {
+    if (implemented.has(spec.name) || !explicit(spec.name)) continue;
+    const v = get(spec.name);
+    if (sameFlagValue(spec.kind, v, spec.def) || (alsoAccepted.get(spec.name) ?? []).some((ok) => sameFlagValue(spec.kind, v, ok))) continue;
+    fail(`--${spec.name}=${v} is not supported by etcdts (it runs as with --${spec.name}=${spec.def}); remove the flag`, spec.name);
+  }
 
   const name = get('name');
   // etcd: a renamed member with the default --initial-cluster bootstraps alone, as
@@ -409,6 +419,8 @@ export function parseConfig(argv: readonly string[], env: Record<string, string 
     grpcKeepaliveIntervalMs: ms('grpc-keepalive-interval'),
     grpcKeepaliveTimeoutMs: ms('grpc-keepalive-timeout'),
     enableGrpcGateway: bool('enable-grpc-gateway'),
+    // A console that can delete keys is for the machine's own user unless asked for elsewhere.
+    ui: explicit('ui') ? bool('ui') : lcUrls.every(isLoopbackUrl),
     preVote: bool('pre-vote'),
     strictReconfigCheck: bool('strict-reconfig-check'),
     autoCompactionMode: compactionMode === 'revision' ? 'revision' : 'periodic',
@@ -475,3 +487,16 @@ export function usage(): string {
   return out.join('\n') + '\n';
 }
 
+
+/** Two texts of one flag mean the same value (Go's parse of the flag's type). */
+function sameFlagValue(kind: FlagKind, a: string, b: string): boolean {
+  if (a === b) return true;
+  try {
+    if (kind === 'bool') return parseGoBool(a) === parseGoBool(b);
+    if (kind === 'duration') return parseGoDurationNs(a) === parseGoDurationNs(b);
+    if (kind === 'uint' || kind === 'uint32' || kind === 'int') return BigInt(a) === BigInt(b);
+  } catch {
+    return false;
+  }
+  return false;
+}

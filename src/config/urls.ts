@@ -114,6 +114,13 @@ export function bindUrlProblem(u: EtcdUrl): string | undefined {
   return `expected IP in URL for binding (${u.text})`;
 }
 
+/** A unix socket, "localhost" or a loopback address (127.0.0.0/8, ::1): reachable from this machine only. */
+export function isLoopbackUrl(u: EtcdUrl): boolean {
+  if (u.scheme === 'unix' || u.scheme === 'unixs') return true;
+  const h = u.hostname.replace(/^\[|\]$/g, '');
+  return h === 'localhost' || /^127\.\d{1,3}\.\d{1,3}\.\d{1,3}$/.test(h) || h === '::1' || h === '0:0:0:0:0:0:0:1';
+}
+
 function isIp(h: string): boolean {
   if (/^(\d{1,3})\.(\d{1,3})\.(\d{1,3})\.(\d{1,3})$/.test(h)) return h.split('.').every((p) => Number(p) <= 255);
   // An IPv6 literal: let the WHATWG parser judge it.

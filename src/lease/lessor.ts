@@ -35,6 +35,7 @@
  * - nothing here reads a clock outside the primary-only paths (grant/checkpoint read it only
  *   when primary, to arm the local timers; the replicated outcome never depends on it).
  */
+import { metrics } from '../base/metrics.js';
 import { assert } from '../base/assert.js';
 import { compareBytes } from '../base/bytes.js';
 import type { Clock } from '../base/clock.js';
@@ -175,6 +176,13 @@ export class Lessor {
     return this.leases.has(id);
   }
 
+  /** Every key with a lease: latin1 key id → lease id (index checkpoints). */
+  attachedKeys(): Map<string, bigint> {
+    const out = new Map<string, bigint>();
+    for (const [id, l] of this.leases) for (const k of l.keys.keys()) out.set(k, id);
+    return out;
+  }
+
   attach(id: bigint, key: Buffer): void {
     // The store attaches only leases checked to exist (apply) or found in its records
     // (start-up; revoke deletes a lease's keys in the batch that deletes the lease).
@@ -197,6 +205,7 @@ export class Lessor {
     const l = newLease(id, effective, 0n);
     this.leases.set(id, l);
     batch.put(leaseKey(id), encodeLeaseRecord({ ttl: effective, remaining: 0n }));
+    metrics.lease.granted++;
     if (this.primary) {
       const now = this.clock.nowMs();
       this.arm(l, now + Number(effective) * 1000);
@@ -220,6 +229,7 @@ export class Lessor {
     this.leases.delete(id);
     this.pendingClears.delete(id);
     batch.del(leaseKey(id));
+    metrics.lease.revoked++;
     for (const w of l.waiters.splice(0)) w(true);
   }
 
@@ -281,6 +291,7 @@ export class Lessor {
       l.assumedRemaining = 0n;
     }
     this.arm(l, now + Number(l.ttl) * 1000);
+    metrics.lease.renewed++;
     if (!(l.checkpointAtMs > now && Number.isFinite(l.checkpointAtMs))) this.scheduleCheckpoint(l, now);
     return { kind: 'ok', ttl: l.ttl };
   }
@@ -421,6 +432,7 @@ export class Lessor {
       this.revokeTokens -= 1;
       l.revokeRetryAtMs = now + this.expiredRetryMs;
       this.expiries.push({ id: l.id, at: l.revokeRetryAtMs });
+      metrics.lease.expired++;
       this.host.proposeRevoke(l.id);
     }
   }

@@ -227,6 +227,21 @@ export class KeyIndex {
     }
   }
 
+  /** The index's numbers, for a checkpoint (index-checkpoint.ts): fixed fields, then arrays. */
+  dump(): { fields: number[]; cur: number[] | null; old: number[] | null } {
+    return { fields: [this.mm, this.ms, this.cm, this.cs, this.ver, this.n, this.lm, this.ls], cur: this.cur, old: this.old };
+  }
+
+  /** Rebuilds an index from dump() (the checkpoint checks it with a digest first). */
+  static undump(id: string, fields: number[], cur: number[] | null, old: number[] | null): KeyIndex {
+    const k = new KeyIndex(id);
+    assert(fields.length === 8, 'key index dump of the wrong shape');
+    [k.mm, k.ms, k.cm, k.cs, k.ver, k.n, k.lm, k.ls] = fields as [number, number, number, number, number, number, number, number];
+    k.cur = cur;
+    k.old = old;
+    return k;
+  }
+
   /** Every revision with main ≥ rev, in order (tests). */
   since(rev: number): { main: number; sub: number }[] {
     const out: { main: number; sub: number }[] = [];

@@ -23,7 +23,9 @@ import { assert } from '../base/assert.js';
 import { EtcdError, Errors } from '../api/errors.js';
 import { EventType, type Event, type KeyValue } from '../api/kv-types.js';
 import { Backend, WriteBatch } from '../storage/backend.js';
-import { isTombstoneKey, metaKey, mvccMainOf, mvccSubOf, prefix, prefixUpper } from '../storage/schema.js';
+import { isTombstoneKey, metaKey, mvccKeyN, mvccMainOf, mvccSubOf, prefix, prefixUpper } from '../storage/schema.js';
+import type { Disk } from '../storage/disk.js';
+import { writeIndexCheckpoint, type IndexSnapshot } from './index-checkpoint.js';
 import { Compactor, compactionBatchLimitDefault } from './compactor.js';
 import { peekKv, type KvPeek } from './kv-codec.js';
 import { KeyIndex } from './key-index.js';
@@ -39,6 +41,8 @@ export interface LeaseHooks {
   exists(id: bigint): boolean;
   attach(id: bigint, key: Buffer): void;
   detach(id: bigint, key: Buffer): void;
+  /** Every key with a lease, by latin1 key id (index checkpoints). */
+  attachedKeys?(): Map<string, bigint>;
 }
 
 /** Hooks for a server without leases: no lease exists. */
@@ -56,6 +60,8 @@ export interface KvStoreOptions {
   compactionBatchLimit?: number;
   /** A later turn (Runtime.soon; default setImmediate). */
   soon?: (fn: () => void) => void;
+  /** A trusted key index checkpoint (index-checkpoint.ts): only later records are read. */
+  checkpoint?: IndexSnapshot | null;
 }
 
 export interface RangeOptions {
@@ -86,6 +92,8 @@ export class KvStore {
   private compactMainRev = -1n;
   private txnOpen = false;
   leases: LeaseHooks;
+  /** How open() built the key index (tests, the start-up log). */
+  restoredFrom: 'checkpoint' | 'scan' = 'scan';
   /** Told of every write transaction with changes (the watchable store). */
   observer: KvObserver | null = null;
 
@@ -101,17 +109,31 @@ export class KvStore {
    */
   static async open(backend: Backend, opts: KvStoreOptions = {}): Promise<KvStore> {
     const s = new KvStore(backend, opts);
+    // A compaction scheduled past the checkpoint may have removed records after it, so the
+    // records read after it would not continue its histories: then read everything.
+    const scheduledAtOpen = backend.getU64(metaKey.scheduledCompactRev);
+    const usable = opts.checkpoint && (scheduledAtOpen === undefined || scheduledAtOpen <= BigInt(opts.checkpoint.revision));
+    const ckpt = usable ? (opts.checkpoint ?? null) : null;
+    s.restoredFrom = ckpt !== null ? 'checkpoint' : 'scan';
+    // Without a checkpoint every record is read and the index built in a map, then sorted;
+    // with one, the index is the checkpoint's and only records after its revision are read.
     const keys = new Map<string, KeyIndex>();
-    const leased = new Map<string, bigint>();
+    const leased = new Map<string, bigint>(ckpt?.leases ?? []);
     let maxMain = 1;
+    let from: Buffer = prefix.mvcc;
+    if (ckpt !== null) {
+      s.index.loadSorted(ckpt.keys);
+      maxMain = Math.max(1, ckpt.revision);
+      from = mvccKeyN(ckpt.revision + 1, 0, false);
+    }
     const kv: KvPeek = { key: '', createMain: 0, version: 0, lease: 0n };
-    for await (const [k, v] of backend.entries(prefix.mvcc, prefixUpper(prefix.mvcc))) {
+    for await (const [k, v] of backend.entries(from, prefixUpper(prefix.mvcc))) {
       const main = mvccMainOf(k);
       const sub = mvccSubOf(k);
       peekKv(v, kv);
       const id = kv.key; // latin1, = KeyIndex.id
       if (main > maxMain) maxMain = main;
-      let ki = keys.get(id);
+      let ki = ckpt !== null ? s.index.getById(id) : keys.get(id);
       if (isTombstoneKey(k)) {
         leased.delete(id);
         // A tombstone without a live generation: an interrupted physical compaction removed
@@ -120,8 +142,11 @@ export class KvStore {
         continue;
       }
       if (!ki) {
-        ki = new KeyIndex(id);
-        keys.set(id, ki);
+        if (ckpt !== null) ki = s.index.getOrCreate(id);
+        else {
+          ki = new KeyIndex(id);
+          keys.set(id, ki);
+        }
       }
       if (ki.isLive()) {
         ki.put(main, sub);
@@ -133,7 +158,7 @@ export class KvStore {
       if (kv.lease !== 0n) leased.set(id, kv.lease);
       else leased.delete(id);
     }
-    s.index.loadById(keys);
+    if (ckpt === null) s.index.loadById(keys);
     keys.clear();
     s.currentRev = BigInt(maxMain);
     const scheduled = backend.getU64(metaKey.scheduledCompactRev);
@@ -153,6 +178,16 @@ export class KvStore {
 
   rev(): bigint {
     return this.currentRev;
+  }
+
+  /**
+   * Writes a checkpoint of the key index (index-checkpoint.ts). The caller has stopped writes
+   * and drained the backend: every record up to rev() has landed.
+   */
+  async writeCheckpoint(file: string, disk?: Disk, id?: Buffer): Promise<number> {
+    assert(!this.txnOpen, 'checkpoint inside a write transaction');
+    const leases = this.leases.attachedKeys?.() ?? new Map<string, bigint>();
+    return writeIndexCheckpoint(file, this.records.backendOf(), this.index.all(), (ki) => leases.get(ki.id) ?? 0n, Number(this.currentRev), this.index.size, disk, id);
   }
 
   /** The last compacted revision; -1 if never compacted. */

@@ -60,6 +60,11 @@ export class RecordStore {
     private readonly cacheBytesMax: number = recordCacheBytesDefault,
   ) {}
 
+  /** The backend the records live in. */
+  backendOf(): Backend {
+    return this.backend;
+  }
+
   /** Adds a put record to batch; get() sees it at once. */
   putRecord(batch: WriteBatch, main: number, sub: number, kv: KeyValue): void {
     const id = revKey(main, sub);

@@ -40,9 +40,14 @@ export class TreeIndex {
     return ki !== undefined && ki.id === k ? ki : undefined;
   }
 
-  /** The index of key, created empty if new. */
-  getOrCreate(key: Buffer): KeyIndex {
-    const k = id(key);
+  /** The index of the key whose latin1 id is `k`. */
+  getById(k: string): KeyIndex | undefined {
+    return this.find(k);
+  }
+
+  /** The index of key (a Buffer, or its latin1 id), created empty if new. */
+  getOrCreate(key: Buffer | string): KeyIndex {
+    const k = typeof key === 'string' ? key : id(key);
     const found = this.find(k);
     if (found) return found;
     const ki = new KeyIndex(k);
@@ -62,6 +67,15 @@ export class TreeIndex {
       byId.set(ki.id, ki);
     }
     this.loadById(byId);
+  }
+
+  /** Replaces the content by keys already in strictly increasing id order (a checkpoint). */
+  loadSorted(sorted: KeyIndex[]): void {
+    for (let i = 1; i < sorted.length; i++) assert((sorted[i - 1] as KeyIndex).id < (sorted[i] as KeyIndex).id, 'keys out of order in loadSorted');
+    this.blocks = [];
+    const half = blockKeysMax >> 1;
+    for (let i = 0; i < sorted.length; i += half) this.blocks.push(sorted.slice(i, i + half));
+    this.count = sorted.length;
   }
 
   /** load() from a map of distinct keys by id (start-up builds one anyway). */

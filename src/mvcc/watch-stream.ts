@@ -163,7 +163,9 @@ export class WatchStream {
 
   /** Every watcher removed; nothing more is queued. */
   close(): void {
+    if (this.closed) return;
     this.closed = true;
+    this.store.streamClosed();
     for (const w of this.watchers.values()) this.store.remove(w);
     this.watchers.clear();
     this.queue = [];

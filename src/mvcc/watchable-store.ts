@@ -131,6 +131,8 @@ export class WatchableStore implements KvObserver {
   readonly streamOptions: WatchStreamOptions;
   private readonly syncRevsMax: number;
 
+  private openStreams = 0;
+
   constructor(kv: KvStore, opts: WatchableStoreOptions = {}) {
     this.kv = kv;
     this.notifiedRev = kv.rev();
@@ -153,7 +155,18 @@ export class WatchableStore implements KvObserver {
   }
 
   newStream(): WatchStream {
+    this.openStreams++;
     return new WatchStream(this, this.streamOptions);
+  }
+
+  /** Watch streams open (etcd_debugging_mvcc_watch_stream_total). */
+  streamCount(): number {
+    return this.openStreams;
+  }
+
+  /** A stream of this store closed (WatchStream.close, once). */
+  streamClosed(): void {
+    this.openStreams--;
   }
 
   stats(): { synced: number; unsynced: number; notifiedRev: bigint } {

@@ -9,23 +9,40 @@ import { grpcOverheadBytes } from '../base/limits.js';
 import { clusterVersion, serverVersion, type EtcdServer } from '../server/etcd-server.js';
 import { listenClient, type ClientListener } from './client-listener.js';
 import { toGrpcStatus } from './grpc-status.js';
-import { GrpcServer } from './h2/grpc-server.js';
+import { GrpcServer, type MethodDef } from './h2/grpc-server.js';
+import { MetricsHub, healthCounts } from './metrics.js';
+import { Gateway, corsHeaders, gatewayPath } from './gateway.js';
 import { kvHandlers } from './kv-service.js';
 import { leaseHandlers } from './lease-service.js';
 import { clusterHandlers, healthHandlers, maintenanceHandlers, unhealthyAlarm } from './maintenance-service.js';
 import { watchHandlers } from './watch-service.js';
 import { memberHandlers, moveLeaderHandler } from './cluster-service.js';
 import { guardLearner } from './learner-guard.js';
+import { UiStatic } from './ui-static.js';
 import { bindService } from './unary.js';
+import { electionHandlers } from './election-service.js';
+import { lockHandlers } from './lock-service.js';
+import { hashHandler } from './hash-service.js';
 
 export interface ClientServer {
   listeners: ClientListener[];
+  metrics: MetricsHub;
   close(): Promise<void>;
 }
 
 export interface ClientServerOptions {
   /** --experimental-watch-progress-notify-interval */
   watchProgressNotifyIntervalMs?: number;
+  /** --max-concurrent-streams: streams per client connection (HTTP/2 SETTINGS). */
+  maxConcurrentStreams?: number;
+  /** --metrics: 'extensive' adds gRPC handling-time histograms. */
+  metrics?: string;
+  /** --listen-metrics-urls: extra listeners serving /metrics and /health. */
+  metricsUrls?: URL[];
+  /** --enable-grpc-gateway (default true): the JSON gateway on /v3/ and /v3beta/. */
+  enableGateway?: boolean;
+  /** --ui: serve the web console under /ui/ (ui-static.ts). */
+  ui?: boolean;
 }
 
 export async function startClientServer(server: EtcdServer, urls: URL[], logger: Logger, opts: ClientServerOptions = {}): Promise<ClientServer> {
@@ -33,16 +50,23 @@ export async function startClientServer(server: EtcdServer, urls: URL[], logger:
   const g = new GrpcServer({
     maxReceiveBytes: server.opts.maxRequestBytes + grpcOverheadBytes,
     toStatus: (e) => toGrpcStatus(e, onUnknown),
+    h2: opts.maxConcurrentStreams === undefined ? undefined : { maxConcurrentStreams: opts.maxConcurrentStreams },
   });
-  g.addService('etcdserverpb.KV', bindService('etcdserverpb.KV', kvHandlers(server)));
-  g.addService('etcdserverpb.Maintenance', bindService('etcdserverpb.Maintenance', guardLearner(server, { ...maintenanceHandlers(server, onUnknown), MoveLeader: moveLeaderHandler(server) })));
-  g.addService('etcdserverpb.Cluster', bindService('etcdserverpb.Cluster', guardLearner(server, { ...clusterHandlers(server), ...memberHandlers(server) })));
-  g.addService('grpc.health.v1.Health', bindService('grpc.health.v1.Health', healthHandlers()));
-  g.addService('etcdserverpb.Watch', bindService('etcdserverpb.Watch', watchHandlers(server, { progressNotifyIntervalMs: opts.watchProgressNotifyIntervalMs }, onUnknown)));
-  g.addService('etcdserverpb.Lease', bindService('etcdserverpb.Lease', leaseHandlers(server, onUnknown)));
-  for (const svc of ['etcdserverpb.Auth', 'v3electionpb.Election', 'v3lockpb.Lock']) g.addService(svc, bindService(svc, {}));
+  const hub = new MetricsHub(server, opts.metrics === 'extensive');
+  const add = (name: string, methods: Record<string, MethodDef | null>): void => g.addService(name, hub.instrument(name, methods));
+  add('etcdserverpb.KV', bindService('etcdserverpb.KV', kvHandlers(server)));
+  add('etcdserverpb.Maintenance', bindService('etcdserverpb.Maintenance', guardLearner(server, { ...maintenanceHandlers(server, onUnknown), MoveLeader: moveLeaderHandler(server), Hash: hashHandler(server) })));
+  add('etcdserverpb.Cluster', bindService('etcdserverpb.Cluster', guardLearner(server, { ...clusterHandlers(server), ...memberHandlers(server) })));
+  add('grpc.health.v1.Health', bindService('grpc.health.v1.Health', healthHandlers()));
+  add('etcdserverpb.Watch', bindService('etcdserverpb.Watch', watchHandlers(server, { progressNotifyIntervalMs: opts.watchProgressNotifyIntervalMs }, onUnknown)));
+  add('etcdserverpb.Lease', bindService('etcdserverpb.Lease', leaseHandlers(server, onUnknown)));
+  add('v3electionpb.Election', bindService('v3electionpb.Election', electionHandlers(server)));
+  add('v3lockpb.Lock', bindService('v3lockpb.Lock', lockHandlers(server)));
+  add('etcdserverpb.Auth', bindService('etcdserverpb.Auth', {}));
 
-  const h = http.createServer((req, res) => void handleHttp(server, req, res));
+  const gateway = opts.enableGateway === false ? null : new Gateway(g);
+  const ui = opts.ui === true ? new UiStatic() : null;
+  const h = http.createServer((req, res) => void (ui?.handle(req, res) || handleHttp(server, gateway, hub, req, res)));
   const listeners: ClientListener[] = [];
   for (const u of urls) {
     const host = u.hostname === 'localhost' ? '127.0.0.1' : u.hostname.replace(/^\[|\]$/g, '');
@@ -50,26 +74,58 @@ export async function startClientServer(server: EtcdServer, urls: URL[], logger:
     listeners.push(await listenClient(host, port, g, h));
     logger.info('serving client traffic insecurely; this is strongly discouraged!', { address: `${host}:${port}` });
   }
+  // --listen-metrics-urls: /metrics and /health only (etcd HandleMetricsHealth).
+  const metricsServers: http.Server[] = [];
+  for (const u of opts.metricsUrls ?? []) {
+    const ms = http.createServer((req, res) => void handleHttp(server, null, hub, req, res, true));
+    const host = u.hostname === 'localhost' ? '127.0.0.1' : u.hostname.replace(/^\[|\]$/g, '');
+    const port = Number(u.port || 80);
+    await new Promise<void>((resolve, reject) => {
+      ms.once('error', reject);
+      ms.listen(port, host, () => resolve());
+    });
+    metricsServers.push(ms);
+    logger.info('serving metrics', { address: `${u.protocol}//${host}:${port}/metrics` });
+  }
   return {
     listeners,
+    metrics: hub,
     close: async () => {
+      await Promise.all(metricsServers.map((ms) => new Promise<void>((resolve) => ms.close(() => resolve()))));
+      for (const ms of metricsServers) ms.closeAllConnections();
       await Promise.all(listeners.map((l) => l.close()));
       await g.close(0);
     },
   };
 }
-async function handleHttp(server: EtcdServer, req: http.IncomingMessage, res: http.ServerResponse): Promise<void> {
+async function handleHttp(server: EtcdServer, gateway: Gateway | null, hub: MetricsHub, req: http.IncomingMessage, res: http.ServerResponse, metricsOnly = false): Promise<void> {
   const url = new URL(req.url ?? '/', 'http://x');
-  const send = (status: number, body: string, type = 'application/json'): void => {
+  for (const [k, v] of Object.entries(corsHeaders)) res.setHeader(k, v);
+  // etcd's CORS handler answers every preflight itself.
+  if (req.method === 'OPTIONS') return void res.writeHead(200, { 'Content-Length': 0 }).end();
+  const sub = gateway === null ? null : gatewayPath(url.pathname);
+  if (gateway !== null && sub !== null) return gateway.serve(sub, req, res);
+  let send = (status: number, body: string, type = 'application/json'): void => {
     res.writeHead(status, { 'Content-Type': type });
     res.end(body);
   };
+  if (url.pathname === '/metrics') {
+    if (req.method !== 'GET' && req.method !== 'HEAD') return send(405, 'Method Not Allowed', 'text/plain');
+    return send(200, await hub.text(), hub.registry.contentType);
+  }
+  if (metricsOnly && url.pathname !== '/health') return send(404, '404 page not found\n', 'text/plain; charset=utf-8');
   if (url.pathname === '/version') {
     if (req.method !== 'GET' && req.method !== 'HEAD') return send(405, 'Method Not Allowed', 'text/plain');
     return send(200, JSON.stringify({ etcdserver: serverVersion, etcdcluster: clusterVersion }));
   }
   if (url.pathname === '/health') {
     if (req.method !== 'GET' && req.method !== 'HEAD') return send(405, 'Method Not Allowed', 'text/plain');
+    const sent = send;
+    send = (status, body, type) => {
+      if (status === 200) healthCounts.success++;
+      else healthCounts.failures++;
+      sent(status, body, type);
+    };
     if (server.leader() === 0n) return send(503, JSON.stringify({ health: 'false', reason: 'RAFT NO LEADER' }));
     try {
       // etcd: an active alarm (not excluded with ?exclude=NAME) makes the member unhealthy.

@@ -6,7 +6,7 @@
  * statuses in one place (grpc-status.ts).
  */
 import { decodeGeneric, encodeGeneric } from '../api/generic-codec.js';
-import { allServiceMethods } from '../api/proto.js';
+import { allServiceMethods } from '../api/descriptor.js';
 import { EtcdError, GrpcCode, GrpcError } from '../api/errors.js';
 import type { CallContext, MethodDef } from './h2/grpc-server.js';
 

@@ -181,10 +181,9 @@ export function watchHandlers(server: EtcdServer, opts: WatchServiceOptions, onU
         call.end(toGrpcStatus(e, onUnknown));
       }
     });
-    call.onHalfClose(() => {
-      finish();
-      call.end();
-    });
+    // etcd's recvLoop returns on the client's half-close but its sendLoop goes on: the stream
+    // keeps delivering events until the client cancels it or the connection ends.
+    call.onHalfClose(() => undefined);
     call.onCancel(finish);
   };
   return { Watch: { kind: 'bidi', handler: Watch } };

@@ -27,6 +27,7 @@
  * corruption-check.ts, state-snapshot.ts). The next split moves the ReadIndex batching and the
  * proposal/wait path into files of their own.
  */
+import { metrics } from '../base/metrics.js';
 import { randomBytes } from 'node:crypto';
 import path from 'node:path';
 import { assert } from '../base/assert.js';
@@ -49,12 +50,13 @@ import type {
 } from '../api/kv-types.js';
 import { ErrProposalDropped } from '../raft/errors.js';
 import { RawNode, type Ready } from '../raft/raw-node.js';
-import { type Entry, EntryType, type Message, MessageType, None, type ReadState, type Snapshot, type SoftState, StateRole } from '../raft/types.js';
+import { type Entry, EntryType, type Message, MessageType, None, type Snapshot, type SoftState, StateRole } from '../raft/types.js';
 import { Backend, WriteBatch, backendBatchIntervalMsDefault, backendBatchLimitDefault } from '../storage/backend.js';
 import { metaKey } from '../storage/schema.js';
 import type { Disk } from '../storage/disk.js';
 import { realStorage, type StorageIo } from '../storage/storage-io.js';
 import { KvStore } from '../mvcc/kv-store.js';
+import { checkpointFile, readIndexCheckpoint, removeIndexCheckpoint } from '../mvcc/index-checkpoint.js';
 import { WatchableStore } from '../mvcc/watchable-store.js';
 import { type Member, MemberStore, encodeMembers } from '../membership/member-store.js';
 import { createPeerTransport, type PeerHandler, type Transport } from '../peer/transport.js';
@@ -65,6 +67,7 @@ import { applyLease, leaseAlarmCheck } from './apply-lease.js';
 import { LeaseServer } from './lease-server.js';
 import { decodeInternal, encodeInternal, RequestKind, type InternalRequest } from './internal-request.js';
 import { RaftNode } from './raft-node.js';
+import { ReadIndexBatcher } from './read-index.js';
 import { fire, type Failpoints } from './failpoints.js';
 import { DurableRaftStorage } from './raft-storage.js';
 import { RequestIdGenerator } from './request-id.js';
@@ -141,8 +144,7 @@ export interface ResponseHeaderFields {
 export const serverVersion = '3.5.0';
 export const clusterVersion = '3.5.0';
 
-/** etcd's readIndexRetryTime: re-ask a ReadIndex that got no answer. */
-export const readIndexRetryMs = 500;
+export { readIndexRetryMs } from './read-index.js';
 /** Proposals held while no leader is known (each also has its own timeout). */
 export const pendingProposalsMax = 10_000;
 /** Apply batches written to classic-level but not yet landed (their records sit in memory). */
@@ -151,6 +153,8 @@ export const applyBatchesInFlightMax = 8;
 export const waitSweepMs = 100;
 /** How often a member retries publishing its attributes until it succeeds. */
 export const publishRetryMs = 2_000;
+/** etcd's --experimental-warning-apply-duration default: an entry applied slower counts as slow. */
+export const slowApplyMs = 100;
 
 type ApplyResult = { ok: true; value: unknown } | { ok: false; err: unknown };
 
@@ -159,13 +163,6 @@ interface CompactApplied {
   physical: Promise<void>;
 }
 
-interface ReadWaiter {
-  resolve: () => void;
-  reject: (e: unknown) => void;
-  /** Fails with a timeout past this (rt.now() scale). */
-  deadline: number;
-  settled: boolean;
-}
 
 export class EtcdServer {
   readonly memberId: bigint;
@@ -176,12 +173,8 @@ export class EtcdServer {
   private appliedIndex: bigint;
   /** Index of the last entry whose effects are in the store (the consistent index). */
   private consistentIndex: bigint;
-  private readWaiters: ReadWaiter[] = [];
-  /** Every read not yet timed out, in arrival order (non-decreasing deadlines). */
-  private readDeadlines: ReadWaiter[] = [];
-  private readRound: { ctx: string; waiters: ReadWaiter[]; timer: TimerHandle } | null = null;
-  /** Read states confirmed but not yet reached by apply (a follower behind the leader's commit). */
-  private readsAwaitingApply: { index: bigint; waiters: ReadWaiter[] }[] = [];
+  /** Linearizable reads: batched ReadIndex rounds (read-index.ts). */
+  private readonly reads: ReadIndexBatcher;
   private pendingProposals: { id: bigint; data: Uint8Array }[] = [];
   private applyInFlight: Promise<void>[] = [];
   private stopped = false;
@@ -257,7 +250,7 @@ export class EtcdServer {
       restore: (snap) => this.restore(snap),
       apply: (entries) => this.applyEntries(entries),
       onSoftState: (s) => this.onSoftState(s),
-      onReadStates: (s) => this.onReadStates(s),
+      onReadStates: (s) => this.reads.onReadStates(s),
       afterAdvance: () => this.afterAdvance(),
       onFatal: (err) => this.onFatal(err),
       failpoint:
@@ -271,6 +264,15 @@ export class EtcdServer {
             }
           : undefined,
     }, (fn) => this.rt.soon(fn));
+    this.reads = new ReadIndexBatcher({
+      rt: this.rt,
+      requestTimeoutMs: this.requestTimeoutMs,
+      input: (fn) => this.node.input(fn),
+      readIndex: (ctx) => this.node.core.readIndex(ctx),
+      nextContext: () => this.ids.next().toString(16),
+      applied: () => this.appliedIndex,
+      stopped: () => this.stopped,
+    });
     const handler: PeerHandler = {
       process: (m) => this.node.input(() => this.node.core.step(m)),
       reportUnreachable: (id) => this.node.input(() => this.node.core.reportUnreachable(id)),
@@ -403,7 +405,12 @@ export class EtcdServer {
     const voters = fresh && !joined ? members.all().filter((m) => !m.isLearner).map((m) => m.id) : [];
     const leases = await LeaseServer.open(backend, { ...opts, runtime: rt, requestTimeoutMs: 5000 + 2 * opts.electionTimeoutMs });
     const tLeases = rt.now();
-    const kv = await KvStore.open(backend, { leases: leases.lessor, soon: (fn) => rt.soon(fn) });
+    // A key index checkpoint from the last graceful stop spares reading every record.
+    const ckpt = await readIndexCheckpoint(checkpointFile(opts.dataDir), backend, io.disk).catch((e: unknown) => {
+      opts.logger.warn('ignoring the key index checkpoint', { error: e instanceof Error ? e.message : String(e) });
+      return null;
+    });
+    const kv = await KvStore.open(backend, { leases: leases.lessor, soon: (fn) => rt.soon(fn), checkpoint: ckpt });
     const tKv = rt.now();
     const s = new EtcdServer(opts, backend, storage, kv, { memberId, clusterId, members }, voters);
     s.leases = leases;
@@ -432,6 +439,8 @@ export class EtcdServer {
       'load-wal-took-ms': tWal - tBackend,
       'load-leases-took-ms': tLeases - tWal,
       'restore-mvcc-took-ms': tKv - tLeases,
+      'index-checkpoint-revision': ckpt === null ? undefined : ckpt.revision,
+      'mvcc-restored-from': kv.restoredFrom,
       keys: kv.keyCount(),
     });
     await s.alarms.load(backend);
@@ -484,6 +493,16 @@ export class EtcdServer {
 
   isLearner(): boolean {
     return this.memberStore.get(this.memberId)?.isLearner ?? false;
+  }
+
+  /** Proposals waiting for their apply (etcd_server_proposals_pending). */
+  pendingProposalCount(): number {
+    return this.waits.size;
+  }
+
+  /** Proposals that failed: timed out, or the member stopped (etcd_server_proposals_failed_total). */
+  failedProposalCount(): number {
+    return this.waits.failed;
   }
 
   header(revision: bigint = 0n): ResponseHeaderFields {
@@ -546,6 +565,8 @@ export class EtcdServer {
   private async restore(snap: Snapshot): Promise<void> {
     const index = snap.metadata.index;
     await this.leases.lessor.load(this.backend);
+    // The database is the leader's now: a checkpoint of ours no longer describes it.
+    await removeIndexCheckpoint(checkpointFile(this.opts.dataDir), this.disk);
     this.kv = await KvStore.open(this.backend, { leases: this.leases.lessor, soon: (fn) => this.rt.soon(fn) });
     this.watchable.restore(this.kv);
     await this.alarms.reload(this.backend);
@@ -571,7 +592,7 @@ export class EtcdServer {
       'consistent-index': this.consistentIndex.toString(),
       'current-revision': this.kv.rev().toString(),
     });
-    this.releaseReads();
+    this.reads.release();
   }
 
   private syncPeers(before: Member[]): void {
@@ -604,7 +625,9 @@ export class EtcdServer {
       if (e.type === EntryType.Normal && e.data.length === 0) this.leases.onTermStartApplied();
       if (e.type !== EntryType.Normal || e.data.length === 0) continue;
       const r = decodeInternal(e.data);
+      const t0 = performance.now();
       results.push([r.id, this.applyOne(r, batch)]);
+      if (performance.now() - t0 > slowApplyMs) metrics.server.slowApply++;
     }
     if (last !== undefined) {
       batch.put(metaKey.consistentIndex, Backend.u64(last));
@@ -631,7 +654,7 @@ export class EtcdServer {
     this.appliedIndex = (entries[entries.length - 1] as Entry).index;
     if (this.appliedIndex < this.consistentIndex) this.appliedIndex = this.consistentIndex;
     for (const [id, res] of results) this.waits.trigger(id, res);
-    this.releaseReads();
+    this.reads.release();
     this.cluster.afterApply();
   }
 
@@ -644,10 +667,13 @@ export class EtcdServer {
         case RequestKind.Alarm:
           return { ok: true, value: this.alarms.apply(r.req, batch) };
         case RequestKind.Put:
+          metrics.mvcc.put++;
           return { ok: true, value: applyPut(this.kv, batch, r.req).resp };
         case RequestKind.DeleteRange:
+          metrics.mvcc.delete++;
           return { ok: true, value: applyDeleteRange(this.kv, batch, r.req).resp };
         case RequestKind.Txn:
+          metrics.mvcc.txn++;
           return { ok: true, value: applyTxn(this.kv, batch, r.req).resp };
         case RequestKind.Compaction:
           return { ok: true, value: applyCompaction(this.kv, batch, r.req) };
@@ -682,20 +708,16 @@ export class EtcdServer {
         leader: hex(s.leader),
         term: this.term().toString(),
       });
-      if (prev !== None && this.readRound !== null) {
-        // etcd's linearizableReadLoop: reads in flight across a leader change fail with it.
-        const round = this.readRound;
-        this.readRound = null;
-        round.timer.cancel();
-        for (const w of round.waiters) w.reject(new EtcdError(Errors.LeaderChanged));
-      }
+      // etcd's linearizableReadLoop: reads in flight across a leader change fail with it.
+      if (prev !== None) this.reads.onLeaderChanged();
       if (s.leader !== None) {
+        metrics.server.leaderChanges++;
         this.leaderElectedAt = this.rt.now();
         const pending = this.pendingProposals;
         this.pendingProposals = [];
         // Queued behind this Ready, so they reach the core after advance().
         for (const p of pending) if (this.waits.has(p.id)) this.node.input(() => this.submit(p.id, p.data));
-        this.node.input(() => this.startReadRound());
+        this.node.input(() => this.reads.startRound());
         this.schedulePublish(0);
       }
     }
@@ -829,6 +851,7 @@ export class EtcdServer {
   async range(req: RangeRequest): Promise<RangeResponse> {
     this.checkServing();
     if (!req.serializable) await this.linearizableRead();
+    metrics.mvcc.range++;
     return applyRange(this.kv, req);
   }
 
@@ -868,95 +891,18 @@ export class EtcdServer {
 
   linearizableRead(): Promise<void> {
     this.checkServing();
-    return new Promise<void>((resolve, reject) => {
-      const w: ReadWaiter = {
-        deadline: this.rt.now() + this.requestTimeoutMs,
-        settled: false,
-        resolve: () => {
-          if (w.settled) return;
-          w.settled = true;
-          resolve();
-        },
-        reject: (e) => {
-          if (w.settled) return;
-          w.settled = true;
-          reject(e);
-        },
-      };
-      this.readWaiters.push(w);
-      this.readDeadlines.push(w);
-      this.node.input(() => this.startReadRound());
-    });
+    return this.reads.read();
   }
 
   /** Fails proposals and reads past their deadline (the sweeper's tick). */
   private expireWaits(): void {
     const now = this.rt.now();
     this.waits.expire(now, (deadline) => this.timeoutError(deadline - this.requestTimeoutMs));
-    // Answered reads leave the front too, so the queue holds about one sweep's worth.
-    const q = this.readDeadlines;
-    let i = 0;
-    for (; i < q.length; i++) {
-      const w = q[i] as ReadWaiter;
-      if (!w.settled && w.deadline > now) break;
-      if (!w.settled) w.reject(new EtcdError(Errors.Timeout));
-    }
-    if (i > 0) this.readDeadlines = q.slice(i);
-  }
-
-  /** Called only through node.input (never inside a Ready). */
-  private startReadRound(): void {
-    if (this.readRound !== null || this.readWaiters.length === 0 || this.stopped) return;
-    const ctx = this.ids.next().toString(16);
-    const timer = this.rt.every(readIndexRetryMs, () => this.node.input(() => this.askReadIndex(ctx)));
-    this.readRound = { ctx, waiters: this.readWaiters, timer };
-    this.readWaiters = [];
-    this.askReadIndex(ctx);
-  }
-
-  private askReadIndex(ctx: string): void {
-    if (this.readRound?.ctx !== ctx) return;
-    try {
-      this.node.core.readIndex(Buffer.from(ctx));
-    } catch (e) {
-      // No leader yet: the retry timer or the next leader election asks again.
-      if (!(e instanceof ErrProposalDropped)) throw e;
-    }
-  }
-
-  private onReadStates(states: ReadState[]): void {
-    for (const s of states) {
-      const round = this.readRound;
-      if (!round || Buffer.from(s.ctx).toString() !== round.ctx) continue;
-      this.readRound = null;
-      round.timer.cancel();
-      this.readsAwaitingApply.push({ index: s.index, waiters: round.waiters });
-    }
-    this.releaseReads();
-    if (this.readWaiters.length > 0) this.node.input(() => this.startReadRound());
-  }
-
-  private releaseReads(): void {
-    if (this.readsAwaitingApply.length === 0) return;
-    const keep: typeof this.readsAwaitingApply = [];
-    for (const r of this.readsAwaitingApply) {
-      if (r.index <= this.appliedIndex) for (const w of r.waiters) w.resolve();
-      else keep.push(r);
-    }
-    this.readsAwaitingApply = keep;
+    this.reads.expire(now);
   }
 
   private failReads(err: EtcdError): void {
-    for (const w of this.readWaiters) w.reject(err);
-    this.readWaiters = [];
-    if (this.readRound) {
-      this.readRound.timer.cancel();
-      for (const w of this.readRound.waiters) w.reject(err);
-      this.readRound = null;
-    }
-    for (const r of this.readsAwaitingApply) for (const w of r.waiters) w.reject(err);
-    this.readsAwaitingApply = [];
-    this.readDeadlines = [];
+    this.reads.failAll(err);
   }
 
   // ---- membership (cluster-ops.ts) ----
@@ -1007,7 +953,22 @@ export class EtcdServer {
     this.watchable.close();
     if (this.transport) await this.transport.stop();
     await this.storage.close();
+    if (this.fatal === null) await this.checkpointIndex();
     await this.backend.close();
+  }
+
+  /** Writes the key index checkpoint (mvcc/index-checkpoint.ts) for the next start. */
+  private async checkpointIndex(): Promise<void> {
+    try {
+      await this.backend.drain();
+      const t0 = this.rt.now();
+      // An injected runtime (the simulator) names the checkpoint from its seeded random source.
+      const id = this.opts.runtime ? Buffer.from(Array.from({ length: 8 }, () => this.rt.random.int(256))) : undefined;
+      const bytes = await this.kv.writeCheckpoint(checkpointFile(this.opts.dataDir), this.disk, id);
+      this.opts.logger.info('saved key index checkpoint', { keys: this.kv.keyCount(), revision: this.kv.rev().toString(), bytes, took: `${this.rt.now() - t0}ms` });
+    } catch (e) {
+      this.opts.logger.warn('failed to save key index checkpoint; the next start reads every record', { error: e instanceof Error ? e.message : String(e) });
+    }
   }
 }
 

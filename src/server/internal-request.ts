@@ -9,7 +9,7 @@ import { u64FromBytesBE, u64ToBytesBE } from '../base/int64.js';
 import { toDomain, toWire } from '../api/convert.js';
 import type { CompactionRequest, DeleteRangeRequest, PutRequest, TxnRequest } from '../api/kv-types.js';
 import type { LeaseCheckpointRequest, LeaseGrantRequest, LeaseRevokeRequest } from '../api/lease-types.js';
-import { protoRoot } from '../api/proto.js';
+import { protoRoot } from '../api/descriptor.js';
 import { decodeDeleteRangeRequest, decodePutRequest, decodeTxnRequest } from '../api/kv-wire.js';
 import type { AlarmRequest } from './alarms.js';
 

@@ -36,7 +36,7 @@ import type {
   LeaseTimeToLiveRequest,
   LeaseTimeToLiveResponse,
 } from '../api/lease-types.js';
-import { protoRoot } from '../api/proto.js';
+import { protoRoot } from '../api/descriptor.js';
 import { Lessor, minLeaseTtlSeconds, type LeaseCheckpoint, type LessorHost } from '../lease/lessor.js';
 import type { Backend } from '../storage/backend.js';
 import { RequestKind, type InternalRequest } from './internal-request.js';

@@ -71,7 +71,7 @@ const snapshotScanKeys = 1000;
  * Every state-machine record in key order, read from one explicit LevelDB snapshot taken at
  * the first step (one point in time across the ranges; the Raft log between them is not read).
  */
-async function* stateRecords(backend: Backend): AsyncGenerator<[Buffer, Buffer]> {
+export async function* stateRecords(backend: Backend): AsyncGenerator<[Buffer, Buffer]> {
   const snapshot = backend.engine.snapshot();
   try {
     for (const [gte, lt] of stateRanges()) {

@@ -23,6 +23,8 @@ export class WaitRegistry<T> {
   /** Waiters with a deadline, in registration order (deadlines non-decreasing). */
   private queue: { id: bigint; w: Waiter<T> }[] = [];
   private head = 0;
+  /** Waiters failed so far (expired, failed, failAll): the proposals-failed metric. */
+  failed = 0;
 
   register(id: bigint, deadline = Infinity): Promise<T> {
     assert(!this.waiters.has(id), `duplicate wait id ${id}`);
@@ -44,6 +46,7 @@ export class WaitRegistry<T> {
       this.head++;
       if (live) {
         this.waiters.delete(e.id);
+        this.failed++;
         e.w.reject(errFor(e.w.deadline));
       }
     }
@@ -72,12 +75,14 @@ export class WaitRegistry<T> {
     const w = this.waiters.get(id);
     if (!w) return false;
     this.waiters.delete(id);
+    this.failed++;
     w.reject(err);
     return true;
   }
 
   failAll(err: unknown): void {
     const all = [...this.waiters.values()];
+    this.failed += all.length;
     this.waiters.clear();
     this.queue = [];
     this.head = 0;

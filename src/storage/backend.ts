@@ -25,6 +25,7 @@
  * - a batch's committed-hooks run after its write has landed, in commit order, before the
  *   promise of that commit resolves; a batch is committed at most once.
  */
+import { metrics, secondsSince } from '../base/metrics.js';
 import { assert } from '../base/assert.js';
 import { u64FromBytesBE, u64ToBytesBE } from '../base/int64.js';
 import type { TimerHandle } from '../base/runtime.js';
@@ -203,7 +204,11 @@ export class Backend {
 
   private write(batches: WriteBatch[], ops: BatchOp[], sync: boolean): Promise<void> {
     const p = this.tail.then(async () => {
-      if (ops.length > 0) await this.engine.write(ops, sync);
+      if (ops.length > 0) {
+        const t0 = performance.now();
+        await this.engine.write(ops, sync);
+        metrics.disk.backendCommit.observe(secondsSince(t0));
+      }
       for (const b of batches) b.markCommitted();
     });
     this.tail = p;

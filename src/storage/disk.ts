@@ -28,6 +28,8 @@ export interface OpenMode {
   create?: boolean;
   /** Every write is durable when it resolves (O_DSYNC). */
   dsync?: boolean;
+  /** Permission bits of a created file (default 0o666, less the umask). */
+  mode?: number;
 }
 
 export interface Disk {
@@ -80,7 +82,7 @@ export const nodeDisk: Disk = {
     let flags = fsConstants.O_RDWR;
     if (mode.create) flags |= fsConstants.O_CREAT | fsConstants.O_TRUNC;
     if (mode.dsync) flags |= fsConstants.O_DSYNC;
-    return new NodeFile(await open(file, flags));
+    return new NodeFile(await open(file, flags, mode.mode ?? 0o666));
   },
   truncate: (file, len) => truncate(file, len),
   rename: (from, to) => rename(from, to),

@@ -73,6 +73,8 @@ export const metaKey = {
   /** Present when this member joined an existing cluster (--initial-cluster-state existing):
    *  its Raft core starts with no configuration instead of bootstrapping one. Member-local. */
   joinExisting: metaName('join_existing'),
+  /** Id of the key index checkpoint the MVCC records were last described by (mvcc/index-checkpoint.ts). */
+  indexCheckpoint: metaName('index_checkpoint'),
 } as const;
 
 /** The first key after every key that starts with p. */

@@ -21,7 +21,7 @@ describe('whole-member simulator', () => {
     it(`keeps every check through crashes, failpoints, partitions, pauses and clock jumps — seeds ${from}..${to}`, async () => {
       const failures: string[] = [];
       for (let s = from; s <= to; s++) {
-        const res = await runSeed(s);
+        const res = await runSeed(s, { strictIo: true });
         if (!res.ok) failures.push(failure(res));
       }
       expect(failures).toEqual([]);

@@ -13,7 +13,7 @@
 import { spawnSync } from 'node:child_process';
 import { prefixEnd } from '../../base/bytes.js';
 import type { WatchRequestOptions, WatchResponseView, WatchSession } from '../../client/watch.js';
-import { isProgressNotify } from '../../client/watch.js';
+import { isProgressNotify } from '../../client/watch-view.js';
 import type { Command, RunContext } from '../command.js';
 import { FlagSet, type FlagSpec } from '../flags.js';
 import { goQuote } from '../go-format.js';

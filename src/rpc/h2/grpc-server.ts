@@ -89,10 +89,25 @@ export type UnaryHandler = (req: Buffer, ctx: CallContext) => Promise<Uint8Array
 export type ServerStreamHandler = (req: Buffer, call: StreamCall) => void;
 export type BidiHandler = (call: StreamCall) => void;
 
-export type MethodDef =
+/**
+ * A method's call counters (grpc-prometheus's started/handled/msg counters, rpc/metrics.ts):
+ * bumped by the call itself — a field increment, nothing allocated per call.
+ */
+export interface CallStats {
+  started: number;
+  received: number;
+  sent: number;
+  /** By status code. */
+  handled: Float64Array;
+  /** --metrics extensive: handling time in seconds. */
+  handling: { observe(seconds: number): void } | null;
+}
+
+export type MethodDef = (
   | { kind: 'unary'; handler: UnaryHandler }
   | { kind: 'serverStream'; handler: ServerStreamHandler }
-  | { kind: 'bidi'; handler: BidiHandler };
+  | { kind: 'bidi'; handler: BidiHandler }
+) & { stats?: CallStats };
 
 export interface GrpcServerOptions {
   /** Largest request message accepted (etcd: --max-request-bytes + gRPC overhead). */
@@ -159,6 +174,10 @@ export function frameMessages(msgs: readonly Uint8Array[]): Buffer {
 const noMetadata: ReadonlyMap<string, string> = new Map();
 
 class Call implements StreamCall {
+  /** The method's counters, when metrics are on (set before any message). */
+  stats: CallStats | null = null;
+  /** performance.now() at the start (only with handling-time metrics). */
+  startedAt = 0;
   metadata: ReadonlyMap<string, string> = noMetadata;
   deadline = Infinity;
   cancelled = false;
@@ -178,6 +197,8 @@ class Call implements StreamCall {
   private halfClosed = false;
   private halfCloseDelivered = false;
   encoding = 'identity';
+  /** A unary or server-streaming call: exactly one request message. */
+  unary = false;
 
   constructor(
     readonly server: GrpcServer,
@@ -254,6 +275,13 @@ class Call implements StreamCall {
         msg = inflated;
       }
       this.pending.push(msg);
+      if (this.stats !== null) this.stats.received++;
+      if (this.unary && this.pending.length > 1) {
+        // A unary or server-streaming call takes one message: a second one is grpc-go's
+        // protocol violation, and the stream ends (nothing more is buffered or acknowledged).
+        this.end({ code: Status.INTERNAL, details: 'grpc: client streaming protocol violation: get <nil>, want <EOF>' });
+        return false;
+      }
     }
     return true;
   }
@@ -344,7 +372,7 @@ class Call implements StreamCall {
       this.end(
         this.pending.length === 0
           ? { code: Status.INTERNAL, details: 'grpc: error while marshaling: no request message' }
-          : { code: Status.UNIMPLEMENTED, details: 'grpc: more than one request message for a unary call' },
+          : { code: Status.INTERNAL, details: 'grpc: client streaming protocol violation: get <nil>, want <EOF>' },
       );
       return null;
     }
@@ -353,6 +381,7 @@ class Call implements StreamCall {
 
   write(msg: Uint8Array): boolean {
     if (this.ended) return false;
+    if (this.stats !== null) this.stats.sent++;
     if (!this.headersSent) {
       this.headersSent = true;
       this.stream.respond(okHeaders);
@@ -366,6 +395,7 @@ class Call implements StreamCall {
 
   writeMany(msgs: Uint8Array[]): boolean {
     if (this.ended) return false;
+    if (this.stats !== null) this.stats.sent += msgs.length;
     if (!this.headersSent) {
       this.headersSent = true;
       this.stream.respond(okHeaders);
@@ -383,6 +413,7 @@ class Call implements StreamCall {
   end(status: CallStatus = { code: Status.OK, details: '' }): void {
     if (this.ended) return;
     this.ended = true;
+    if (this.stats !== null) this.record(status.code);
     if (this.timer) clearTimeout(this.timer);
     if (this.stream.closed) return;
     if (!this.headersSent) {
@@ -401,6 +432,7 @@ class Call implements StreamCall {
   /** @internal the stream went away without our status (client reset, connection lost). */
   cancel(): void {
     if (this.cancelled) return;
+    if (!this.ended && this.stats !== null) this.record(Status.CANCELLED);
     this.cancelled = true;
     this.ended = true;
     if (this.timer) clearTimeout(this.timer);
@@ -411,6 +443,13 @@ class Call implements StreamCall {
 
   drained(): void {
     this.drainFn?.();
+  }
+
+  /** Counts the call as handled with `code`. */
+  private record(code: number): void {
+    const s = this.stats as CallStats;
+    (s.handled as Float64Array)[code < s.handled.length ? code : Status.UNKNOWN]! += 1;
+    if (s.handling !== null) s.handling.observe((performance.now() - this.startedAt) / 1000);
   }
 }
 
@@ -436,6 +475,11 @@ export class GrpcServer {
   addService(service: string, methods: Record<string, MethodDef | null>): void {
     this.services.add(service);
     for (const [name, def] of Object.entries(methods)) this.methods.set(`/${service}/${name}`, def);
+  }
+
+  /** The method served at a gRPC path (undefined: none; null: declared, not built). The JSON gateway calls methods through it. */
+  method(path: string): MethodDef | null | undefined {
+    return this.methods.get(path);
   }
 
   /** Serves HTTP/2 on a connected socket (plain or TLS) whose preface may already be unshifted. */
@@ -497,6 +541,11 @@ export class GrpcServer {
       });
       return;
     }
+    if (def.stats !== undefined) {
+      call.stats = def.stats;
+      def.stats.started++;
+      if (def.stats.handling !== null) call.startedAt = performance.now();
+    }
     if (timeout !== undefined) {
       const ms = parseTimeout(timeout);
       if (ms === undefined) {
@@ -513,6 +562,7 @@ export class GrpcServer {
       return;
     }
     // Unary and server-streaming: the whole request first.
+    call.unary = true;
     const start = (): void => {
       const req = call.single();
       if (req === null) return;

@@ -114,8 +114,11 @@ describe('proto loader', () => {
 
   it('names service, method and message types consistently in allServiceMethods', () => {
     const range = allServiceMethods().find((m) => m.path === '/etcdserverpb.KV/Range');
-    expect(range).toMatchObject({ service: 'etcdserverpb.KV', method: 'Range', requestType: 'RangeRequest' });
-    expect(range?.responseType).toBe('RangeResponse');
+    // Message types by full name (unambiguous across packages).
+    expect(range).toMatchObject({ service: 'etcdserverpb.KV', method: 'Range', requestType: 'etcdserverpb.RangeRequest' });
+    expect(range?.responseType).toBe('etcdserverpb.RangeResponse');
+    const observe = allServiceMethods().find((m) => m.path === '/v3electionpb.Election/Observe');
+    expect(observe).toMatchObject({ requestType: 'v3electionpb.LeaderRequest', responseStream: true, requestStream: false });
   });
 
   it('exports service definitions and client constructors', () => {

@@ -121,6 +121,10 @@ describe('HTTP/2 + gRPC server', () => {
     const f = await call(c, '/test.Svc/Fails', frameMessages([Buffer.from('x')]));
     expect(f.headers['grpc-status']).toBe(String(Status.UNKNOWN));
     expect(f.headers['grpc-message']).toBe('Error: boom%0Anext');
+    // Two messages on a unary call: grpc-go's protocol violation, and nothing more is buffered.
+    const two = await call(c, '/test.Svc/Echo', frameMessages([Buffer.from('a'), Buffer.from('b')]));
+    expect(two.headers['grpc-status']).toBe(String(Status.INTERNAL));
+    expect(two.headers['grpc-message']).toBe('grpc: client streaming protocol violation: get <nil>, want <EOF>');
     // The connection still serves.
     expect((await call(c, '/test.Svc/Echo', frameMessages([Buffer.from('ok')]))).body.subarray(5).toString()).toBe('echo:ok');
   });
