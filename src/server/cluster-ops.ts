@@ -358,10 +358,12 @@ export class ClusterOps {
       // the TimeoutNow must leave before we stop; if they are lost, a survivor that has not seen
       // the removal commit still counts us among the voters — in a two-voter cluster it cannot
       // win an election without our vote, so we must still be there to give it.
-      const until = this.h.rt.now() + removedLeaderGraceFactor * this.h.electionTimeoutMs;
+      // On the monotonic clock: a wall clock stepped back must not keep a removed member serving.
+      const clock = this.h.rt.clock;
+      const until = clock.nowMs() + removedLeaderGraceFactor * this.h.electionTimeoutMs;
       const self = this.h.memberId;
       const startTerm = await this.h.withCore((core) => core.raft.term).catch(() => undefined);
-      while (startTerm !== undefined && this.h.rt.now() < until && !this.h.stopped()) {
+      while (startTerm !== undefined && clock.nowMs() < until && !this.h.stopped()) {
         const seen = await this.h.withCore((core) => ({ term: core.raft.term, lead: core.raft.lead })).catch(() => undefined);
         if (seen === undefined || (seen.lead !== None && seen.lead !== self && seen.term >= startTerm)) break;
         await this.h.rt.sleep(this.h.heartbeatIntervalMs);

@@ -37,8 +37,9 @@ describe('whole-member simulator', () => {
   });
 
   it('replays a seed exactly (one seed decides the whole run) and touches no real I/O, timer or clock', async () => {
+    // (With the same strictIo setting: async_hooks change how many turns an await takes.)
     const a = await runSeed(11, { trace: true, traceLines: 100_000, strictIo: true });
-    const b = await runSeed(11, { trace: true, traceLines: 100_000 });
+    const b = await runSeed(11, { trace: true, traceLines: 100_000, strictIo: true });
     expect(a.violations, failure(a)).toEqual([]);
     expect(b.summary).toBe(a.summary);
     expect(b.trace).toEqual(a.trace);

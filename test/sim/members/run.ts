@@ -123,7 +123,8 @@ export class Sim {
 
   trace(line: string): void {
     const max = this.opts.traceLines ?? 400;
-    this.traceRing.push(`[${this.sched.time.toFixed(1).padStart(8)}] ${line}`);
+    // Without stack frames: V8 may inline differently from one run to the next.
+    this.traceRing.push(`[${this.sched.time.toFixed(1).padStart(8)}] ${line.replace(/\n\s+at [^\n]*/g, '')}`);
     if (this.traceRing.length > 2 * max) this.traceRing.splice(0, this.traceRing.length - max);
   }
 
