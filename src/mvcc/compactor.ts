@@ -73,7 +73,7 @@ export class Compactor {
     const end = mvccKeyFloor(job.rev + 1n);
     let from = mvccKeyFloor(0n);
     for (;;) {
-      if (this.backend.db.status !== 'open') throw new BackendClosedError('backend closed during compaction');
+      if (!this.backend.engine.isOpen) throw new BackendClosedError('backend closed during compaction');
       const keys = await this.backend.keys(from, end, this.batchLimit);
       const batch = new WriteBatch();
       const at = Number(job.rev);

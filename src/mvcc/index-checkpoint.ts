@@ -22,9 +22,9 @@
  * full scan would.
  */
 import { createHash, randomBytes } from 'node:crypto';
-import { open, readFile, rename, rm } from 'node:fs/promises';
 import path from 'node:path';
 import { Backend, WriteBatch } from '../storage/backend.js';
+import { nodeDisk, type Disk } from '../storage/disk.js';
 import { metaKey } from '../storage/schema.js';
 import { KeyIndex } from './key-index.js';
 
@@ -146,8 +146,17 @@ export function checkpointFile(dataDir: string): string {
  * Writes the checkpoint of `keys` (in key order, every record ≤ revision landed), then records
  * its id in the backend (synced). Returns the bytes written.
  */
-export async function writeIndexCheckpoint(file: string, backend: Backend, keys: Iterable<KeyIndex>, leaseOf: (ki: KeyIndex) => bigint, revision: number, count: number): Promise<number> {
-  const id = randomBytes(8);
+export async function writeIndexCheckpoint(
+  file: string,
+  backend: Backend,
+  keys: Iterable<KeyIndex>,
+  leaseOf: (ki: KeyIndex) => bigint,
+  revision: number,
+  count: number,
+  disk: Disk = nodeDisk,
+  /** 8 bytes naming this checkpoint (default random; the simulator's come from its seed). */
+  id: Buffer = randomBytes(8),
+): Promise<number> {
   const o = new Out();
   o.raw(magic);
   o.raw(Buffer.from([version]));
@@ -176,18 +185,18 @@ export async function writeIndexCheckpoint(file: string, backend: Backend, keys:
   if (n !== count) throw new CheckpointError(`index checkpoint: ${n} keys, expected ${count}`);
   const chunks = o.finish();
   const tmp = `${file}.tmp`;
-  const fh = await open(tmp, 'w', 0o600);
+  const fh = await disk.open(tmp, { create: true, mode: 0o600 });
   let bytes = 0;
   try {
     for (const c of chunks) {
-      await fh.write(c);
+      await fh.write(c, bytes);
       bytes += c.length;
     }
     await fh.sync();
   } finally {
     await fh.close();
   }
-  await rename(tmp, file);
+  await disk.rename(tmp, file);
   const b = new WriteBatch();
   b.put(metaKey.indexCheckpoint, id);
   await backend.commit(b, true);
@@ -195,10 +204,10 @@ export async function writeIndexCheckpoint(file: string, backend: Backend, keys:
 }
 
 /** The checkpoint, or null when there is none or it cannot be trusted (see the header). */
-export async function readIndexCheckpoint(file: string, backend: Backend): Promise<IndexSnapshot | null> {
+export async function readIndexCheckpoint(file: string, backend: Backend, disk: Disk = nodeDisk): Promise<IndexSnapshot | null> {
   let buf: Buffer;
   try {
-    buf = await readFile(file);
+    buf = await disk.readFile(file);
   } catch {
     return null;
   }
@@ -236,6 +245,6 @@ export async function readIndexCheckpoint(file: string, backend: Backend): Promi
 }
 
 /** Removes a checkpoint (snapshot install: the database is another's now). */
-export async function removeIndexCheckpoint(file: string): Promise<void> {
-  await rm(file, { force: true });
+export async function removeIndexCheckpoint(file: string, disk: Disk = nodeDisk): Promise<void> {
+  await disk.remove(file);
 }

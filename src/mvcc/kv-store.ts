@@ -24,6 +24,7 @@ import { EtcdError, Errors } from '../api/errors.js';
 import { EventType, type Event, type KeyValue } from '../api/kv-types.js';
 import { Backend, WriteBatch } from '../storage/backend.js';
 import { isTombstoneKey, metaKey, mvccKeyN, mvccMainOf, mvccSubOf, prefix, prefixUpper } from '../storage/schema.js';
+import type { Disk } from '../storage/disk.js';
 import { writeIndexCheckpoint, type IndexSnapshot } from './index-checkpoint.js';
 import { Compactor, compactionBatchLimitDefault } from './compactor.js';
 import { peekKv, type KvPeek } from './kv-codec.js';
@@ -183,10 +184,10 @@ export class KvStore {
    * Writes a checkpoint of the key index (index-checkpoint.ts). The caller has stopped writes
    * and drained the backend: every record up to rev() has landed.
    */
-  async writeCheckpoint(file: string): Promise<number> {
+  async writeCheckpoint(file: string, disk?: Disk, id?: Buffer): Promise<number> {
     assert(!this.txnOpen, 'checkpoint inside a write transaction');
     const leases = this.leases.attachedKeys?.() ?? new Map<string, bigint>();
-    return writeIndexCheckpoint(file, this.records.backendOf(), this.index.all(), (ki) => leases.get(ki.id) ?? 0n, Number(this.currentRev), this.index.size);
+    return writeIndexCheckpoint(file, this.records.backendOf(), this.index.all(), (ki) => leases.get(ki.id) ?? 0n, Number(this.currentRev), this.index.size, disk, id);
   }
 
   /** The last compacted revision; -1 if never compacted. */

@@ -14,15 +14,48 @@
  * - snapshots stream in copies of at most snapshotChunkBytes; reportSnapshot exactly once;
  *   request() has the same error classes.
  * The hub's block()/unblock() cut one direction (a partition is several blocks).
+ *
+ * For the whole-member simulator (issue 14) both are injectable: a transport's turns, timers
+ * and clock (MemoryTransportOptions.runtime; Node's by default), and the hub's `route`, which
+ * carries every frame, request, answer and snapshot call from one member to another (default:
+ * at once; the simulator delays, drops, duplicates and reorders them, and holds what is bound
+ * for a paused member). A snapshot transfer ends with a failure on both sides when either
+ * transport stops (a crash breaks the connection) or snapshotTimeoutMs passes.
  */
 import { assert } from '../base/assert.js';
 import { idField, type Logger } from '../base/logger.js';
+import type { Runtime } from '../base/runtime.js';
 import { MessageType, type Message } from '../raft/types.js';
 import { batchItemBytes, decodeBatch, decodeMessage, encodeMessage, frameBatch } from './codec.js';
 import { PeerListenError, PeerRequestError, PeerUnavailableError } from './errors.js';
 import { belongsOnStream, checkIdentity, mayOriginate, type Refusal } from './identity.js';
 import { resolveLimits } from './options.js';
 import type { PeerHandler, Transport, TransportLimits, TransportOptions } from './transport.js';
+
+/** What the hub carries between members (MemoryHubOptions.route). */
+export type RouteKind = 'frame' | 'request' | 'answer' | 'snapshot';
+
+export interface MemoryHubOptions {
+  /** Carries one delivery from `from` to `to`: calls `deliver` once (or never, or twice), now
+   *  or later. `frame` is the batch frame of a 'frame' delivery (codec.ts decodeBatch). */
+  route?: (from: bigint, to: bigint, kind: RouteKind, deliver: () => void, frame?: Uint8Array) => void;
+}
+
+/** A transport's turns, timers and clock. */
+export type TransportRuntime = Pick<Runtime, 'soon' | 'after' | 'now'>;
+
+export interface MemoryTransportOptions extends TransportOptions {
+  runtime?: TransportRuntime;
+}
+
+const nodeRuntime: TransportRuntime = {
+  soon: (fn) => void setImmediate(fn),
+  after: (ms, fn) => {
+    const t = setTimeout(fn, ms);
+    return { cancel: () => clearTimeout(t) };
+  },
+  now: () => Date.now(),
+};
 
 interface Link {
   urls: string[];
@@ -38,12 +71,20 @@ export class MemoryHub {
   private readonly blocked = new Set<string>();
   private readonly members = new Set<MemoryTransport>();
 
+  constructor(private readonly opts: MemoryHubOptions = {}) {}
+
+  /** @internal Carries one delivery (MemoryHubOptions.route). */
+  route(from: bigint, to: bigint, kind: RouteKind, deliver: () => void, frame?: Uint8Array): void {
+    if (this.opts.route) this.opts.route(from, to, kind, deliver, frame);
+    else deliver();
+  }
+
   /** @internal Links that just lost their peer notice it without waiting for traffic (a broken stream). */
   changed(): void {
     for (const t of this.members) t.recheckLinks();
   }
 
-  transport(opts: TransportOptions): MemoryTransport {
+  transport(opts: MemoryTransportOptions): MemoryTransport {
     return new MemoryTransport(this, opts);
   }
 
@@ -111,13 +152,17 @@ export class MemoryTransport implements Transport {
   private readonly unknownLogged = new Set<bigint>();
   private readonly refusalsLogged = new Set<string>();
   private readonly snapshots = new Set<() => void>();
+  /** Aborts of the snapshot streams going out and coming in (a stop breaks them at once). */
+  private readonly transfers = new Set<() => void>();
   private running = false;
   private stopped = false;
+  private readonly rt: TransportRuntime;
 
   constructor(
     private readonly hub: MemoryHub,
-    private readonly opts: TransportOptions,
+    private readonly opts: MemoryTransportOptions,
   ) {
+    this.rt = opts.runtime ?? nodeRuntime;
     this.memberId = opts.memberId;
     this.clusterId = opts.clusterId;
     this.logger = opts.logger;
@@ -139,8 +184,27 @@ export class MemoryTransport implements Transport {
 
   /** Runs `f` in a later macrotask unless stopped by then. */
   private later(f: () => void): void {
-    setImmediate(() => {
+    this.rt.soon(() => {
       if (!this.stopped) f();
+    });
+  }
+
+  /** `p`, or a failure as soon as this transport stops (a broken connection). */
+  private untilStopped<T>(p: Promise<T>, why: string): Promise<T> {
+    if (this.stopped) return Promise.reject(new Error(why));
+    return new Promise<T>((resolve, reject) => {
+      const abort = (): void => reject(new Error(why));
+      this.transfers.add(abort);
+      p.then(
+        (v) => {
+          this.transfers.delete(abort);
+          resolve(v);
+        },
+        (e: unknown) => {
+          this.transfers.delete(abort);
+          reject(e);
+        },
+      );
     });
   }
 
@@ -197,7 +261,7 @@ export class MemoryTransport implements Transport {
     }
     if (why === undefined) {
       l.refusalLogged = false;
-      l.since ??= new Date();
+      l.since ??= new Date(this.rt.now());
       return target;
     }
     return undefined;
@@ -257,7 +321,8 @@ export class MemoryTransport implements Transport {
           l.queue.shift();
           l.queueBytes -= b.length;
         }
-        target.deliver(this.memberId, frameBatch(bodies));
+        const frame = frameBatch(bodies);
+        this.hub.route(this.memberId, id, 'frame', () => target.deliver(this.memberId, frame), frame);
       }
     });
   }
@@ -291,7 +356,12 @@ export class MemoryTransport implements Transport {
     const chunkBytes = this.limits.snapshotChunkBytes;
     const self = this;
     async function* chunks(): AsyncGenerator<Uint8Array> {
-      for await (const piece of data()) {
+      const it = data()[Symbol.asyncIterator]();
+      for (;;) {
+        // The sender's stop or crash breaks the stream, even while a read of its store waits.
+        const next = await self.untilStopped(it.next(), 'snapshot call ended before its last chunk');
+        if (next.done === true) return;
+        const piece = next.value;
         for (let off = 0; off < piece.length; off += chunkBytes) {
           if (done || self.hub.isBlocked(self.memberId, id)) throw new Error('snapshot call ended before its last chunk');
           yield new Uint8Array(piece.subarray(off, off + chunkBytes)); // a copy, even of a Buffer
@@ -305,12 +375,17 @@ export class MemoryTransport implements Transport {
         this.logger.warn('failed to send database snapshot', { 'remote-peer-id': idField(id), error: 'peer unreachable' });
         return report(false);
       }
-      target.receiveSnapshotFrom(this.memberId, copy, chunks()).then(
-        () => this.later(() => report(true)),
-        (e: unknown) => {
-          this.logger.warn('failed to send database snapshot', { 'remote-peer-id': idField(id), error: e instanceof Error ? e.message : String(e) });
-          this.later(() => report(false));
-        },
+      const deadline = this.rt.after(this.limits.snapshotTimeoutMs, () => report(false));
+      const ended = (ok: boolean, e?: unknown): void => {
+        deadline.cancel();
+        if (!ok) this.logger.warn('failed to send database snapshot', { 'remote-peer-id': idField(id), error: e instanceof Error ? e.message : String(e) });
+        this.later(() => report(ok));
+      };
+      this.hub.route(this.memberId, id, 'snapshot', () =>
+        target.receiveSnapshotFrom(this.memberId, copy, chunks()).then(
+          () => this.hub.route(id, this.memberId, 'answer', () => ended(true)),
+          (e: unknown) => this.hub.route(id, this.memberId, 'answer', () => ended(false, e)),
+        ),
       );
     });
   }
@@ -319,7 +394,7 @@ export class MemoryTransport implements Transport {
   async receiveSnapshotFrom(from: bigint, msg: Message, data: AsyncIterable<Uint8Array>): Promise<void> {
     if (!this.running) throw new Error('transport stopped');
     if (msg.to !== this.memberId || msg.from !== from) throw new Error('snapshot call does not start with a MsgSnap from its sender to us');
-    await this.handler.receiveSnapshot(msg, data);
+    await this.untilStopped(this.handler.receiveSnapshot(msg, data), 'transport stopped');
     if (!this.running) throw new Error('transport stopped');
     this.handler.process(msg);
   }
@@ -328,25 +403,56 @@ export class MemoryTransport implements Transport {
     const l = this.links.get(to);
     if (l === undefined || this.stopped) return Promise.reject(new PeerUnavailableError(`peer ${idField(to)} is not a known remote peer`));
     return new Promise((resolve, reject) => {
-      const timer = setTimeout(() => reject(new PeerUnavailableError(`peer ${idField(to)}: deadline exceeded`)), timeoutMs);
+      const timer = this.rt.after(timeoutMs, () => reject(new PeerUnavailableError(`peer ${idField(to)}: deadline exceeded`)));
       this.later(() => {
         const target = this.connect(to, l);
         if (target === undefined) {
-          clearTimeout(timer);
+          timer.cancel();
           const target2 = this.hub.lookup(l.urls);
           const r = target2?.running === true ? target2.refusalFor(this.clusterId, this.memberId, to) : undefined;
           return reject(new PeerUnavailableError(`peer ${idField(to)}: ${r?.message ?? 'unreachable'}`, r !== undefined));
         }
-        target.requestFrom(this.memberId, kind, new Uint8Array(body)).then(
-          (answer) => {
-            clearTimeout(timer);
-            resolve(new Uint8Array(answer));
-          },
-          (e: unknown) => {
-            clearTimeout(timer);
-            reject(e instanceof PeerUnavailableError ? e : new PeerRequestError(e instanceof Error ? e.message : String(e)));
-          },
+        const copy = new Uint8Array(body);
+        this.hub.route(this.memberId, to, 'request', () =>
+          target.requestFrom(this.memberId, kind, copy).then(
+            (answer) =>
+              this.hub.route(to, this.memberId, 'answer', () => {
+                timer.cancel();
+                resolve(new Uint8Array(answer));
+              }),
+            (e: unknown) =>
+              this.hub.route(to, this.memberId, 'answer', () => {
+                timer.cancel();
+                reject(e instanceof PeerUnavailableError ? e : new PeerRequestError(e instanceof Error ? e.message : String(e)));
+              }),
+          ),
         );
+      });
+    });
+  }
+
+  /**
+   * The peer Members call (cluster-info.ts) through the hub: answered by whichever started
+   * member listens on `peerUrl`, identity unchecked (a joining member knows none yet).
+   */
+  fetchMembers(peerUrl: string, timeoutMs: number): Promise<Uint8Array> {
+    if (this.stopped) return Promise.reject(new PeerUnavailableError(`peer ${peerUrl}: transport stopped`));
+    return new Promise((resolve, reject) => {
+      const timer = this.rt.after(timeoutMs, () => reject(new PeerUnavailableError(`peer ${peerUrl}: timed out`)));
+      this.later(() => {
+        const target = this.hub.lookup([peerUrl]);
+        if (target === undefined || !target.running || this.hub.isBlocked(this.memberId, target.memberId) || this.hub.isBlocked(target.memberId, this.memberId)) {
+          timer.cancel();
+          return reject(new PeerUnavailableError(`peer ${peerUrl}: connection refused`));
+        }
+        this.hub.route(this.memberId, target.memberId, 'request', () => {
+          const info = target.running ? target.handler.clusterInfo?.() : undefined;
+          this.hub.route(target.memberId, this.memberId, 'answer', () => {
+            timer.cancel();
+            if (info === undefined) reject(new PeerUnavailableError(`peer ${peerUrl}: no member list`));
+            else resolve(new Uint8Array(info));
+          });
+        });
       });
     });
   }
@@ -386,10 +492,13 @@ export class MemoryTransport implements Transport {
     this.running = false;
     this.hub.release(this);
     this.links.clear();
+    // Snapshot streams break now, on both sides (the peer's end fails at once).
+    for (const abort of [...this.transfers]) abort();
+    this.transfers.clear();
     // Snapshots cut short are reported false (exactly once), after this call returned and
     // before the promise resolves; nothing reaches the handler afterwards.
     this.stopping = new Promise<void>((resolve) =>
-      setImmediate(() => {
+      this.rt.soon(() => {
         for (const cancel of [...this.snapshots]) cancel();
         resolve();
       }),
@@ -398,6 +507,6 @@ export class MemoryTransport implements Transport {
   }
 }
 
-export function createMemoryHub(): MemoryHub {
-  return new MemoryHub();
+export function createMemoryHub(opts: MemoryHubOptions = {}): MemoryHub {
+  return new MemoryHub(opts);
 }

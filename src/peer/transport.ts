@@ -100,6 +100,9 @@ export interface Transport {
   request(to: bigint, kind: string, body: Uint8Array, timeoutMs: number): Promise<Uint8Array>;
   /** When the stream to `id` last became active, or undefined if it is not connected now. */
   activeSince(id: bigint): Date | undefined;
+  /** The peer Members call to a peer URL (cluster-info.ts): the member list it answers. Absent:
+   *  callers use fetchClusterInfo over a socket of their own. */
+  fetchMembers?(peerUrl: string, timeoutMs: number): Promise<Uint8Array>;
   /** Closes listeners and streams; idempotent. */
   stop(): Promise<void>;
 }

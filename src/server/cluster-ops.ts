@@ -49,7 +49,7 @@ export type OpResult = { ok: true; value: unknown } | { ok: false; err: unknown 
 
 /** Peer request kind: a follower forwards MemberPromote to the leader. */
 export const promoteRequestKind = 'member-promote';
-/** How long a removed leader may take to hand leadership over before it stops anyway. */
+/** How long a removed member waits for another member to lead before it stops anyway. */
 export const removedLeaderGraceFactor = 3;
 /** A member without a leader asks a peer whether it was removed every this many election timeouts. */
 export const removedCheckElections = 3;
@@ -356,12 +356,19 @@ export class ClusterOps {
     this.h.logger.warn('server error', { error: removedReason });
     this.h.logger.warn('data-dir used by this member must be removed');
     void (async () => {
-      // A removed leader hands over first (the core transfers leadership and steps down); the
-      // answers to the removal and the TimeoutNow must leave before we stop.
-      const until = this.h.rt.now() + removedLeaderGraceFactor * this.h.electionTimeoutMs;
-      while (this.h.rt.now() < until && !this.h.stopped()) {
-        const leading = await this.h.withCore((core) => core.raft.state === StateRole.Leader).catch(() => false);
-        if (!leading) break;
+      // We stay until another member leads (or the grace runs out). A removed leader hands over
+      // first (the core transfers leadership and steps down), and the answers to the removal and
+      // the TimeoutNow must leave before we stop; if they are lost, a survivor that has not seen
+      // the removal commit still counts us among the voters — in a two-voter cluster it cannot
+      // win an election without our vote, so we must still be there to give it.
+      // On the monotonic clock: a wall clock stepped back must not keep a removed member serving.
+      const clock = this.h.rt.clock;
+      const until = clock.nowMs() + removedLeaderGraceFactor * this.h.electionTimeoutMs;
+      const self = this.h.memberId;
+      const startTerm = await this.h.withCore((core) => core.raft.term).catch(() => undefined);
+      while (startTerm !== undefined && clock.nowMs() < until && !this.h.stopped()) {
+        const seen = await this.h.withCore((core) => ({ term: core.raft.term, lead: core.raft.lead })).catch(() => undefined);
+        if (seen === undefined || (seen.lead !== None && seen.lead !== self && seen.term >= startTerm)) break;
         await this.h.rt.sleep(this.h.heartbeatIntervalMs);
       }
       await this.h.rt.sleep(10 * this.h.heartbeatIntervalMs);
@@ -377,8 +384,9 @@ export class ClusterOps {
 
   /**
    * A removed member may never apply its own removal (the leader stops replicating to it once
-   * the removal applies there): while it knows no leader, it asks a peer now and then, as etcd
-   * learns it from its peers' "removed" answers.
+   * the removal applies there): while it knows no leader, or as a learner (which never
+   * campaigns, so never loses its leader), it asks a peer now and then, as etcd learns it from
+   * its peers' "removed" answers.
    */
   startRemovedCheck(): void {
     const every = removedCheckElections * this.h.electionTimeoutMs;
@@ -391,14 +399,21 @@ export class ClusterOps {
   }
 
   private async checkRemoved(): Promise<void> {
-    if (this.checkingRemoved || this.removing || this.h.stopped() || this.h.leader() !== None) return;
+    if (this.checkingRemoved || this.removing || this.h.stopped()) return;
+    // A voter cut off from its leader campaigns and so knows no leader; a learner never
+    // campaigns and keeps the last leader it knew, even one that stopped replicating to it
+    // because it was removed: it asks whatever it believes.
+    if (this.h.leader() !== None && !(this.h.members().get(this.h.memberId)?.isLearner ?? false)) return;
     this.checkingRemoved = true;
     try {
       const peers = this.h.members().all().filter((m) => m.id !== this.h.memberId);
       for (const p of peers) {
         for (const url of p.peerURLs) {
           try {
-            const info = decodeClusterInfo(await fetchClusterInfo(url, clusterInfoTimeoutMs, this.h.peerTls));
+            const t = this.h.transport;
+            // The transport's own Members call when it has one (the in-memory one: no socket).
+            const raw = t?.fetchMembers ? await t.fetchMembers(url, clusterInfoTimeoutMs) : await fetchClusterInfo(url, clusterInfoTimeoutMs, this.h.peerTls);
+            const info = decodeClusterInfo(raw);
             if (info.clusterId !== this.h.clusterId) continue;
             if (info.removed.includes(this.h.memberId)) this.onRemoved();
             return;

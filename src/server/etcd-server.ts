@@ -29,7 +29,6 @@
  */
 import { metrics } from '../base/metrics.js';
 import { randomBytes } from 'node:crypto';
-import { readFile, rm } from 'node:fs/promises';
 import path from 'node:path';
 import { assert } from '../base/assert.js';
 import type { Logger } from '../base/logger.js';
@@ -55,6 +54,8 @@ import { RawNode, type Ready } from '../raft/raw-node.js';
 import { type Entry, EntryType, type Message, MessageType, None, type Snapshot, type SoftState, StateRole } from '../raft/types.js';
 import { Backend, WriteBatch, backendBatchIntervalMsDefault, backendBatchLimitDefault } from '../storage/backend.js';
 import { metaKey } from '../storage/schema.js';
+import type { Disk } from '../storage/disk.js';
+import { realStorage, type StorageIo } from '../storage/storage-io.js';
 import { KvStore } from '../mvcc/kv-store.js';
 import { checkpointFile, readIndexCheckpoint, removeIndexCheckpoint } from '../mvcc/index-checkpoint.js';
 import { WatchableStore } from '../mvcc/watchable-store.js';
@@ -132,6 +133,9 @@ export interface ServerOptions {
   join?: boolean;
   /** Clocks, timers and randomness (default: Node's); the simulator passes its own. */
   runtime?: Runtime;
+  /** The KV engine and the disk of the WAL and snapshot files (default: classic-level and
+   *  node:fs); the simulator passes in-memory ones that it can crash mid-write. */
+  storage?: StorageIo;
   /** Called once this member was removed from the cluster and has stopped serving. */
   onRemoved?: (reason: string) => void;
   /** Auth (auth-gate.ts): --auth-token-ttl in seconds (default 300), --bcrypt-cost (default 10),
@@ -193,6 +197,8 @@ export class EtcdServer {
   private publishTimer: TimerHandle | null = null;
   /** Clocks, timers and randomness (base/runtime.ts): Node's, or the simulator's. */
   readonly rt: Runtime;
+  /** The disk of snapshot files (storage/disk.ts): node:fs, or the simulator's. */
+  private readonly disk: Disk;
   private published = false;
   private leaderId: bigint = None;
   /** When the current leader was elected (ms since epoch; 0 before any). */
@@ -225,6 +231,7 @@ export class EtcdServer {
     bootstrapVoters: bigint[],
   ) {
     this.rt = opts.runtime ?? realRuntime;
+    this.disk = (opts.storage ?? realStorage).disk;
     this.memberId = ids.memberId;
     this.clusterId = ids.clusterId;
     this.memberStore = ids.members;
@@ -355,9 +362,12 @@ export class EtcdServer {
   static async start(opts: ServerOptions): Promise<EtcdServer> {
     const rt = opts.runtime ?? realRuntime;
     const t0 = rt.now();
+    const io = opts.storage ?? realStorage;
     const backend = await Backend.open(path.join(opts.dataDir, 'member', 'db'), {
       batchIntervalMs: opts.backendBatchIntervalMs || backendBatchIntervalMsDefault,
       batchLimit: opts.backendBatchLimit || backendBatchLimitDefault,
+      engine: io.engine,
+      after: opts.runtime ? (ms, fn) => rt.after(ms, fn) : undefined,
     });
     // A restarted member uses what its data dir says, not the initial flags (as etcd).
     let memberId = backend.getU64(metaKey.memberId);
@@ -401,7 +411,7 @@ export class EtcdServer {
       throw new Error(`data dir ${opts.dataDir}: member ${hex(memberId)} is not in its own member list`);
     }
     const tBackend = rt.now();
-    const storage = await DurableRaftStorage.open(backend, path.join(opts.dataDir, 'member', 'wal'));
+    const storage = await DurableRaftStorage.open(backend, path.join(opts.dataDir, 'member', 'wal'), io.disk, io.walSegmentBytes);
     const tWal = rt.now();
     const hs = storage.diskHardState();
     // A data dir with no Raft state at all (new, or made by `snapshot restore`) bootstraps the
@@ -412,7 +422,7 @@ export class EtcdServer {
     const leases = await LeaseServer.open(backend, { ...opts, runtime: rt, requestTimeoutMs: 5000 + 2 * opts.electionTimeoutMs });
     const tLeases = rt.now();
     // A key index checkpoint from the last graceful stop spares reading every record.
-    const ckpt = await readIndexCheckpoint(checkpointFile(opts.dataDir), backend).catch((e: unknown) => {
+    const ckpt = await readIndexCheckpoint(checkpointFile(opts.dataDir), backend, io.disk).catch((e: unknown) => {
       opts.logger.warn('ignoring the key index checkpoint', { error: e instanceof Error ? e.message : String(e) });
       return null;
     });
@@ -539,7 +549,7 @@ export class EtcdServer {
     if (rd.snapshot) {
       const file = this.incomingSnapshots.get(rd.snapshot.metadata.index);
       assert(file !== undefined, `snapshot ${rd.snapshot.metadata.index} handed out without its data`);
-      const records = await parseStateFile(await readFile(file));
+      const records = await parseStateFile(await this.disk.readFile(file));
       // Apply batches still landing must land before the scan that lists what to delete.
       await this.backend.drain();
       const ops = await installOps(this.backend, records);
@@ -570,7 +580,7 @@ export class EtcdServer {
   private async receiveSnapshot(m: Message, data: AsyncIterable<Uint8Array>): Promise<void> {
     const index = m.snapshot?.metadata.index ?? 0n;
     const file = path.join(this.opts.dataDir, 'member', 'snap', `${hex(m.term)}-${hex(index)}.state`);
-    await storeStateFile(file, data);
+    await storeStateFile(file, data, this.disk);
     this.incomingSnapshots.set(index, file);
     this.opts.logger.info('received database snapshot', { 'remote-peer-id': hex(m.from), 'snapshot-index': index.toString() });
   }
@@ -580,7 +590,7 @@ export class EtcdServer {
     const index = snap.metadata.index;
     await this.leases.lessor.load(this.backend);
     // The database is the leader's now: a checkpoint of ours no longer describes it.
-    await removeIndexCheckpoint(checkpointFile(this.opts.dataDir));
+    await removeIndexCheckpoint(checkpointFile(this.opts.dataDir), this.disk);
     this.kv = await KvStore.open(this.backend, { leases: this.leases.lessor, soon: (fn) => this.rt.soon(fn) });
     this.watchable.restore(this.kv);
     await this.alarms.reload(this.backend);
@@ -594,9 +604,14 @@ export class EtcdServer {
     assert(this.consistentIndex >= index, `installed state at ${this.consistentIndex} is older than snapshot ${index}`);
     this.appliedIndex = this.consistentIndex;
     this.snapshotIndex = index;
-    const file = this.incomingSnapshots.get(index);
-    this.incomingSnapshots.clear();
-    if (file) await rm(file, { force: true });
+    // Files of this snapshot and older ones are done with. A newer one may have arrived while
+    // this one was installed (the leader compacted past it meanwhile): its MsgSnap is still to
+    // be stepped, and its file must still be there when the core hands it out.
+    for (const [i, f] of [...this.incomingSnapshots]) {
+      if (i > index) continue;
+      this.incomingSnapshots.delete(i);
+      await this.disk.remove(f);
+    }
     this.opts.logger.info('applied incoming snapshot', {
       'snapshot-index': index.toString(),
       'consistent-index': this.consistentIndex.toString(),
@@ -988,7 +1003,9 @@ export class EtcdServer {
     try {
       await this.backend.drain();
       const t0 = this.rt.now();
-      const bytes = await this.kv.writeCheckpoint(checkpointFile(this.opts.dataDir));
+      // An injected runtime (the simulator) names the checkpoint from its seeded random source.
+      const id = this.opts.runtime ? Buffer.from(Array.from({ length: 8 }, () => this.rt.random.int(256))) : undefined;
+      const bytes = await this.kv.writeCheckpoint(checkpointFile(this.opts.dataDir), this.disk, id);
       this.opts.logger.info('saved key index checkpoint', { keys: this.kv.keyCount(), revision: this.kv.rev().toString(), bytes, took: `${this.rt.now() - t0}ms` });
     } catch (e) {
       this.opts.logger.warn('failed to save key index checkpoint; the next start reads every record', { error: e instanceof Error ? e.message : String(e) });

@@ -23,7 +23,7 @@
 import { crc32cUpdate } from '../base/crc32c.js';
 import { EtcdError, Errors } from '../api/errors.js';
 import type { KvStore } from '../mvcc/kv-store.js';
-import { existsSync, readdirSync, statSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { Backend } from '../storage/backend.js';
 import { mvccKeyFloor } from '../storage/schema.js';
@@ -42,15 +42,7 @@ export const hashKvAttemptsMax = 10;
 export async function dbSizeInUse(backend: Backend): Promise<number> {
   let n = 0;
   for (const [a, b] of stateRanges()) n += await backend.approximateSize(a, b);
-  for (const f of readdirSync(backend.dir)) {
-    if (!f.endsWith('.log')) continue;
-    try {
-      n += statSync(path.join(backend.dir, f)).size;
-    } catch {
-      /* rotated away meanwhile */
-    }
-  }
-  return n;
+  return n + backend.engine.logBytes();
 }
 
 /**
@@ -122,7 +114,7 @@ export class Quota {
  */
 export async function defragment(backend: Backend): Promise<void> {
   await backend.drain();
-  await backend.db.compactRange(Buffer.alloc(0), Buffer.from([0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff]));
+  await backend.engine.compactRange(Buffer.alloc(0), Buffer.from([0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff]));
 }
 
 /** Defragments the database of a data dir no server is using (ctl defrag --data-dir). */
@@ -154,8 +146,11 @@ export async function hashKV(kv: KvStore, backend: Backend, rev: bigint): Promis
     if (rev > 0n && rev <= compactRev) throw new EtcdError(Errors.Compacted);
     if (rev > 0n && rev > currentRev) throw new EtcdError(Errors.FutureRev);
     const at = rev === 0n ? currentRev : rev;
-    await kv.physicalCompaction();
+    // Land every gathered batch first: a compaction's physical phase starts only once the
+    // batch that scheduled it has landed, so waiting for the phase before landing it would
+    // hash records the compaction is about to delete.
     await backend.drain();
+    await kv.physicalCompaction();
     const records = backend.scan(mvccKeyFloor(0n), mvccKeyFloor(at + 1n));
     // The iterator's view is fixed now; if no compaction was applied meanwhile, every record
     // ≤ the compaction it sees is one the compaction keeps.

@@ -123,18 +123,21 @@ export class RaftNode {
     this.inReady = true;
     try {
       if (rd.softState) this.fx.onSoftState(rd.softState);
-      // A leader's messages (appends, heartbeats) do not depend on its own persistence, so it
-      // sends them first and writes in parallel with the followers (Raft thesis §10.2.1; etcd
-      // raftNode does the same). A follower's or candidate's messages (votes, append
-      // acknowledgements) may only leave after the write they promise.
+      this.persisted ??= this.core.raft.log.storage.lastIndex();
+      // A leader's appends and heartbeats do not depend on its own persistence, so it sends
+      // them first and writes in parallel with the followers (Raft thesis §10.2.1; etcd raftNode
+      // does the same) — except for the commit index they carry: the core counts the leader's
+      // own unwritten entries toward commit (as etcd 3.4's raft does), so a commit index beyond
+      // what the leader holds on disk is held back until a later message (a follower or learner
+      // that applied it could otherwise keep an entry the leader then loses in a crash: with one
+      // voter that entry was never durable anywhere else). A follower's or candidate's messages
+      // (votes, append acknowledgements) may only leave after the write they promise.
       const early = this.core.raft.state === StateRole.Leader;
-      if (early && rd.messages.length > 0) this.fx.send(rd.messages);
+      if (early && rd.messages.length > 0) this.fx.send(capCommit(rd.messages, this.persisted));
       // Pipelining: committed entries that are already durable here (written by an earlier
       // Ready, and not about to be overwritten by this one) are applied while this Ready's
       // write is in flight; the rest after it. A committed entry is durable on a quorum, and
-      // the member that proposed it answers only once it is also durable locally (a leader
-      // counts its own unwritten entries toward commit, as etcd 3.4's raft does).
-      this.persisted ??= this.core.raft.log.storage.lastIndex();
+      // the member that proposed it answers only once it is also durable locally.
       const firstNew = rd.entries.length > 0 ? (rd.entries[0] as Entry).index : undefined;
       const safe = rd.snapshot ? -1n : firstNew !== undefined && firstNew - 1n < this.persisted ? firstNew - 1n : this.persisted;
       let split = 0;
@@ -175,4 +178,16 @@ export class RaftNode {
     this.lastApplied = (entries[entries.length - 1] as Entry).index;
     this.fx.failpoint?.('raftAfterApply', rd);
   }
+}
+
+/** Messages whose commit index is at most `durable` (copies of those that said more). */
+function capCommit(msgs: Message[], durable: bigint): Message[] {
+  let out: Message[] | null = null;
+  for (let i = 0; i < msgs.length; i++) {
+    const m = msgs[i] as Message;
+    if (m.commit <= durable) continue;
+    out ??= msgs.slice();
+    out[i] = { ...m, commit: durable };
+  }
+  return out ?? msgs;
 }

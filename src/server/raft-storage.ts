@@ -15,6 +15,7 @@ import { u64FromBytesBE, u64ToBytesBE } from '../base/int64.js';
 import { MemoryStorage, emptySnapshot, type InitialState, type RaftStorage } from '../raft/storage.js';
 import type { ConfState, Entry, HardState, Snapshot } from '../raft/types.js';
 import type { Backend, BatchOp } from '../storage/backend.js';
+import type { Disk } from '../storage/disk.js';
 import { Wal } from '../storage/wal.js';
 import { metaKey, prefix } from '../storage/schema.js';
 
@@ -63,8 +64,8 @@ export class DurableRaftStorage implements RaftStorage {
     private readonly wal: Wal,
   ) {}
 
-  static async open(backend: Backend, walDir: string): Promise<DurableRaftStorage> {
-    const { wal, state } = await Wal.open(walDir);
+  static async open(backend: Backend, walDir: string, disk?: Disk, segmentBytes?: number): Promise<DurableRaftStorage> {
+    const { wal, state } = await Wal.open(walDir, segmentBytes, disk);
     const s = new DurableRaftStorage(backend, wal);
     const raw = backend.getSync(prefix.raftSnapshot);
     const snap = raw ? decodeSnapshotMeta(raw) : emptySnapshot();
@@ -136,7 +137,7 @@ export class DurableRaftStorage implements RaftStorage {
     // The state and its metadata first, in one synced classic-level write; then the log's
     // floor. A crash between the two leaves older log entries, which open() ignores up to the
     // snapshot index (and any later stale ones the leader overwrites, Raft §5.3).
-    await this.backend.db.batch([...stateOps, { type: 'put', key: prefix.raftSnapshot, value: encodeSnapshotMeta(snap) }], { sync: true });
+    await this.backend.engine.write([...stateOps, { type: 'put', key: prefix.raftSnapshot, value: encodeSnapshotMeta(snap) }], true);
     await this.wal.save(hs, entries, true, snap.metadata.index);
     this.mem.applySnapshot({ metadata: snap.metadata, data: new Uint8Array(0) });
     if (entries.length > 0) this.mem.append(entries);
@@ -153,7 +154,7 @@ export class DurableRaftStorage implements RaftStorage {
 
   async createSnapshot(index: bigint, confState: ConfState, compactTo: bigint): Promise<void> {
     const snap = this.mem.createSnapshot(index, confState, new Uint8Array(0));
-    await this.backend.db.put(prefix.raftSnapshot, encodeSnapshotMeta(snap), { sync: true });
+    await this.backend.engine.write([{ type: 'put', key: prefix.raftSnapshot, value: encodeSnapshotMeta(snap) }], true);
     if (compactTo > this.mem.firstIndex()) {
       assert(compactTo <= index, 'log compacted beyond the snapshot');
       this.mem.compact(compactTo - 1n);

@@ -72,10 +72,10 @@ const snapshotScanKeys = 1000;
  * the first step (one point in time across the ranges; the Raft log between them is not read).
  */
 export async function* stateRecords(backend: Backend): AsyncGenerator<[Buffer, Buffer]> {
-  const snapshot = backend.db.snapshot();
+  const snapshot = backend.engine.snapshot();
   try {
     for (const [gte, lt] of stateRanges()) {
-      const it = backend.db.iterator({ gte, lt, snapshot });
+      const it = backend.engine.iterator({ gte, lt, snapshot });
       try {
         for (;;) {
           const chunk = await it.nextv(snapshotScanKeys);

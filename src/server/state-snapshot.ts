@@ -14,9 +14,9 @@
  * a file that is truncated or corrupted is never installed (the digest is checked first).
  */
 import { createHash } from 'node:crypto';
-import { open, readFile, rename, mkdir } from 'node:fs/promises';
 import path from 'node:path';
 import type { Backend, BatchOp } from '../storage/backend.js';
+import { nodeDisk, type Disk } from '../storage/disk.js';
 import { metaKey, prefix } from '../storage/schema.js';
 
 const magic = Buffer.from('ETSNAP1\n');
@@ -71,18 +71,22 @@ export function dumpState(backend: Backend): AsyncIterable<Uint8Array> {
 }
 
 /** Writes a received snapshot stream to `file` (via a temporary name) and fsyncs it. */
-export async function storeStateFile(file: string, data: AsyncIterable<Uint8Array>): Promise<void> {
-  await mkdir(path.dirname(file), { recursive: true });
+export async function storeStateFile(file: string, data: AsyncIterable<Uint8Array>, disk: Disk = nodeDisk): Promise<void> {
+  await disk.mkdirp(path.dirname(file));
   const tmp = `${file}.part`;
-  const fh = await open(tmp, 'w');
+  const fh = await disk.open(tmp, { create: true });
   try {
-    for await (const chunk of data) await fh.write(chunk);
+    let pos = 0;
+    for await (const chunk of data) {
+      await fh.write(chunk, pos);
+      pos += chunk.length;
+    }
     await fh.sync();
   } finally {
     await fh.close();
   }
-  await parseStateFile(await readFile(tmp)); // refuse a truncated or corrupt stream now
-  await rename(tmp, file);
+  await parseStateFile(await disk.readFile(tmp)); // refuse a truncated or corrupt stream now
+  await disk.rename(tmp, file);
 }
 
 export class CorruptSnapshotError extends Error {}

@@ -15,6 +15,9 @@
  * Reads are synchronous point reads (classic-level getSync) so that apply stays synchronous
  * and deterministic; scans are async iterators (start-up, compaction).
  *
+ * The engine underneath is classic-level unless BackendOptions.engine names another
+ * (kv-engine.ts: the simulator's in-memory engine, which can crash mid-write).
+ *
  * Invariants:
  * - batches reach the database in the order commit() was called (each waits for the previous;
  *   a group is written as one batch, its members in order), so a later batch never lands
@@ -23,14 +26,13 @@
  *   promise of that commit resolves; a batch is committed at most once.
  */
 import { metrics, secondsSince } from '../base/metrics.js';
-import { ClassicLevel } from 'classic-level';
-import { mkdirSync, readdirSync, statSync } from 'node:fs';
-import path from 'node:path';
 import { assert } from '../base/assert.js';
 import { u64FromBytesBE, u64ToBytesBE } from '../base/int64.js';
+import type { TimerHandle } from '../base/runtime.js';
+import type { BatchOp, KvEngine, KvEngineOpener } from './kv-engine.js';
+import { openLevelEngine } from './level-engine.js';
 
-export type Db = ClassicLevel<Buffer, Buffer>;
-export type BatchOp = { type: 'put'; key: Buffer; value: Buffer } | { type: 'del'; key: Buffer };
+export type { BatchOp } from './kv-engine.js';
 
 /** Keys read per step of a scan (bounded memory per step). */
 export const scanChunkKeys = 1000;
@@ -98,7 +100,16 @@ export interface BackendOptions {
   batchIntervalMs?: number;
   /** Write the gathered group once it holds this many operations (default 10 000). */
   batchLimit?: number;
+  /** The engine (kv-engine.ts; default classic-level). */
+  engine?: KvEngineOpener;
+  /** The group-commit timer (default Node's setTimeout; the simulator passes its own). */
+  after?: (ms: number, fn: () => void) => TimerHandle;
 }
+
+const nodeAfter = (ms: number, fn: () => void): TimerHandle => {
+  const t = setTimeout(fn, ms);
+  return { cancel: () => clearTimeout(t) };
+};
 
 interface Group {
   batches: WriteBatch[];
@@ -106,7 +117,7 @@ interface Group {
   landed: Promise<void>;
   resolve: () => void;
   reject: (e: unknown) => void;
-  timer: NodeJS.Timeout | null;
+  timer: TimerHandle | null;
 }
 
 export class Backend {
@@ -114,26 +125,26 @@ export class Backend {
   private group: Group | null = null;
   readonly batchIntervalMs: number;
   readonly batchLimit: number;
+  private readonly after: (ms: number, fn: () => void) => TimerHandle;
 
   private constructor(
-    readonly db: Db,
+    readonly engine: KvEngine,
     readonly dir: string,
     opts: BackendOptions,
   ) {
     this.batchIntervalMs = opts.batchIntervalMs && opts.batchIntervalMs > 0 ? opts.batchIntervalMs : 0;
     this.batchLimit = opts.batchLimit && opts.batchLimit > 0 ? opts.batchLimit : backendBatchLimitDefault;
+    this.after = opts.after ?? nodeAfter;
   }
 
   static async open(dir: string, opts: BackendOptions = {}): Promise<Backend> {
-    mkdirSync(dir, { recursive: true });
-    const db: Db = new ClassicLevel<Buffer, Buffer>(dir, { keyEncoding: 'buffer', valueEncoding: 'buffer' });
-    await db.open();
-    return new Backend(db, dir, opts);
+    const engine = await (opts.engine ?? openLevelEngine)(dir);
+    return new Backend(engine, dir, opts);
   }
 
   /** Synchronous point read of committed data. */
   getSync(key: Buffer): Buffer | undefined {
-    return this.db.getSync(key) ?? undefined;
+    return this.engine.getSync(key);
   }
 
   getU64(key: Buffer): bigint | undefined {
@@ -167,7 +178,7 @@ export class Backend {
         reject = rej;
       });
       g = { batches: [], ops: [], landed, resolve, reject, timer: null };
-      g.timer = setTimeout(() => this.flush(), this.batchIntervalMs);
+      g.timer = this.after(this.batchIntervalMs, () => this.flush());
       this.group = g;
     }
     g.batches.push(batch);
@@ -182,7 +193,7 @@ export class Backend {
     const g = this.group;
     if (g === null) return;
     this.group = null;
-    if (g.timer) clearTimeout(g.timer);
+    if (g.timer) g.timer.cancel();
     this.write(g.batches, g.ops, false).then(g.resolve, g.reject);
   }
 
@@ -195,25 +206,13 @@ export class Backend {
     const p = this.tail.then(async () => {
       if (ops.length > 0) {
         const t0 = performance.now();
-        await this.writeOps(ops, sync);
+        await this.engine.write(ops, sync);
         metrics.disk.backendCommit.observe(secondsSince(t0));
       }
       for (const b of batches) b.markCommitted();
     });
     this.tail = p;
     return p;
-  }
-
-  /**
-   * One classic-level write. Ops here are always Buffer keys and values of type put/del, which
-   * abstract-level's public batch() re-validates, copies and re-encodes op by op (measured: 5 µs
-   * per op, a tenth of a put's whole budget); its implementation method `_batch` (the
-   * documented contract between abstract-level and its stores) takes them as they are.
-   */
-  private writeOps(ops: BatchOp[], sync: boolean): Promise<void> {
-    const direct = (this.db as unknown as { _batch?: (ops: BatchOp[], o: { sync: boolean }) => Promise<void> })._batch;
-    if (typeof direct === 'function' && this.db.status === 'open') return direct.call(this.db, ops, { sync });
-    return this.db.batch(ops, { sync });
   }
 
   /** Resolves once every commit issued so far has landed (the gathered group is written now). */
@@ -228,7 +227,7 @@ export class Backend {
    * this way, and waiting for each chunk in turn left the main thread idle a third of the time.
    */
   async *entries(gte: Buffer, lt: Buffer): AsyncGenerator<[Buffer, Buffer]> {
-    const it = this.db.iterator({ gte, lt });
+    const it = this.engine.iterator({ gte, lt });
     try {
       let next = it.nextv(scanChunkKeys);
       for (;;) {
@@ -247,7 +246,7 @@ export class Backend {
    * the caller's turn, not at the first step of the loop.
    */
   scan(gte: Buffer, lt: Buffer): AsyncIterable<[Buffer, Buffer]> {
-    const it = this.db.iterator({ gte, lt });
+    const it = this.engine.iterator({ gte, lt });
     return {
       async *[Symbol.asyncIterator]() {
         try {
@@ -265,30 +264,22 @@ export class Backend {
 
   /** Up to `limit` keys in [gte, lt), in key order. */
   async keys(gte: Buffer, lt: Buffer, limit: number): Promise<Buffer[]> {
-    return this.db.keys({ gte, lt, limit }).all();
+    return this.engine.keys(gte, lt, limit);
   }
 
   /** Bytes on disk of the database directory (Status dbSize; quota). */
   sizeOnDisk(): number {
-    let total = 0;
-    for (const f of readdirSync(this.dir)) {
-      try {
-        total += statSync(path.join(this.dir, f)).size;
-      } catch {
-        /* file removed by a concurrent leveldb compaction */
-      }
-    }
-    return total;
+    return this.engine.sizeOnDisk();
   }
 
   /** LevelDB's estimate of the bytes used by keys in [gte, lt) (Status dbSizeInUse). */
   approximateSize(gte: Buffer, lt: Buffer): Promise<number> {
-    return this.db.approximateSize(gte, lt);
+    return this.engine.approximateSize(gte, lt);
   }
 
   async close(): Promise<void> {
     this.flush();
     await this.tail.catch(() => undefined);
-    await this.db.close();
+    await this.engine.close();
   }
 }

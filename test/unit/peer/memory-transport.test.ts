@@ -236,4 +236,65 @@ describe('memory transport', () => {
     ta.send([heartbeat(1n, 2n, 1n)]);
     expect(ta.activeSince(2n)).toBeUndefined();
   });
+
+  it('a snapshot stream breaks on both sides when either transport stops, even while a read of the sender\'s store waits', async () => {
+    // The receiver stops mid-stream: the sender reports false (its reportSnapshot is never lost).
+    const [a, b, ta, tb] = await pair();
+    b.handler.receiveSnapshotImpl = () => new Promise<void>(() => undefined);
+    const snap = message({ type: MessageType.Snap, from: 1n, to: 2n, snapshot: { data: new Uint8Array(0), metadata: { index: 1n, term: 1n, confState: { voters: [1n], learners: [] } } } });
+    ta.sendSnapshot(snap, async function* () {
+      yield new Uint8Array(1);
+    });
+    await until('receiving', () => b.handler.events.includes('receiveSnapshot:start'));
+    await tb.stop();
+    await until('reported false', () => a.handler.snapshots.length === 1);
+    expect(a.handler.snapshots).toEqual([[2n, false]]);
+    await ta.stop();
+
+    // The sender stops while the receiver waits for a chunk that its store never yields.
+    const [c, d, tc] = await pair();
+    let failed: unknown;
+    d.handler.receiveSnapshotImpl = async (_m, data) => {
+      try {
+        for await (const _ of data) void _;
+      } catch (e) {
+        failed = e;
+        throw e;
+      }
+    };
+    tc.sendSnapshot(snap, async function* () {
+      yield new Uint8Array(1);
+      await new Promise<void>(() => undefined);
+    });
+    await until('receiving', () => d.handler.events.includes('receiveSnapshot:start'));
+    await tc.stop();
+    await until('receiver failed', () => failed !== undefined);
+    expect((failed as Error).message).toMatch(/ended before its last chunk/);
+    expect(d.handler.received).toEqual([]);
+    expect(c.handler.snapshots).toEqual([[2n, false]]);
+  });
+
+  it('routes every frame, request, answer and snapshot call through the hub\'s route (the simulator\'s network)', async () => {
+    const routed: string[] = [];
+    hub = createMemoryHub({ route: (from, to, kind, deliver) => {
+      routed.push(`${from}>${to}:${kind}`);
+      deliver();
+      if (kind === 'frame') deliver(); // duplicated
+    } });
+    const [, b, ta] = await pair();
+    b.handler.onRequestImpl = async () => new Uint8Array([1]);
+    ta.send([app(1n, 2n, 1n)]);
+    await until('delivered twice', () => b.handler.received.length === 2);
+    expect(await ta.request(2n, 'x', new Uint8Array(0), 1000)).toEqual(new Uint8Array([1]));
+    expect(routed).toEqual(['1>2:frame', '1>2:request', '2>1:answer']);
+  });
+
+  it('answers the peer Members call through the hub, without a socket (the removed-member check uses it)', async () => {
+    const [, b, ta] = await pair();
+    Object.assign(b.handler, { clusterInfo: () => new Uint8Array([7, 7]) });
+    expect(await ta.fetchMembers(url(2n)[0] as string, 1000)).toEqual(new Uint8Array([7, 7]));
+    await expect(ta.fetchMembers('http://127.0.0.1:1', 1000)).rejects.toBeInstanceOf(PeerUnavailableError);
+    hub.block(1n, 2n);
+    await expect(ta.fetchMembers(url(2n)[0] as string, 1000)).rejects.toBeInstanceOf(PeerUnavailableError);
+  });
 });

@@ -87,7 +87,7 @@ describe('maintenance in a three-member cluster', () => {
     for await (const [k, v] of victim.backend.scan(Buffer.from('k'), Buffer.from('l'))) {
       const bad = Buffer.from(v);
       bad[bad.length - 1] = (bad[bad.length - 1] as number) ^ 0xff;
-      await victim.backend.db.put(k, bad);
+      await victim.backend.engine.write([{ type: 'put', key: k, value: bad }], false);
       damaged = true;
       break;
     }

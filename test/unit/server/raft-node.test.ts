@@ -1,0 +1,77 @@
+/**
+ * The raft loop's leader sends its messages before its own write has landed (it writes in
+ * parallel with its followers, Raft thesis §10.2.1), but the core counts the leader's own new
+ * entries toward commit at once. So the commit index in those early messages could name
+ * entries that were on no disk but the followers' being written: with one voter and a learner,
+ * the learner applied an entry the leader then lost in a crash, and the leader wrote another
+ * entry at that index — the members diverged (found by the whole-member simulator, seed 818).
+ * No message may leave the leader with a commit index beyond what the leader itself holds on
+ * disk (or a majority of followers confirmed, which the leader cannot tell apart here).
+ */
+import { describe, expect, it } from 'vitest';
+import { SeededRand } from '../../../src/base/random.js';
+import { RawNode } from '../../../src/raft/raw-node.js';
+import { MemoryStorage } from '../../../src/raft/storage.js';
+import { decodeConfChange, EntryType, MessageType, StateRole, type Message } from '../../../src/raft/types.js';
+import { RaftNode } from '../../../src/server/raft-node.js';
+
+describe('raft loop: what the leader sends before its own write lands', () => {
+  it('never carries a commit index beyond the entries on the leader\'s disk (one voter and a learner)', async () => {
+    const storage = new MemoryStorage();
+    const core = new RawNode({ id: 1n, peers: [1n], learners: [2n], electionTick: 10, heartbeatTick: 1, storage, rand: new SeededRand(7) });
+    let durable = 0n;
+    const sent: { m: Message; durable: bigint; committed: bigint }[] = [];
+    const writes: (() => void)[] = [];
+    const node = new RaftNode(core, {
+      persist: (rd) =>
+        new Promise<void>((resolve) => {
+          // The write lands when the test says so.
+          writes.push(() => {
+            if (rd.snapshot) storage.applySnapshot(rd.snapshot);
+            if (rd.entries.length > 0) storage.append(rd.entries);
+            if (rd.hardState) storage.setHardState(rd.hardState);
+            const last = rd.entries[rd.entries.length - 1];
+            if (last) durable = last.index;
+            resolve();
+          });
+        }),
+      send: (msgs) => {
+        for (const m of msgs) sent.push({ m, durable, committed: core.raft.log.committed });
+      },
+      restore: async () => undefined,
+      apply: async (entries) => {
+        for (const e of entries) if (e.type === EntryType.ConfChange) core.applyConfChange(decodeConfChange(e.data));
+      },
+      onSoftState: () => undefined,
+      onReadStates: () => undefined,
+      afterAdvance: async () => undefined,
+      onFatal: (e) => {
+        throw e;
+      },
+    });
+    const settle = async (): Promise<void> => {
+      for (let i = 0; i < 50; i++) {
+        await new Promise((r) => setImmediate(r));
+        const w = writes.shift();
+        if (w) w();
+      }
+    };
+    node.kick(); // the bootstrap entries: persisted and applied first
+    await settle();
+    node.input(() => core.campaign());
+    await settle();
+    expect(core.raft.state).toBe(StateRole.Leader);
+    for (let i = 0; i < 5; i++) {
+      node.input(() => core.propose(new Uint8Array([i])));
+      await settle();
+      node.input(() => core.tick());
+      await settle();
+    }
+    const toLearner = sent.filter(({ m }) => m.to === 2n && (m.type === MessageType.App || m.type === MessageType.Heartbeat));
+    expect(toLearner.length).toBeGreaterThan(0);
+    const early = toLearner.filter(({ m, durable: d }) => m.commit > d).map(({ m, durable: d }) => `${MessageType[m.type]} commit ${m.commit} with ${d} on the leader's disk`);
+    expect(early).toEqual([]);
+    // The situation did arise: the core counted unwritten entries as committed when it sent.
+    expect(toLearner.some(({ durable: d, committed }) => committed > d)).toBe(true);
+  });
+});
