@@ -74,7 +74,8 @@ describe('wal', () => {
     const d = dir();
     const { wal } = await Wal.open(d);
     await wal.save(undefined, [ent(1, 1)], true);
-    const fh = (wal as unknown as { fh: FileHandle }).fh;
+    // The WAL's segment is a DiskFile wrapping a node FileHandle: patch the handle underneath.
+    const fh = (wal as unknown as { fh: { fh: FileHandle } }).fh.fh;
     const real = fh.write.bind(fh) as (b: Buffer, o: number, l: number, p: number) => Promise<{ bytesWritten: number }>;
     let calls = 0;
     // As the kernel does on a full disk: a short count first, then ENOSPC.
