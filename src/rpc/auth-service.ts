@@ -16,7 +16,7 @@ import { toWire } from '../api/convert.js';
 import { EtcdError, Errors } from '../api/errors.js';
 import type { AuthInfo, AuthOp, AuthOpResult, GateHost, Permission } from '../server/auth-gate.js';
 import { SimpleTokens } from '../server/auth-gate.js';
-import type { EtcdServer } from '../server/etcd-server.js';
+import type { ServerApi } from '../server/server-api.js';
 import type { CallContext } from './h2/grpc-server.js';
 import { unary, type ServiceImpl } from './unary.js';
 
@@ -24,12 +24,12 @@ import { unary, type ServiceImpl } from './unary.js';
 export const authenticateRoundsMax = 10;
 
 /** The member as auth-gate.ts needs it for a token minted by an entry not applied here yet. */
-export function gateHost(server: EtcdServer): GateHost {
+export function gateHost(server: ServerApi): GateHost {
   return { appliedIndex: () => server.applied(), catchUp: () => server.linearizableRead() };
 }
 
 /** Who the call runs as (auth-gate.ts info), awaited. */
-export async function callerOf(server: EtcdServer, ctx: CallContext, host: GateHost): Promise<AuthInfo | null> {
+export async function callerOf(server: ServerApi, ctx: CallContext, host: GateHost): Promise<AuthInfo | null> {
   const i = server.auth.info(ctx, host);
   return i instanceof Promise ? await i : i;
 }
@@ -41,7 +41,7 @@ function wirePerm(p: Permission): Record<string, unknown> {
   return { permType: p.permType, key: p.key, range_end: p.rangeEnd };
 }
 
-export function authHandlers(server: EtcdServer): ServiceImpl {
+export function authHandlers(server: ServerApi): ServiceImpl {
   const host = gateHost(server);
   /** Proposes `op` as the caller and shapes the answer. */
   const call = (respType: string, toOp: (wire: Record<string, unknown>) => AuthOp | Promise<AuthOp>, shape: (r: AuthOpResult) => Record<string, unknown> = () => ({})) =>

@@ -7,7 +7,7 @@ import http from 'node:http';
 import type { Logger } from '../base/logger.js';
 import type { TlsMaterial } from '../base/tls.js';
 import { grpcOverheadBytes } from '../base/limits.js';
-import { clusterVersion, serverVersion, type EtcdServer } from '../server/etcd-server.js';
+import { clusterVersion, serverVersion, type ServerApi } from '../server/server-api.js';
 import { listenClient, type ClientListener } from './client-listener.js';
 import { toGrpcStatus } from './grpc-status.js';
 import { GrpcServer, type MethodDef } from './h2/grpc-server.js';
@@ -49,7 +49,7 @@ export interface ClientServerOptions {
   ui?: boolean;
 }
 
-export async function startClientServer(server: EtcdServer, urls: URL[], logger: Logger, opts: ClientServerOptions = {}): Promise<ClientServer> {
+export async function startClientServer(server: ServerApi, urls: URL[], logger: Logger, opts: ClientServerOptions = {}): Promise<ClientServer> {
   const onUnknown = (e: unknown): void => logger.error('unexpected error serving a request', { error: String(e) });
   const g = new GrpcServer({
     maxReceiveBytes: server.opts.maxRequestBytes + grpcOverheadBytes,
@@ -117,7 +117,7 @@ export async function startClientServer(server: EtcdServer, urls: URL[], logger:
     },
   };
 }
-async function handleHttp(server: EtcdServer, gateway: Gateway | null, hub: MetricsHub, req: http.IncomingMessage, res: http.ServerResponse, metricsOnly = false): Promise<void> {
+async function handleHttp(server: ServerApi, gateway: Gateway | null, hub: MetricsHub, req: http.IncomingMessage, res: http.ServerResponse, metricsOnly = false): Promise<void> {
   const url = new URL(req.url ?? '/', 'http://x');
   for (const [k, v] of Object.entries(corsHeaders)) res.setHeader(k, v);
   // etcd's CORS handler answers every preflight itself.

@@ -6,7 +6,7 @@
  * MoveLeader answers an empty response (etcd 3.4 sets no header: `etcdctl -w json` prints {}).
  */
 import { toWire } from '../api/convert.js';
-import type { EtcdServer, MemberInfo } from '../server/etcd-server.js';
+import type { MemberInfo, ServerApi } from '../server/server-api.js';
 import { unary, type ObjUnary, type ServiceImpl } from './unary.js';
 import { callerOf, gateHost } from './auth-service.js';
 import type { CallContext } from './h2/grpc-server.js';
@@ -20,11 +20,11 @@ function wireMember(m: MemberInfo): Record<string, unknown> {
   return { ID: m.id, name: m.name, peerURLs: m.peerURLs, clientURLs: m.clientURLs, isLearner: m.isLearner };
 }
 
-function membersResponse(server: EtcdServer, type: string, members: MemberInfo[]): unknown {
+function membersResponse(server: ServerApi, type: string, members: MemberInfo[]): unknown {
   return toWire(type, { header: { ...server.header(), revision: 0n }, members: members.map(wireMember) });
 }
 
-export function memberHandlers(server: EtcdServer): ServiceImpl {
+export function memberHandlers(server: ServerApi): ServiceImpl {
   const host = gateHost(server);
   /** Auth hook (etcd checkMembershipOperationPermission): root only. */
   const rootOnly = async (ctx: CallContext): Promise<void> => server.auth.checkAdmin(await callerOf(server, ctx, host));
@@ -58,7 +58,7 @@ export function memberHandlers(server: EtcdServer): ServiceImpl {
   };
 }
 
-export function moveLeaderHandler(server: EtcdServer): ObjUnary {
+export function moveLeaderHandler(server: ServerApi): ObjUnary {
   return unary(async (wire) => {
     await server.moveLeader(u64((wire as { targetID?: unknown }).targetID));
     return {};

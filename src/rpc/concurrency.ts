@@ -22,10 +22,10 @@
 import { EtcdError, GrpcCode, GrpcError } from '../api/errors.js';
 import { CompareResult, CompareTarget, EventType, SortOrder, SortTarget, emptyRangeRequest, type Event, type KeyValue, type RangeRequest, type TxnResponse } from '../api/kv-types.js';
 import { prefixEnd } from '../base/bytes.js';
-import type { EtcdServer, ResponseHeaderFields } from '../server/etcd-server.js';
+import type { ResponseHeaderFields, ServerApi } from '../server/server-api.js';
 
 /** What the recipes need of the member. */
-export type ConcurrencyServer = Pick<EtcdServer, 'txn' | 'range' | 'deleteRange' | 'leases' | 'header' | 'watchable'>;
+export type ConcurrencyServer = Pick<ServerApi, 'txn' | 'range' | 'deleteRange' | 'leases' | 'header' | 'watchable'>;
 
 /** concurrency.defaultSessionTTL (seconds). */
 export const sessionTtlSecondsDefault = 60n;

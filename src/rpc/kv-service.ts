@@ -19,7 +19,7 @@ import {
   encodeRangeResponse,
   encodeTxnResponse,
 } from '../api/kv-wire.js';
-import type { EtcdServer } from '../server/etcd-server.js';
+import type { ServerApi } from '../server/server-api.js';
 import type { CallContext, MethodDef } from './h2/grpc-server.js';
 import { checkDelete, checkPut, checkRange, checkTxn } from './kv-checks.js';
 import { refuseLearner } from './learner-guard.js';
@@ -28,7 +28,7 @@ import { unary, type ServiceImpl } from './unary.js';
 
 /** etcd's interceptor: a client that asks for a leader (metadata hasleader=true, as
  *  clientv3.WithRequireLeader) fails at once with "no leader" instead of waiting. */
-export function requireLeader(server: Pick<EtcdServer, 'leader'>, ctx: CallContext): void {
+export function requireLeader(server: Pick<ServerApi, 'leader'>, ctx: CallContext): void {
   if (ctx.metadata.get('hasleader') === 'true' && server.leader() === 0n) throw new EtcdError(Errors.NoLeader);
 }
 
@@ -42,7 +42,7 @@ function decoded<T>(decode: (b: Buffer) => T, bytes: Buffer): T {
   }
 }
 
-export function kvHandlers(server: EtcdServer): ServiceImpl {
+export function kvHandlers(server: ServerApi): ServiceImpl {
   const hot = (run: (bytes: Buffer, ctx: CallContext) => Promise<Uint8Array>): MethodDef => ({ kind: 'unary', handler: run });
   const host = gateHost(server);
   return {

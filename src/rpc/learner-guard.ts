@@ -7,15 +7,15 @@
  * (kv-service.ts), since only it knows whether its request is serializable.
  */
 import { EtcdError, Errors } from '../api/errors.js';
-import type { EtcdServer } from '../server/etcd-server.js';
+import type { ServerApi } from '../server/server-api.js';
 import type { MethodDef } from './h2/grpc-server.js';
 import type { ObjUnary, ServiceImpl } from './unary.js';
 
-export function refuseLearner(server: Pick<EtcdServer, 'isLearner'>): void {
+export function refuseLearner(server: Pick<ServerApi, 'isLearner'>): void {
   if (server.isLearner()) throw new EtcdError(Errors.NotSupportedForLearner);
 }
 
-export function guardLearner(server: EtcdServer, impl: ServiceImpl, exempt: string[] = []): ServiceImpl {
+export function guardLearner(server: ServerApi, impl: ServiceImpl, exempt: string[] = []): ServiceImpl {
   const out: ServiceImpl = {};
   for (const [method, m] of Object.entries(impl)) {
     if (method === 'Status' || exempt.includes(method)) {
@@ -27,7 +27,7 @@ export function guardLearner(server: EtcdServer, impl: ServiceImpl, exempt: stri
   return out;
 }
 
-function guardOne(server: EtcdServer, m: ObjUnary | MethodDef): ObjUnary | MethodDef {
+function guardOne(server: ServerApi, m: ObjUnary | MethodDef): ObjUnary | MethodDef {
   switch (m.kind) {
     case 'obj-unary':
       return {

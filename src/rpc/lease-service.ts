@@ -10,7 +10,7 @@ import { toDomain, toWire } from '../api/convert.js';
 import { PbDecodeError, decodeLeaseKeepAliveRequest, encodeLeaseKeepAliveResponse } from '../api/kv-wire.js';
 import { GrpcCode, GrpcError } from '../api/errors.js';
 import type { LeaseGrantRequest, LeaseRevokeRequest, LeaseTimeToLiveRequest } from '../api/lease-types.js';
-import type { EtcdServer } from '../server/etcd-server.js';
+import type { ServerApi } from '../server/server-api.js';
 import { toGrpcStatus } from './grpc-status.js';
 import type { CallContext, StreamCall } from './h2/grpc-server.js';
 import type { AuthInfo } from '../server/auth-gate.js';
@@ -19,7 +19,7 @@ import { unary, type ServiceImpl } from './unary.js';
 const empty = new Uint8Array(0);
 
 /** What this service needs of the member. */
-export type LeaseServiceServer = Pick<EtcdServer, 'leases' | 'header' | 'auth' | 'applied' | 'linearizableRead'>;
+export type LeaseServiceServer = Pick<ServerApi, 'leases' | 'header' | 'auth' | 'applied' | 'linearizableRead'>;
 
 /** Keepalive requests read ahead of their answers on one stream (then reading pauses). */
 export const keepAliveQueueMax = 1024;

@@ -9,15 +9,14 @@ import { toDomain, toWire } from '../api/convert.js';
 import { encodeGeneric } from '../api/generic-codec.js';
 import { Errors, GrpcError, type GrpcCode } from '../api/errors.js';
 import { AlarmType, alarmText, alarmTypeNames, type AlarmRequest } from '../server/alarms.js';
-import { serverVersion, type EtcdServer } from '../server/etcd-server.js';
-import { dbSizeInUse, defragment, hashKV } from '../server/maintenance.js';
-import { snapshotChunks, writeSnapshotFile } from '../server/snapshot.js';
+import { serverVersion, type ServerApi } from '../server/server-api.js';
+import { snapshotChunks } from '../server/snapshot.js';
 import { toGrpcStatus } from './grpc-status.js';
 import { Status, type CallContext, type StreamCall } from './h2/grpc-server.js';
 import { callerOf, gateHost } from './auth-service.js';
 import { decodeRequest, unary, type ServiceImpl } from './unary.js';
 
-export function maintenanceHandlers(server: EtcdServer, onUnknown: (e: unknown) => void): ServiceImpl {
+export function maintenanceHandlers(server: ServerApi, onUnknown: (e: unknown) => void): ServiceImpl {
   const host = gateHost(server);
   /** Auth hook: root only, with etcd's untranslated "auth: ..." errors (code Unknown). */
   const rootOnly = (ctx: CallContext): Promise<void> => server.auth.checkMaintenance(ctx, host);
@@ -36,7 +35,7 @@ export function maintenanceHandlers(server: EtcdServer, onUnknown: (e: unknown) 
         raftTerm: server.term(),
         raftAppliedIndex: server.applied(),
         errors,
-        dbSizeInUse: BigInt(await dbSizeInUse(server.backend)),
+        dbSizeInUse: BigInt(await server.dbSizeInUse()),
         isLearner: server.isLearner(),
         storageVersion: '',
         dbSizeQuota: BigInt(Math.max(0, server.opts.quotaBackendBytes)),
@@ -50,13 +49,13 @@ export function maintenanceHandlers(server: EtcdServer, onUnknown: (e: unknown) 
     }),
     Defragment: unary(async (_wire, ctx) => {
       await rootOnly(ctx);
-      await defragment(server.backend);
+      await server.defragment();
       return toWire('etcdserverpb.DefragmentResponse', {});
     }),
     HashKV: unary(async (wire, ctx) => {
       const req = toDomain<{ revision: bigint }>('etcdserverpb.HashKVRequest', wire);
       await rootOnly(ctx);
-      const r = await hashKV(server.kv, server.backend, req.revision);
+      const r = await server.hashKV(req.revision);
       return toWire('etcdserverpb.HashKVResponse', {
         header: server.header(r.currentRev),
         hash: r.hash,
@@ -78,7 +77,7 @@ export function maintenanceHandlers(server: EtcdServer, onUnknown: (e: unknown) 
 }
 
 /** The first active alarm /health reports (etcd etcdhttp checkHealth), unless excluded by name. */
-export function unhealthyAlarm(server: EtcdServer, exclude: string[]): string | null {
+export function unhealthyAlarm(server: ServerApi, exclude: string[]): string | null {
   for (const a of server.alarms.get(AlarmType.NONE)) {
     const name = alarmTypeNames[a.alarm] ?? String(a.alarm);
     if (!exclude.includes(name)) return name;
@@ -88,7 +87,7 @@ export function unhealthyAlarm(server: EtcdServer, exclude: string[]): string | 
 
 let snapshotSeq = 0;
 
-async function streamSnapshot(server: EtcdServer, call: StreamCall, onUnknown: (e: unknown) => void): Promise<void> {
+async function streamSnapshot(server: ServerApi, call: StreamCall, onUnknown: (e: unknown) => void): Promise<void> {
   let cancelled = false;
   let wake: (() => void) | null = null;
   call.onCancel(() => {
@@ -100,7 +99,7 @@ async function streamSnapshot(server: EtcdServer, call: StreamCall, onUnknown: (
   if (snapshotSeq === 0) await removeStaleSnapshots(dir);
   const file = path.join(dir, `snapshot-${process.pid}-${++snapshotSeq}.tmp`);
   try {
-    const f = await writeSnapshotFile(server.backend, file).catch(async (e: unknown) => {
+    const f = await server.writeSnapshotFile(file).catch(async (e: unknown) => {
       await rm(file, { force: true });
       throw e;
     });
@@ -128,7 +127,7 @@ async function removeStaleSnapshots(dir: string): Promise<void> {
   await Promise.all(stale.map((n) => rm(path.join(dir, n), { force: true })));
 }
 
-export function clusterHandlers(server: EtcdServer): ServiceImpl {
+export function clusterHandlers(server: ServerApi): ServiceImpl {
   return {
     MemberList: unary(async () => {
       return toWire('etcdserverpb.MemberListResponse', {

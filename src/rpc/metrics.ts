@@ -14,15 +14,14 @@
  */
 import client, { Registry } from 'prom-client';
 import { Histogram, metrics } from '../base/metrics.js';
-import type { EtcdServer } from '../server/etcd-server.js';
-import { serverVersion } from '../server/etcd-server.js';
-import { dbSizeInUse } from '../server/maintenance.js';
+import type { ServerApi } from '../server/server-api.js';
+import { serverVersion } from '../server/server-api.js';
 import type { CallStats, MethodDef } from './h2/grpc-server.js';
 
 /** What the metrics read from the member. */
 export type MetricsServer = Pick<
-  EtcdServer,
-  'leader' | 'isLeader' | 'isLearner' | 'raftIndex' | 'applied' | 'dbSize' | 'memberId' | 'kv' | 'watchable' | 'backend' | 'opts' | 'pendingProposalCount' | 'failedProposalCount'
+  ServerApi,
+  'leader' | 'isLeader' | 'isLearner' | 'raftIndex' | 'applied' | 'dbSize' | 'memberId' | 'kv' | 'watchable' | 'dbSizeInUse' | 'opts' | 'pendingProposalCount' | 'failedProposalCount'
 >;
 
 const codeNames = [
@@ -102,7 +101,7 @@ export class MetricsHub {
 
   /** The exposition text (Content-Type: this.registry.contentType). */
   async text(): Promise<string> {
-    this.sizeInUse = await dbSizeInUse(this.server.backend).catch(() => this.sizeInUse);
+    this.sizeInUse = await this.server.dbSizeInUse().catch(() => this.sizeInUse);
     return this.registry.metrics();
   }
 

@@ -24,10 +24,10 @@ import { encodeWatchResponse } from '../api/watch-codec.js';
 import { toGrpcStatus } from './grpc-status.js';
 import type { StreamCall } from './h2/grpc-server.js';
 import { decodeRequest, type ServiceImpl } from './unary.js';
-import type { EtcdServer } from '../server/etcd-server.js';
+import type { ServerApi } from '../server/server-api.js';
 
 /** A queued response of a watch stream (mvcc/watch-stream.ts WatchOut, reached through the server). */
-type WatchOut = NonNullable<ReturnType<ReturnType<EtcdServer['watchable']['newStream']>['shift']>>;
+type WatchOut = NonNullable<ReturnType<ReturnType<ServerApi['watchable']['newStream']>['shift']>>;
 
 /** etcd's cancel reason for a watch auth refuses: rpctypes.ErrGRPCPermissionDenied.Error(). */
 export const permissionDeniedReason = 'rpc error: code = PermissionDenied desc = etcdserver: permission denied';
@@ -67,7 +67,7 @@ const filterNoDelete = 1;
  */
 export const watchWriteBytesMax = 16 * 1024;
 
-export function watchHandlers(server: EtcdServer, opts: WatchServiceOptions, onUnknown: (e: unknown) => void): ServiceImpl {
+export function watchHandlers(server: ServerApi, opts: WatchServiceOptions, onUnknown: (e: unknown) => void): ServiceImpl {
   const intervalMs = opts.progressNotifyIntervalMs ?? watchProgressNotifyIntervalMsDefault;
   const fragmentBytes = server.opts.maxRequestBytes + grpcOverheadBytes;
   const Watch = (call: StreamCall): void => {

@@ -23,6 +23,9 @@ export const AlarmType = { NONE: 0, NOSPACE: 1, CORRUPT: 2 } as const;
 /** etcdserverpb.AlarmRequest.AlarmAction. */
 export const AlarmAction = { GET: 0, ACTIVATE: 1, DEACTIVATE: 2 } as const;
 
+/** The KV requests an active alarm may refuse in apply. */
+export type KvApplyKind = 'put' | 'txn' | 'deleteRange' | 'compaction';
+
 export const alarmTypeNames: Record<number, string> = { 0: 'NONE', 1: 'NOSPACE', 2: 'CORRUPT' };
 
 export interface AlarmMember {
@@ -114,8 +117,20 @@ export class AlarmStore {
    * The error a request must fail with in apply because of an active alarm, if any (etcd swaps
    * its applier for applierV3Corrupt / applierV3Capped).
    */
-  applyCheck(kind: 'put' | 'txn' | 'deleteRange' | 'compaction', txn?: TxnRequest): EtcdError | null {
-    if (this.has(AlarmType.CORRUPT)) return new EtcdError(Errors.Corrupt);
+  applyCheck(kind: KvApplyKind, txn?: TxnRequest): EtcdError | null {
+    return this.corruptError() ?? this.cappedError(kind, txn);
+  }
+
+  /** etcd applierV3Corrupt: with CORRUPT active, every KV request fails (apply-chain.ts). */
+  corruptError(): EtcdError | null {
+    return this.has(AlarmType.CORRUPT) ? new EtcdError(Errors.Corrupt) : null;
+  }
+
+  /**
+   * etcd applierV3Capped: with NOSPACE active, a put and a txn with puts fail; deletes, reads
+   * and compaction go on (they free space or cost none) (apply-chain.ts).
+   */
+  cappedError(kind: KvApplyKind, txn?: TxnRequest): EtcdError | null {
     if (!this.has(AlarmType.NOSPACE)) return null;
     if (kind === 'put') return new EtcdError(Errors.NoSpace);
     if (kind === 'txn' && txn && txnCost(txn) > 0) return new EtcdError(Errors.NoSpace);

@@ -1,0 +1,157 @@
+/**
+ * Bootstrap: opening a member's data dir, as etcd's bootstrap (server/etcdserver/bootstrap.go):
+ * the backend; the member and cluster ids — a new data dir takes them (and the member list, the
+ * cluster token, "joining") from the flags, a bootstrapped one keeps its own and ignores the
+ * --initial-* flags (refusing only a data dir of another cluster's token, a removed member, or
+ * one not in its own list); the WAL and raft storage; whether the cluster starts here (a data dir
+ * with no Raft state and not joining: the core bootstraps with the members as voters); the
+ * lessor; the key index checkpoint; the MVCC store; and the Raft core over the storage.
+ *
+ * Invariants: a failed open closes the backend it opened before throwing (no half-open member);
+ * the ids and member list recorded for a new data dir are written (synced) before anything reads
+ * them; the core restarts at min(consistent index, durable commit), so entries whose effects are
+ * in the store are not handed out again for apply; the order of the opens (and so of the clock
+ * and seeded-random reads the simulator replays) is the order of this file.
+ */
+import { randomBytes } from 'node:crypto';
+import path from 'node:path';
+import { hex } from '../base/int64.js';
+import { SeededRand } from '../base/random.js';
+import type { Runtime } from '../base/runtime.js';
+import { RawNode } from '../raft/raw-node.js';
+import { Backend, WriteBatch, backendBatchIntervalMsDefault, backendBatchLimitDefault } from '../storage/backend.js';
+import { metaKey } from '../storage/schema.js';
+import type { StorageIo } from '../storage/storage-io.js';
+import { KvStore } from '../mvcc/kv-store.js';
+import { checkpointFile, readIndexCheckpoint } from '../mvcc/index-checkpoint.js';
+import { MemberStore, encodeMembers } from '../membership/member-store.js';
+import { LeaseServer } from './lease-server.js';
+import { requestTimeoutMsOf } from './proposer.js';
+import { DurableRaftStorage } from './raft-storage.js';
+import type { ServerOptions } from './server-options.js';
+
+/** A member's data dir, opened (what EtcdServer is composed of). */
+export interface OpenedMember {
+  backend: Backend;
+  storage: DurableRaftStorage;
+  kv: KvStore;
+  leases: LeaseServer;
+  memberId: bigint;
+  clusterId: bigint;
+  members: MemberStore;
+  /** The voters the core bootstraps with: non-empty only when the cluster starts here. */
+  voters: bigint[];
+  /** No Raft state and not joining: this start bootstraps a new cluster. */
+  bootstrapping: boolean;
+  /** The key index checkpoint's revision, if one was read. */
+  checkpointRevision: number | undefined;
+  /** Where start-up time went (ms), logged as etcd logs "recovered v3 backend ... took". */
+  took: { backend: number; wal: number; leases: number; mvcc: number };
+}
+
+export async function openMember(opts: ServerOptions, rt: Runtime, io: StorageIo): Promise<OpenedMember> {
+  const t0 = rt.now();
+  const backend = await Backend.open(path.join(opts.dataDir, 'member', 'db'), {
+    batchIntervalMs: opts.backendBatchIntervalMs || backendBatchIntervalMsDefault,
+    batchLimit: opts.backendBatchLimit || backendBatchLimitDefault,
+    engine: io.engine,
+    after: opts.runtime ? (ms, fn) => rt.after(ms, fn) : undefined,
+  });
+  // A restarted member uses what its data dir says, not the initial flags (as etcd).
+  let memberId = backend.getU64(metaKey.memberId);
+  let clusterId = backend.getU64(metaKey.clusterId);
+  if (memberId === undefined || clusterId === undefined) {
+    memberId = opts.memberId;
+    clusterId = opts.clusterId;
+    const b = new WriteBatch();
+    b.put(metaKey.memberId, Backend.u64(memberId));
+    b.put(metaKey.clusterId, Backend.u64(clusterId));
+    if (opts.initialClusterToken !== undefined) b.put(metaKey.clusterToken, Buffer.from(opts.initialClusterToken));
+    if (backend.getSync(metaKey.members) === undefined) b.put(metaKey.members, encodeMembers(opts.members));
+    if (opts.join) b.put(metaKey.joinExisting, Buffer.alloc(0));
+    await backend.commit(b, true);
+  } else if (clusterId !== opts.clusterId && opts.initialClusterState !== 'existing') {
+    // etcd ignores the --initial-* flags of a bootstrapped data dir. So do we (peer URLs and
+    // members may have changed since), except that a data dir bootstrapped with another
+    // --initial-cluster-token is another cluster's: almost surely a mistake.
+    const token = backend.getSync(metaKey.clusterToken)?.toString();
+    if (token !== undefined && opts.initialClusterToken !== undefined && token !== opts.initialClusterToken) {
+      await backend.close();
+      throw new Error(
+        `data dir ${opts.dataDir} belongs to member ${hex(memberId)} of cluster ${hex(clusterId)} (--initial-cluster-token ` +
+          `${JSON.stringify(token)}), not to a cluster with --initial-cluster-token ${JSON.stringify(opts.initialClusterToken)}; ` +
+          `start it with the flags it was created with, or give this member a new --data-dir`,
+      );
+    }
+    opts.logger.warn('ignoring --initial-cluster flags: the data dir is already bootstrapped', {
+      'data-dir': opts.dataDir,
+      'cluster-id': hex(clusterId),
+      'flags-cluster-id': hex(opts.clusterId),
+    });
+  }
+  const members = await MemberStore.load(backend);
+  if (members.isRemoved(memberId)) {
+    await backend.close();
+    throw new Error(`data dir ${opts.dataDir}: member ${hex(memberId)}: the member has been permanently removed from the cluster; the data-dir used by this member must be removed`);
+  }
+  if (members.get(memberId) === undefined) {
+    await backend.close();
+    throw new Error(`data dir ${opts.dataDir}: member ${hex(memberId)} is not in its own member list`);
+  }
+  const tBackend = rt.now();
+  const storage = await DurableRaftStorage.open(backend, path.join(opts.dataDir, 'member', 'wal'), io.disk, io.walSegmentBytes);
+  const tWal = rt.now();
+  const hs = storage.diskHardState();
+  // A data dir with no Raft state at all (new, or made by `snapshot restore`) bootstraps the
+  // cluster from its member list, as etcd's startNode does from --initial-cluster.
+  const fresh = storage.lastIndex() === 0n && hs.term === 0n && storage.snapshot().metadata.index === 0n;
+  const joined = backend.getSync(metaKey.joinExisting) !== undefined;
+  const voters = fresh && !joined ? members.all().filter((m) => !m.isLearner).map((m) => m.id) : [];
+  const leases = await LeaseServer.open(backend, { ...opts, runtime: rt, requestTimeoutMs: requestTimeoutMsOf(opts.electionTimeoutMs) });
+  const tLeases = rt.now();
+  // A key index checkpoint from the last graceful stop spares reading every record.
+  const ckpt = await readIndexCheckpoint(checkpointFile(opts.dataDir), backend, io.disk).catch((e: unknown) => {
+    opts.logger.warn('ignoring the key index checkpoint', { error: e instanceof Error ? e.message : String(e) });
+    return null;
+  });
+  const kv = await KvStore.open(backend, { leases: leases.lessor, soon: (fn) => rt.soon(fn), checkpoint: ckpt });
+  const tKv = rt.now();
+  return {
+    backend,
+    storage,
+    kv,
+    leases,
+    memberId,
+    clusterId,
+    members,
+    voters,
+    bootstrapping: fresh && !joined,
+    checkpointRevision: ckpt === null ? undefined : ckpt.revision,
+    took: { backend: tBackend - t0, wal: tWal - tBackend, leases: tLeases - tWal, mvcc: tKv - tLeases },
+  };
+}
+
+/** The Raft core over the member's storage, restarted where the store is. */
+export function newRaftCore(opts: ServerOptions, rt: Runtime, memberId: bigint, voters: bigint[], storage: DurableRaftStorage, consistentIndex: bigint): RawNode {
+  const electionTick = Math.max(2, Math.round(opts.electionTimeoutMs / opts.heartbeatIntervalMs));
+  return new RawNode({
+    id: memberId,
+    peers: voters.length > 0 ? voters : undefined,
+    electionTick,
+    heartbeatTick: 1,
+    storage,
+    // Restart at the consistent index: entries up to it are in the store, and the stored
+    // configuration (initialState) is as of it.
+    applied: restartApplied(storage, consistentIndex),
+    rand: new SeededRand(opts.runtime ? rt.random.int(0x1_0000_0000) : randomBytes(4).readUInt32BE(0)),
+    preVote: opts.preVote,
+    checkQuorum: true,
+  });
+}
+
+function restartApplied(storage: DurableRaftStorage, consistentIndex: bigint): bigint | undefined {
+  const snap = storage.snapshot().metadata.index;
+  const commit = storage.diskHardState().commit;
+  const applied = consistentIndex < commit ? consistentIndex : commit;
+  return applied > snap ? applied : undefined;
+}
