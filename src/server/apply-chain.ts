@@ -177,11 +177,19 @@ export class BackendStage implements ApplyStage {
   }
 }
 
-/** The chain in etcd's order: corrupt → capped → auth → backend (see the header for quota). */
+/** The chain in etcd's order: corrupt → capped → auth → `backend` (see the header for quota). */
+export function applyStages(
+  alarms: Pick<AlarmStore, 'corruptError' | 'cappedError'>,
+  gate: () => Pick<AuthGate, 'applyCheck'>,
+  leaseKeys: (id: bigint) => Buffer[],
+  backend: ApplyStage,
+): ApplyStage {
+  return new CorruptStage(alarms, new CappedStage(alarms, new AuthStage(gate, leaseKeys, backend)));
+}
+
+/** The member's chain, built once. */
 export function buildApplyChain(h: ApplyHost): ApplyStage {
-  const backend = new BackendStage(h);
-  const auth = new AuthStage(() => h.auth, (id) => h.leases.lessor.keysOf(id), backend);
-  return new CorruptStage(h.alarms, new CappedStage(h.alarms, auth));
+  return applyStages(h.alarms, () => h.auth, (id) => h.leases.lessor.keysOf(id), new BackendStage(h));
 }
 
 /** Runs one request through the chain: operating errors (EtcdError) are results. */

@@ -342,6 +342,26 @@ export class ClusterOps {
     for (const id of store.removedIds()) if (id !== this.h.memberId) t.removePeer(id);
   }
 
+  /**
+   * After a snapshot install replaced the member list: peers added, re-addressed or gone since
+   * `before` (the list before the install) are told to the transport, then syncTransport().
+   */
+  syncPeersSince(before: Member[]): void {
+    const t = this.h.transport;
+    if (t !== null) {
+      const self = this.h.memberId;
+      const now = this.h.members().all();
+      for (const m of now) {
+        if (m.id === self) continue;
+        const old = before.find((b) => b.id === m.id);
+        if (!old) t.addPeer(m.id, m.peerURLs);
+        else if (old.peerURLs.join(',') !== m.peerURLs.join(',')) t.updatePeer(m.id, m.peerURLs);
+      }
+      for (const b of before) if (b.id !== self && !now.some((m) => m.id === b.id)) t.removePeer(b.id);
+    }
+    this.syncTransport();
+  }
+
   /** After each apply (and snapshot install): a member that sees itself removed stops. */
   afterApply(): void {
     if (this.h.members().isRemoved(this.h.memberId)) this.onRemoved();

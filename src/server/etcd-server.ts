@@ -20,52 +20,47 @@
  * watchable, lessor, alarms, auth, members, the apply indexes) is reloaded before reads are
  * released; every waiter and reader is settled (result, error, timeout or stop); a member that
  * cannot go on stops serving and tells its owner once (onFatal), never staying half-dead.
+ *
+ * Why this file is past ~500 lines: it is wiring only — each component's host (a few closures
+ * each), start and stop in their order, the loop's effects that touch several components
+ * (persist, send, restore, soft state), and ServerApi's one-line methods; the logic of every
+ * concern lives in the files named above.
  */
 import { metrics } from '../base/metrics.js';
 import { hex } from '../base/int64.js';
 import { realRuntime, type Runtime, type TimerHandle } from '../base/runtime.js';
 import { EtcdError, Errors } from '../api/errors.js';
-import type {
-  CompactionRequest,
-  CompactionResponse,
-  DeleteRangeRequest,
-  DeleteRangeResponse,
-  PutRequest,
-  PutResponse,
-  RangeRequest,
-  RangeResponse,
-  TxnRequest,
-  TxnResponse,
-} from '../api/kv-types.js';
+import type { CompactionRequest, CompactionResponse, DeleteRangeRequest, DeleteRangeResponse, PutRequest, PutResponse, RangeRequest, RangeResponse, TxnRequest, TxnResponse } from '../api/kv-types.js';
 import type { Ready } from '../raft/raw-node.js';
-import { type Entry, EntryType, type Message, MessageType, None, type Snapshot, type SoftState, StateRole } from '../raft/types.js';
-import { Backend, WriteBatch } from '../storage/backend.js';
+import { type Entry, EntryType, None, type Snapshot, type SoftState, StateRole } from '../raft/types.js';
+import type { Backend } from '../storage/backend.js';
 import { metaKey } from '../storage/schema.js';
 import type { Disk } from '../storage/disk.js';
 import { realStorage } from '../storage/storage-io.js';
 import { KvStore } from '../mvcc/kv-store.js';
 import { checkpointFile, removeIndexCheckpoint } from '../mvcc/index-checkpoint.js';
 import { WatchableStore } from '../mvcc/watchable-store.js';
-import { type Member, MemberStore } from '../membership/member-store.js';
-import { createPeerTransport, type PeerHandler, type Transport } from '../peer/transport.js';
-import { applyRange, applyTxn } from './apply-kv.js';
-import { AlarmAction, AlarmStore, AlarmType, putCost, txnCost, type AlarmRequest, type AlarmResponse } from './alarms.js';
+import { MemberStore } from '../membership/member-store.js';
+import type { Transport } from '../peer/transport.js';
+import { AlarmAction, AlarmStore, AlarmType, type AlarmRequest, type AlarmResponse } from './alarms.js';
 import { dbSizeInUse, defragment, hashKV, Quota, type HashKvResult } from './maintenance.js';
 import { LeaseServer } from './lease-server.js';
-import { RequestKind, type AuthStamp } from './internal-request.js';
-import { AuthGate } from './auth-gate.js';
+import type { AuthStamp } from './internal-request.js';
+import type { AuthGate } from './auth-gate.js';
 import type { AuthOp, AuthOpResult } from '../auth/auth-ops.js';
 import { RaftNode } from './raft-node.js';
 import { ReadIndexBatcher } from './read-index.js';
 import { fire } from './failpoints.js';
 import type { DurableRaftStorage } from './raft-storage.js';
-import { dumpState } from './state-snapshot.js';
-import { CorruptionChecker, hashKvPeerRequest } from './corruption-check.js';
+import { CorruptionChecker } from './corruption-check.js';
+import { openTransport, sendMessages } from './member-peers.js';
 import { ClusterOps, type MemberAddResult } from './cluster-ops.js';
 import { Applier, isClientRequest } from './apply-chain.js';
-import { newRaftCore, openMember, type OpenedMember } from './bootstrap.js';
+import { logStarting, newRaftCore, openAuth, openMember, saveIndexCheckpoint, type OpenedMember } from './bootstrap.js';
+import { MemberPublisher } from './member-publish.js';
+import { KvFront } from './kv-front.js';
 import { Proposer } from './proposer.js';
-import { SnapshotInbox } from './snapshot-inbox.js';
+import { RaftSnapshots } from './raft-snapshots.js';
 import type { MemberInfo, ResponseHeaderFields, ServerApi } from './server-api.js';
 import type { ServerOptions } from './server-options.js';
 import { hashStore } from './store-hash.js';
@@ -79,13 +74,7 @@ export { pendingProposalsMax } from './proposer.js';
 export { applyBatchesInFlightMax, slowApplyMs } from './apply-chain.js';
 /** How often request deadlines are checked (a timeout fires up to this much late). */
 export const waitSweepMs = 100;
-/** How often a member retries publishing its attributes until it succeeds. */
-export const publishRetryMs = 2_000;
-
-interface CompactApplied {
-  revision: bigint;
-  physical: Promise<void>;
-}
+export { publishRetryMs } from './member-publish.js';
 
 export class EtcdServer implements ServerApi {
   readonly memberId: bigint;
@@ -97,21 +86,22 @@ export class EtcdServer implements ServerApi {
   private readonly apply: Applier;
   /** Linearizable reads: batched ReadIndex rounds (read-index.ts). */
   private readonly reads: ReadIndexBatcher;
-  /** State files of incoming Raft snapshots (snapshot-inbox.ts). */
-  private readonly inbox: SnapshotInbox;
+  /** The request front: quota, propose or ReadIndex, local reads (kv-front.ts). */
+  private readonly front: KvFront;
+  /** Publishes this member's attributes once a leader is known (member-publish.ts). */
+  private readonly publisher: MemberPublisher;
+  /** Raft snapshots: made every --snapshot-count entries, sent, received, installed (raft-snapshots.ts). */
+  private readonly snapshots: RaftSnapshots;
   private stopped = false;
   private fatal: unknown = null;
   private ticker: TimerHandle | null = null;
   private sweeper: TimerHandle | null = null;
-  private publishTimer: TimerHandle | null = null;
   /** Clocks, timers and randomness (base/runtime.ts): Node's, or the simulator's. */
   readonly rt: Runtime;
   /** The disk of snapshot files (storage/disk.ts): node:fs, or the simulator's. */
   private readonly disk: Disk;
-  private published = false;
   private leaderId: bigint = None;
   private role: StateRole = StateRole.Follower;
-  private snapshotIndex: bigint;
   private campaignedAlone = false;
   readonly requestTimeoutMs: number;
   /** Replicated alarms (alarms.ts) and the backend quota (maintenance.ts). */
@@ -148,7 +138,6 @@ export class EtcdServer implements ServerApi {
     this.memberStore = m.members;
     this.watchable = new WatchableStore(m.kv);
     const consistentIndex = m.backend.getU64(metaKey.consistentIndex) ?? 0n;
-    this.snapshotIndex = m.storage.snapshot().metadata.index;
     this.proposer = new Proposer({
       rt: this.rt,
       memberId: this.memberId,
@@ -182,7 +171,7 @@ export class EtcdServer implements ServerApi {
     const core = newRaftCore(opts, this.rt, this.memberId, m.voters, m.storage, consistentIndex);
     this.node = new RaftNode(core, {
       persist: (rd) => this.persist(rd),
-      send: (msgs) => this.send(msgs),
+      send: (msgs) => sendMessages(this.transport, this.snapshots, msgs),
       restore: (snap) => this.restore(snap),
       apply: (entries) => this.apply.applyEntries(entries),
       onSoftState: (s) => this.onSoftState(s),
@@ -209,27 +198,35 @@ export class EtcdServer implements ServerApi {
       applied: () => this.apply.appliedIndex,
       stopped: () => this.stopped,
     });
-    this.inbox = new SnapshotInbox(opts.dataDir, this.disk, m.backend, opts.logger);
-    const handler: PeerHandler = {
-      process: (m) => this.node.input(() => this.node.core.step(m)),
-      reportUnreachable: (id) => this.node.input(() => this.node.core.reportUnreachable(id)),
-      reportSnapshot: (id, ok) => this.node.input(() => this.node.core.reportSnapshot(id, ok)),
-      receiveSnapshot: (m, data) => this.inbox.receive(m, data),
-      onRequest: async (from, kind, body) => {
-        if (kind === hashKvPeerRequest) return this.corruption.answer(body);
-        const membership = this.cluster.onPeerRequest(kind, body);
-        if (membership !== undefined) return membership;
-        const answer = await this.leases.onPeerRequest(kind, body);
-        if (answer === undefined) throw new Error(`unknown peer request ${kind} from ${hex(from)}`);
-        return answer;
-      },
-      clusterInfo: () => this.cluster.clusterInfo(),
-    };
-    const self = { memberId: this.memberId, clusterId: this.clusterId };
-    if (opts.transport) this.transport = opts.transport({ ...self, handler });
-    else if (opts.listenPeerUrls && opts.listenPeerUrls.length > 0) {
-      this.transport = createPeerTransport({ ...self, listenPeerUrls: opts.listenPeerUrls, logger: opts.logger, handler, tls: opts.peerTls });
-    } else this.transport = null;
+    this.front = new KvFront({
+      memberId: this.memberId,
+      proposer: this.proposer,
+      quota: this.quota,
+      get kv() { return me.kv; },
+      get auth() { return me.auth; },
+      checkServing: () => this.checkServing(),
+      linearizableRead: () => this.linearizableRead(),
+    });
+    this.publisher = new MemberPublisher({
+      rt: this.rt,
+      memberId: this.memberId,
+      clusterId: this.clusterId,
+      name: opts.name,
+      clientURLs: opts.advertiseClientUrls,
+      logger: opts.logger,
+      members: () => this.memberStore,
+      propose: (make) => this.proposer.propose(make),
+      stopped: () => this.stopped,
+    });
+    this.snapshots = new RaftSnapshots(opts, this.disk, m.backend, m.storage);
+    this.transport = openTransport(opts, this.memberId, this.clusterId, {
+      input: (fn) => this.node.input(fn),
+      get core() { return me.node.core; },
+      get snapshots() { return me.snapshots; },
+      get corruption() { return me.corruption; },
+      get cluster() { return me.cluster; },
+      get leases() { return me.leases; },
+    });
     this.corruption = new CorruptionChecker(
       {
         memberId: this.memberId,
@@ -278,19 +275,11 @@ export class EtcdServer implements ServerApi {
     });
   }
 
-
   static async start(opts: ServerOptions): Promise<EtcdServer> {
     const rt = opts.runtime ?? realRuntime;
     const m = await openMember(opts, rt, opts.storage ?? realStorage);
     const s = new EtcdServer(opts, m);
-    s.auth = await AuthGate.open(m.backend, {
-      authToken: opts.authToken,
-      tokenTtlMs: (opts.authTokenTtlSeconds ?? 300) * 1000,
-      bcryptCost: opts.bcryptCost ?? 10,
-      clientCertAuth: opts.clientCertAuth ?? false,
-      logger: opts.logger,
-      runtime: rt,
-    });
+    s.auth = await openAuth(opts, rt, m.backend);
     m.leases.bind({
       isLeader: () => s.isLeader(),
       propose: (make) => s.proposer.propose(make),
@@ -302,24 +291,7 @@ export class EtcdServer implements ServerApi {
         ? (kind, body, timeoutMs) => (s.leaderId === None ? Promise.reject(new EtcdError(Errors.NoLeader)) : (s.transport as Transport).request(s.leaderId, kind, body, timeoutMs))
         : undefined,
     });
-    opts.logger.info('starting etcdts member', {
-      'local-member-id': hex(m.memberId),
-      'cluster-id': hex(m.clusterId),
-      'bootstrapping-new-cluster': m.bootstrapping,
-      'consistent-index': s.apply.consistentIndex.toString(),
-      'snapshot-index': s.snapshotIndex.toString(),
-      'last-index': m.storage.lastIndex().toString(),
-      'current-revision': m.kv.rev().toString(),
-      members: m.members.all().map((x) => `${hex(x.id)}=${x.peerURLs.join(',')}`),
-      // Where start-up time went (etcd logs "recovered v3 backend ... took" likewise).
-      'open-backend-took-ms': m.took.backend,
-      'load-wal-took-ms': m.took.wal,
-      'load-leases-took-ms': m.took.leases,
-      'restore-mvcc-took-ms': m.took.mvcc,
-      'index-checkpoint-revision': m.checkpointRevision,
-      'mvcc-restored-from': m.kv.restoredFrom,
-      keys: m.kv.keyCount(),
-    });
+    logStarting(opts, m, s.apply.consistentIndex, s.snapshots.index);
     await s.alarms.load(m.backend);
     if (s.transport) {
       for (const x of m.members.all()) if (x.id !== m.memberId) s.transport.addPeer(x.id, x.peerURLs);
@@ -400,31 +372,12 @@ export class EtcdServer implements ServerApi {
   private async persist(rd: Ready): Promise<void> {
     this.apply.readyBaseIndex = this.apply.consistentIndex;
     if (rd.snapshot) {
-      const ops = await this.inbox.installOps(rd.snapshot);
+      const ops = await this.snapshots.installOps(rd.snapshot);
       await this.storage.saveWithSnapshot(rd.snapshot, ops, rd.hardState, rd.entries);
     } else {
       await this.storage.save(rd.hardState, rd.entries, rd.mustSync);
     }
   }
-
-  private send(msgs: Message[]): void {
-    if (!this.transport) return;
-    const plain: Message[] = [];
-    for (const m of msgs) {
-      if (m.type === MessageType.Snap) {
-        // The core's snapshot carries metadata only; the state itself streams from the store.
-        this.opts.logger.info('sending database snapshot', {
-          'remote-peer-id': hex(m.to),
-          'snapshot-index': m.snapshot?.metadata.index.toString(),
-        });
-        this.transport.sendSnapshot(m, () => dumpState(this.backend));
-      } else {
-        plain.push(m);
-      }
-    }
-    if (plain.length > 0) this.transport.send(plain);
-  }
-
 
   /** After a snapshot install: the store, members and indexes now come from the leader's state. */
   private async restore(snap: Snapshot): Promise<void> {
@@ -438,30 +391,16 @@ export class EtcdServer implements ServerApi {
     await this.auth.reload(this.backend);
     const before = this.memberStore.all();
     this.memberStore = await MemberStore.load(this.backend);
-    this.syncPeers(before);
-    this.cluster.syncTransport();
+    this.cluster.syncPeersSince(before);
     this.cluster.afterApply();
     this.apply.reset(this.backend.getU64(metaKey.consistentIndex) ?? 0n, index);
-    this.snapshotIndex = index;
-    await this.inbox.installed(index);
+    await this.snapshots.installed(index);
     this.opts.logger.info('applied incoming snapshot', {
       'snapshot-index': index.toString(),
       'consistent-index': this.apply.consistentIndex.toString(),
       'current-revision': this.kv.rev().toString(),
     });
     this.reads.release();
-  }
-
-  private syncPeers(before: Member[]): void {
-    if (!this.transport) return;
-    const now = this.memberStore.all();
-    for (const m of now) {
-      if (m.id === this.memberId) continue;
-      const old = before.find((b) => b.id === m.id);
-      if (!old) this.transport.addPeer(m.id, m.peerURLs);
-      else if (old.peerURLs.join(',') !== m.peerURLs.join(',')) this.transport.updatePeer(m.id, m.peerURLs);
-    }
-    for (const b of before) if (b.id !== this.memberId && !now.some((m) => m.id === b.id)) this.transport.removePeer(b.id);
   }
 
   private onSoftState(s: SoftState): void {
@@ -482,14 +421,14 @@ export class EtcdServer implements ServerApi {
         // Held proposals go to the core again, queued behind this Ready (proposer.ts).
         this.proposer.onLeaderElected();
         this.node.input(() => this.reads.startRound());
-        this.schedulePublish(0);
+        this.publisher.schedule(0);
       }
     }
   }
 
   private async afterAdvance(): Promise<void> {
     this.campaignIfAlone();
-    await this.maybeSnapshot();
+    await this.snapshots.maybeCreate(this.node.core);
   }
 
   /**
@@ -506,19 +445,6 @@ export class EtcdServer implements ServerApi {
     }
   }
 
-  private async maybeSnapshot(): Promise<void> {
-    const applied = this.node.core.raft.log.applied;
-    if (applied - this.snapshotIndex < BigInt(this.opts.snapshotCount)) return;
-    await this.backend.drain();
-    const compactTo = applied - BigInt(this.opts.snapshotCatchupEntries);
-    await this.storage.createSnapshot(applied, this.node.core.raft.confState(), compactTo);
-    this.opts.logger.info('saved snapshot', {
-      'snapshot-index': applied.toString(),
-      'compacted-to': (compactTo > 0n ? compactTo : 0n).toString(),
-    });
-    this.snapshotIndex = applied;
-  }
-
   /** The member cannot go on: stop serving, say why, and let the owner end the process. */
   private onFatal(err: unknown): void {
     if (this.fatal !== null) return;
@@ -531,99 +457,38 @@ export class EtcdServer implements ServerApi {
     this.opts.onFatal?.(err);
   }
 
-  // ---- requests ----
+  // ---- requests (kv-front.ts) ----
 
-  /**
-   * `wire`: the request's protobuf bytes as the client sent them (they become the entry).
-   * `auth`: who asks, while auth is enabled (auth-gate.ts checks it at apply).
-   */
   put(req: PutRequest, wire?: Uint8Array, auth?: AuthStamp): Promise<PutResponse> {
-    const cost = putCost(req.key, req.value);
-    // Within the quota by the cached figure: no await on the way to propose.
-    if (this.quota.availableNow(cost)) return this.proposer.propose((id) => ({ kind: RequestKind.Put, id, req, wire, auth }));
-    return this.checkQuota(cost).then(() => this.proposer.propose((id) => ({ kind: RequestKind.Put, id, req, wire, auth })));
-  }
-
-  /**
-   * etcd quotaKVServer / quotaLeaseServer: over quota, raise NOSPACE (through Raft) and refuse
-   * the request. `cost` from alarms.ts putCost / txnCost / leaseOverheadBytes.
-   */
-  async checkQuota(cost: number): Promise<void> {
-    if (await this.quota.available(cost)) return;
-    await this.alarm({ action: AlarmAction.ACTIVATE, memberID: this.memberId, alarm: AlarmType.NOSPACE }).catch(() => undefined);
-    throw new EtcdError(Errors.NoSpace);
-  }
-
-  /** Maintenance.Alarm: every action goes through Raft, as etcd's. */
-  alarm(req: AlarmRequest): Promise<AlarmResponse> {
-    return this.proposer.propose((id) => ({ kind: RequestKind.Alarm, id, req }));
+    return this.front.put(req, wire, auth);
   }
 
   deleteRange(req: DeleteRangeRequest, wire?: Uint8Array, auth?: AuthStamp): Promise<DeleteRangeResponse> {
-    return this.proposer.propose((id) => ({ kind: RequestKind.DeleteRange, id, req, wire, auth }));
+    return this.front.deleteRange(req, wire, auth);
   }
 
-  async txn(req: TxnRequest, wire?: Uint8Array, auth?: AuthStamp): Promise<TxnResponse> {
-    await this.checkQuota(txnCost(req));
-    if (isReadOnlyTxn(req)) {
-      // etcd serves read-only txns like reads: after a ReadIndex round, locally.
-      await this.linearizableRead();
-      this.auth.checkTxn(auth ?? null, req);
-      const res = applyTxn(this.kv, new WriteBatch(), req);
-      this.auth.checkStillCurrent(auth ?? null);
-      return res.resp;
-    }
-    return this.proposer.propose((id) => ({ kind: RequestKind.Txn, id, req, wire, auth }));
+  txn(req: TxnRequest, wire?: Uint8Array, auth?: AuthStamp): Promise<TxnResponse> {
+    return this.front.txn(req, wire, auth);
   }
 
-  async compact(req: CompactionRequest, auth?: AuthStamp): Promise<CompactionResponse> {
-    const res = await this.proposer.propose<CompactApplied>((id) => ({ kind: RequestKind.Compaction, id, req, auth }));
-    if (req.physical) await res.physical;
-    return { header: { revision: res.revision } };
+  compact(req: CompactionRequest, auth?: AuthStamp): Promise<CompactionResponse> {
+    return this.front.compact(req, auth);
   }
 
-  async range(req: RangeRequest): Promise<RangeResponse> {
-    this.checkServing();
-    if (!req.serializable) await this.linearizableRead();
-    metrics.mvcc.range++;
-    return applyRange(this.kv, req);
+  range(req: RangeRequest): Promise<RangeResponse> {
+    return this.front.range(req);
   }
 
-  /** An Auth service request through Raft (auth-gate.ts checks it at apply). */
+  checkQuota(cost: number): Promise<void> {
+    return this.front.checkQuota(cost);
+  }
+
+  alarm(req: AlarmRequest): Promise<AlarmResponse> {
+    return this.front.alarm(req);
+  }
+
   authRequest(op: AuthOp, auth?: AuthStamp): Promise<AuthOpResult> {
-    return this.proposer.propose((id) => ({ kind: RequestKind.Auth, id, req: op, auth }));
-  }
-
-  // ---- membership: publish this member's attributes (etcd's publish) ----
-
-  private schedulePublish(delayMs: number): void {
-    if (this.published || this.stopped || this.publishTimer !== null) return;
-    this.publishTimer = this.rt.after(delayMs, () => {
-      this.publishTimer = null;
-      void this.publish();
-    });
-  }
-
-  private async publish(): Promise<void> {
-    const self = this.memberStore.get(this.memberId);
-    const want = { name: this.opts.name, clientURLs: this.opts.advertiseClientUrls };
-    if (self && self.name === want.name && self.clientURLs.join(',') === want.clientURLs.join(',')) {
-      this.published = true;
-      return;
-    }
-    try {
-      await this.proposer.propose((id) => ({ kind: RequestKind.MemberPublish, id, req: { memberId: this.memberId, ...want } }));
-      this.published = true;
-      this.opts.logger.info('published local member to cluster through raft', {
-        'local-member-id': hex(this.memberId),
-        'local-member-attributes': `{Name:${want.name} ClientURLs:[${want.clientURLs.join(' ')}]}`,
-        'cluster-id': hex(this.clusterId),
-      });
-    } catch (e) {
-      if (this.stopped) return;
-      this.opts.logger.warn('failed to publish local member to cluster through raft', { error: String(e) });
-      this.schedulePublish(publishRetryMs);
-    }
+    return this.front.authRequest(op, auth);
   }
 
   // ---- linearizable reads (ReadIndex, batched) ----
@@ -699,7 +564,7 @@ export class EtcdServer implements ServerApi {
     this.stopped = true;
     this.ticker?.cancel();
     this.sweeper?.cancel();
-    this.publishTimer?.cancel();
+    this.publisher.stop();
     this.cluster.stop();
     await this.node.stop();
     this.leases.stop();
@@ -709,27 +574,7 @@ export class EtcdServer implements ServerApi {
     this.watchable.close();
     if (this.transport) await this.transport.stop();
     await this.storage.close();
-    if (this.fatal === null) await this.checkpointIndex();
+    if (this.fatal === null) await saveIndexCheckpoint(this.opts, this.rt, this.disk, this.backend, this.kv);
     await this.backend.close();
   }
-
-  /** Writes the key index checkpoint (mvcc/index-checkpoint.ts) for the next start. */
-  private async checkpointIndex(): Promise<void> {
-    try {
-      await this.backend.drain();
-      const t0 = this.rt.now();
-      // An injected runtime (the simulator) names the checkpoint from its seeded random source.
-      const id = this.opts.runtime ? Buffer.from(Array.from({ length: 8 }, () => this.rt.random.int(256))) : undefined;
-      const bytes = await this.kv.writeCheckpoint(checkpointFile(this.opts.dataDir), this.disk, id);
-      this.opts.logger.info('saved key index checkpoint', { keys: this.kv.keyCount(), revision: this.kv.rev().toString(), bytes, took: `${this.rt.now() - t0}ms` });
-    } catch (e) {
-      this.opts.logger.warn('failed to save key index checkpoint; the next start reads every record', { error: e instanceof Error ? e.message : String(e) });
-    }
-  }
 }
-
-function isReadOnlyTxn(t: TxnRequest): boolean {
-  const ops = [...t.success, ...t.failure];
-  return ops.every((op) => op.request === 'request_range' || (op.request === 'request_txn' && !!op.request_txn && isReadOnlyTxn(op.request_txn)));
-}
-

@@ -21,7 +21,7 @@ import { BoltReader, snapshotHashBytes, type FileReader } from '../api/snapshot-
 import { Backend, WriteBatch } from '../storage/backend.js';
 import { metaKey, mvccKey, prefix } from '../storage/schema.js';
 import { bucket, etcdMetaKey } from './snapshot.js';
-import type { MemberInfo } from './etcd-server.js';
+import type { MemberInfo } from './server-api.js';
 
 export class RestoreError extends Error {
   override name = 'RestoreError';

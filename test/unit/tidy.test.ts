@@ -90,6 +90,17 @@ describe('module boundaries (DESIGN.md)', () => {
     expect(cycles).toEqual([]);
   });
 
+  it('lets rpc/ reach the member only through ServerApi (server/server-api.ts), never the EtcdServer class', () => {
+    const bad: string[] = [];
+    for (const f of all.filter((x) => moduleOf(x) === 'rpc')) {
+      for (const spec of imports(f)) {
+        if (spec.startsWith('.') && path.resolve(path.dirname(f), spec) === path.join(src, 'server', 'etcd-server.js')) bad.push(`${path.relative(src, f)} → ${spec}`);
+      }
+      if (/\bEtcdServer\b/.test(readFileSync(f, 'utf8'))) bad.push(`${path.relative(src, f)}: names EtcdServer`);
+    }
+    expect(bad).toEqual([]);
+  });
+
   it('keeps src/raft pure: no clock, timer, randomness, Date or node: import', () => {
     const raftFiles = all.filter((f) => moduleOf(f) === 'raft');
     const bad: string[] = [];
