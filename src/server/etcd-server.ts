@@ -1,12 +1,13 @@
 /**
  * EtcdServer: one member of a Raft-replicated cluster (or a cluster of one) — the composition
  * root of server/. It composes what bootstrap.ts opens (backend, WAL and raft storage, lessor,
- * MVCC store, Raft core) with the loop that drives the core (raft-node.ts), the peer transport,
- * the proposer (proposer.ts: propose / wait / timeouts), the batched ReadIndex reads
- * (read-index.ts), the apply chain (apply-chain.ts: corrupt → capped → auth → backend), the
- * incoming snapshots (snapshot-inbox.ts), membership (cluster-ops.ts), leases (lease-server.ts),
- * auth (auth-gate.ts), alarms and corruption checks; and it offers the member to rpc/ through
- * ServerApi (server-api.ts), the only view rpc/ has of it.
+ * MVCC store, auth, Raft core) with the loop that drives the core (raft-node.ts), the peer
+ * transport (member-peers.ts), the request front (kv-front.ts), the proposer (proposer.ts:
+ * propose / wait / timeouts), the batched ReadIndex reads (read-index.ts), the apply chain
+ * (apply-chain.ts: corrupt → capped → auth → backend), Raft snapshots (raft-snapshots.ts),
+ * membership (cluster-ops.ts, member-publish.ts), leases (lease-server.ts), alarms and
+ * corruption checks; and it offers the member to rpc/ through ServerApi (server-api.ts), the
+ * only view rpc/ has of it.
  *
  * Write path: check → proposer (fresh id, waiter, core; a follower's core forwards it to the
  * leader; with no leader known it waits here until one is elected or the request times out) →
