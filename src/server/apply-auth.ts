@@ -1,7 +1,7 @@
 /**
  * Apply of the Auth service's requests (etcd applierV3backend's Auth* methods over the auth
- * store). The caller (etcd-server applyOne) has run AuthGate.applyCheck first (root only, except
- * reading oneself or one's roles). Results are plain values (auth/auth-ops.ts AuthOpResult); errors
+ * store). The apply chain (apply-chain.ts AuthStage) has run AuthGate.applyCheck first (root
+ * only, except reading oneself or one's roles). Results are plain values (auth/auth-ops.ts AuthOpResult); errors
  * are EtcdErrors, answered to the proposer like any other apply result.
  *
  * Side effects beyond the store, kept in step on every member: Authenticate assigns the simple

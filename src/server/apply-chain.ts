@@ -13,7 +13,9 @@
  *              stays deterministic;
  *   backend  — the request's effects (apply-kv.ts, apply-lease.ts, alarms, members, auth).
  *              The lease requests' own alarm check (apply-lease.ts leaseAlarmCheck) runs here,
- *              after auth, as it always has.
+ *              after auth, as it did before this chain was split out. etcd's corrupt and capped
+ *              wrappers refuse LeaseGrant/LeaseRevoke before auth, so one answer differs from
+ *              etcd's: a LeaseRevoke that auth denies while CORRUPT is active gets the auth error.
  *
  * The entry loop (Applier) gives every conf change to the core, skips entries at or below the
  * consistent index, applies the rest into ONE write batch with the new consistent index, hands
@@ -26,7 +28,8 @@
  * configuration is not in the store); apply reads only the entry and the store (deterministic);
  * a stage that refuses a request changes nothing; an EtcdError is a result, any other error a
  * bug that stops the loop (as etcd panics). Cost: no allocation per entry beyond the request's
- * decode, its result and a refusal's error; the stages are built once.
+ * decode, its result (and the pair holding it until the batch is answered) and a refusal's
+ * error; the stages and their callbacks are built once.
  */
 import { assert } from '../base/assert.js';
 import { metrics } from '../base/metrics.js';

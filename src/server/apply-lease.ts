@@ -68,7 +68,7 @@ type LeaseRequest = Extract<
   { kind: typeof RequestKind.LeaseGrant | typeof RequestKind.LeaseRevoke | typeof RequestKind.LeaseCheckpoint }
 >;
 
-/** The one entry point applyOne calls for the three lease kinds. */
+/** The one entry point the apply chain (apply-chain.ts BackendStage) calls for the three lease kinds. */
 export function applyLease(lessor: Lessor, kv: KvStore, batch: WriteBatch, r: LeaseRequest): WriteResult<unknown> {
   switch (r.kind) {
     case RequestKind.LeaseGrant:

@@ -150,7 +150,7 @@ export class EtcdServer implements ServerApi {
     });
     this.requestTimeoutMs = this.proposer.requestTimeoutMs;
     this.quota = new Quota(m.backend, opts.quotaBackendBytes, () => this.rt.now());
-    // eslint-disable-next-line @typescript-eslint/no-this-alias -- getters of the apply host read this member's current components
+    // The hosts below read some components through getters: kv and members change with a snapshot install, auth opens after this constructor.
     const me = this;
     this.apply = new Applier(
       {
