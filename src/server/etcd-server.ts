@@ -492,6 +492,14 @@ export class EtcdServer implements ServerApi {
     return this.front.authRequest(op, auth);
   }
 
+  /**
+   * Resolves once this member has joined its cluster and published its name and client URLs
+   * (etcd's ReadyNotify, which etcd waits for before it tells systemd it is ready).
+   */
+  whenPublished(): Promise<void> {
+    return this.publisher.whenPublished;
+  }
+
   // ---- linearizable reads (ReadIndex, batched) ----
 
   linearizableRead(): Promise<void> {

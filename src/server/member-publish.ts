@@ -4,7 +4,8 @@
  * it applies; skipped when the member list already holds the same attributes.
  *
  * Invariants: at most one publish timer is armed at a time; nothing is scheduled once the member
- * stopped or published; a failure while stopping is not retried (nor logged).
+ * stopped or published; a failure while stopping is not retried (nor logged); whenPublished
+ * settles exactly when the attributes are known to be in the cluster, and never fails.
  */
 import { hex } from '../base/int64.js';
 import type { Logger } from '../base/logger.js';
@@ -30,6 +31,9 @@ export interface PublishHost {
 export class MemberPublisher {
   private published = false;
   private timer: TimerHandle | null = null;
+  private markPublished!: () => void;
+  /** Settles once this member's attributes are in the cluster (etcd's ReadyNotify). */
+  readonly whenPublished = new Promise<void>((resolve) => (this.markPublished = resolve));
 
   constructor(private readonly h: PublishHost) {}
 
@@ -52,11 +56,13 @@ export class MemberPublisher {
     const want = { name: h.name, clientURLs: h.clientURLs };
     if (self && self.name === want.name && self.clientURLs.join(',') === want.clientURLs.join(',')) {
       this.published = true;
+      this.markPublished();
       return;
     }
     try {
       await h.propose((id) => ({ kind: RequestKind.MemberPublish, id, req: { memberId: h.memberId, ...want } }));
       this.published = true;
+      this.markPublished();
       h.logger.info('published local member to cluster through raft', {
         'local-member-id': hex(h.memberId),
         'local-member-attributes': `{Name:${want.name} ClientURLs:[${want.clientURLs.join(' ')}]}`,
