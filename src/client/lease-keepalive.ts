@@ -106,6 +106,10 @@ export function keepAlive(
         return;
       }
       if (done) {
+        // Cancelling emits 'error' (CANCELLED) on the stream: with no listener that is an
+        // unhandled 'error' event, which ended `ctl lock` as it exited (a stream that opened
+        // just after the lock was released).
+        s.on('error', () => undefined);
         s.cancel();
         return;
       }
