@@ -36,6 +36,13 @@ describe('whole-member simulator', () => {
     }
   });
 
+  it('stops a run that takes more events than its budget, as a runaway (an event storm ends the seed, not the process)', async () => {
+    const res = await runSeed(11, { eventsMax: 500 });
+    expect(res.ok).toBe(false);
+    expect(res.violations.filter((v) => v.startsWith('runaway: ')), failure(res)).toHaveLength(1);
+    expect(res.summary).toMatch(/ events=500 /);
+  });
+
   it('replays a seed exactly (one seed decides the whole run) and touches no real I/O, timer or clock', async () => {
     // (With the same strictIo setting: async_hooks change how many turns an await takes.)
     const a = await runSeed(11, { trace: true, traceLines: 100_000, strictIo: true });
