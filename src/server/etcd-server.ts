@@ -300,6 +300,7 @@ export class EtcdServer {
         return answer;
       },
       clusterInfo: () => this.cluster.clusterInfo(),
+      unknownPeer: (id) => this.cluster.remotes.onUnknownPeer(id),
     };
     const self = { memberId: this.memberId, clusterId: this.clusterId };
     if (opts.transport) this.transport = opts.transport({ ...self, handler });
