@@ -26,8 +26,10 @@ export interface MethodTarget {
 }
 
 export function methodTargets(): MethodTarget[] {
-  // requestType is the full name (api/descriptor.ts), e.g. etcdserverpb.RangeRequest.
-  return allServiceMethods().map((info) => ({ info, type: protoRoot.lookupType(info.requestType) }));
+  return allServiceMethods().map((info) => {
+    const pkg = info.service.slice(0, info.service.lastIndexOf('.'));
+    return { info, type: protoRoot.lookupType(`${pkg}.${info.requestType}`) };
+  });
 }
 
 function pick<T>(r: SeededRand, xs: readonly T[]): T {

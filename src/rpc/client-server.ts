@@ -70,10 +70,7 @@ export async function startClientServer(server: EtcdServer, urls: URL[], logger:
 
   const gateway = opts.enableGateway === false ? null : new Gateway(g);
   const ui = opts.ui === true ? new UiStatic() : null;
-  const h = http.createServer((req, res) => {
-    if (ui?.handle(req, res) === true) return;
-    handleHttp(server, gateway, hub, req, res).catch((e: unknown) => httpFailed(res, e, onUnknown));
-  });
+  const h = http.createServer((req, res) => void (ui?.handle(req, res) || handleHttp(server, gateway, hub, req, res)));
   const listeners: ClientListener[] = [];
   // One listener per address; http:// and https:// on the same address share it (etcd's cmux).
   const byAddress = new Map<string, { host: string; port: number; plain: boolean; secure: boolean }>();
@@ -99,7 +96,7 @@ export async function startClientServer(server: EtcdServer, urls: URL[], logger:
   // --listen-metrics-urls: /metrics and /health only (etcd HandleMetricsHealth).
   const metricsServers: http.Server[] = [];
   for (const u of opts.metricsUrls ?? []) {
-    const ms = http.createServer((req, res) => void handleHttp(server, null, hub, req, res, true).catch((e: unknown) => httpFailed(res, e, onUnknown)));
+    const ms = http.createServer((req, res) => void handleHttp(server, null, hub, req, res, true));
     const host = u.hostname === 'localhost' ? '127.0.0.1' : u.hostname.replace(/^\[|\]$/g, '');
     const port = Number(u.port || 80);
     await new Promise<void>((resolve, reject) => {
@@ -120,18 +117,6 @@ export async function startClientServer(server: EtcdServer, urls: URL[], logger:
     },
   };
 }
-/**
- * An HTTP request whose handler failed: answered 500 if nothing was sent yet, else cut off. A
- * rejection left unhandled here ended the whole member (Node's default for unhandled
- * rejections): the fuzzer's malformed HTTP/1.1 did it with a gateway body cut short.
- */
-function httpFailed(res: http.ServerResponse, e: unknown, onUnknown: (e: unknown) => void): void {
-  if (!res.headersSent && !res.destroyed) {
-    onUnknown(e);
-    res.writeHead(500, { 'Content-Type': 'text/plain' }).end('Internal Server Error\n');
-  } else res.destroy();
-}
-
 async function handleHttp(server: EtcdServer, gateway: Gateway | null, hub: MetricsHub, req: http.IncomingMessage, res: http.ServerResponse, metricsOnly = false): Promise<void> {
   const url = new URL(req.url ?? '/', 'http://x');
   for (const [k, v] of Object.entries(corsHeaders)) res.setHeader(k, v);

@@ -206,14 +206,7 @@ export class Gateway {
     const def = route ? this.grpc.method(route.grpcPath) : undefined;
     if (!route || def === undefined) return plain(res, 404, 'Not Found\n');
     if (req.method !== 'POST') return plain(res, 405, 'Method Not Allowed\n');
-    let body: string;
-    try {
-      body = await readBody(req);
-    } catch {
-      // The client went away (or broke the request) before its body ended: nobody to answer.
-      res.destroy();
-      return;
-    }
+    const body = await readBody(req);
     const ctx = new GatewayCall(route.grpcPath, metadataOf(req), `${req.socket.remoteAddress ?? ''}:${req.socket.remotePort ?? 0}`, res, route.respType, this.grpc);
     res.once('close', () => ctx.cancel());
     ctx.unary = route.unary;

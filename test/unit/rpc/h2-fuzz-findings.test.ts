@@ -4,16 +4,14 @@
  * yet are `it.fails` — the test states the right behaviour and is expected to fail until the
  * fix lands, when it must be turned into a plain `it`.
  */
-import http from 'node:http';
 import http2 from 'node:http2';
 import net from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
 import { GrpcServer, Status, frameMessages, type MethodDef } from '../../../src/rpc/h2/grpc-server.js';
 import { HpackDecoder, HpackError } from '../../../src/rpc/h2/hpack.js';
-import { Gateway, gatewayPath } from '../../../src/rpc/gateway.js';
 import { unaryFlood } from '../../../scripts/fuzz/h2-abuse.js';
 
-const servers: (net.Server | http.Server)[] = [];
+const servers: net.Server[] = [];
 const clients: http2.ClientHttp2Session[] = [];
 afterEach(() => {
   for (const c of clients.splice(0)) c.destroy();
@@ -79,35 +77,4 @@ describe('flow control of unary calls', () => {
     expect(r.closed).toBe(true);
     expect(r.accepted).toBeLessThan(4 * 1024 * 1024);
   }, 20_000);
-});
-
-describe('the JSON gateway (HTTP/1.1)', () => {
-  it('a POST whose client goes away before its body ends is dropped quietly, not an unhandled rejection', async () => {
-    // Fixed: the gateway read the body with `for await (const c of req)`, which rejects with
-    // "aborted" when the client closes mid-body, and the HTTP handler was `void`ed: the
-    // unhandled rejection ended the member (status 1, "Error: aborted" — scripts/fuzz.ts, seed 5,
-    // its first batch of malformed HTTP/1.1).
-    const g = new GrpcServer({ maxReceiveBytes: 1 << 20, toStatus: (e) => ({ code: Status.UNKNOWN, details: String(e) }) });
-    g.addService('etcdserverpb.KV', { Put: { kind: 'unary', handler: async () => Buffer.alloc(0) } });
-    const gw = new Gateway(g);
-    const outcomes: string[] = [];
-    const srv = http.createServer((req, res) => {
-      const sub = gatewayPath(new URL(req.url ?? '/', 'http://x').pathname) as string;
-      gw.serve(sub, req, res).then(
-        () => outcomes.push('resolved'),
-        (e: unknown) => outcomes.push(`rejected: ${String(e)}`),
-      );
-    });
-    servers.push(srv);
-    await new Promise<void>((r) => srv.listen(0, '127.0.0.1', r));
-    const port = (srv.address() as net.AddressInfo).port;
-    const sock = net.connect(port, '127.0.0.1');
-    await new Promise<void>((r) => sock.once('connect', r));
-    sock.write('POST /v3/kv/put HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: 100\r\n\r\n{"key":');
-    await new Promise((r) => setTimeout(r, 50));
-    sock.destroy();
-    const end = Date.now() + 5000;
-    while (outcomes.length === 0 && Date.now() < end) await new Promise((r) => setTimeout(r, 10));
-    expect(outcomes).toEqual(['resolved']);
-  });
 });
