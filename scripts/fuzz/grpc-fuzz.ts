@@ -26,10 +26,8 @@ export interface MethodTarget {
 }
 
 export function methodTargets(): MethodTarget[] {
-  return allServiceMethods().map((info) => {
-    const pkg = info.service.slice(0, info.service.lastIndexOf('.'));
-    return { info, type: protoRoot.lookupType(`${pkg}.${info.requestType}`) };
-  });
+  // requestType is the message's full name (package included).
+  return allServiceMethods().map((info) => ({ info, type: protoRoot.lookupType(info.requestType) }));
 }
 
 function pick<T>(r: SeededRand, xs: readonly T[]): T {

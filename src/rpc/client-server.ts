@@ -70,7 +70,7 @@ export async function startClientServer(server: EtcdServer, urls: URL[], logger:
 
   const gateway = opts.enableGateway === false ? null : new Gateway(g);
   const ui = opts.ui === true ? new UiStatic() : null;
-  const h = http.createServer((req, res) => void (ui?.handle(req, res) || handleHttp(server, gateway, hub, req, res)));
+  const h = http.createServer((req, res) => void (ui?.handle(req, res) || handleHttp(server, gateway, hub, req, res).catch((e: unknown) => failHttp(res, e))));
   const listeners: ClientListener[] = [];
   // One listener per address; http:// and https:// on the same address share it (etcd's cmux).
   const byAddress = new Map<string, { host: string; port: number; plain: boolean; secure: boolean }>();
@@ -96,7 +96,7 @@ export async function startClientServer(server: EtcdServer, urls: URL[], logger:
   // --listen-metrics-urls: /metrics and /health only (etcd HandleMetricsHealth).
   const metricsServers: http.Server[] = [];
   for (const u of opts.metricsUrls ?? []) {
-    const ms = http.createServer((req, res) => void handleHttp(server, null, hub, req, res, true));
+    const ms = http.createServer((req, res) => void handleHttp(server, null, hub, req, res, true).catch((e: unknown) => failHttp(res, e)));
     const host = u.hostname === 'localhost' ? '127.0.0.1' : u.hostname.replace(/^\[|\]$/g, '');
     const port = Number(u.port || 80);
     await new Promise<void>((resolve, reject) => {
@@ -117,6 +117,21 @@ export async function startClientServer(server: EtcdServer, urls: URL[], logger:
     },
   };
 }
+/**
+ * What a request handler's failure leaves: a client that went away mid-request (its body read
+ * rejects with "aborted") or a bug in a handler. Either way the member keeps serving — an
+ * unhandled rejection would end the process — and the request gets a 500 if nothing was sent yet.
+ */
+function failHttp(res: http.ServerResponse, e: unknown): void {
+  if (res.destroyed || res.writableEnded) return;
+  if (!res.headersSent) {
+    res.writeHead(500, { 'content-type': 'text/plain; charset=utf-8' });
+    res.end(`${e instanceof Error ? e.message : String(e)}\n`);
+    return;
+  }
+  res.destroy();
+}
+
 async function handleHttp(server: EtcdServer, gateway: Gateway | null, hub: MetricsHub, req: http.IncomingMessage, res: http.ServerResponse, metricsOnly = false): Promise<void> {
   const url = new URL(req.url ?? '/', 'http://x');
   for (const [k, v] of Object.entries(corsHeaders)) res.setHeader(k, v);

@@ -68,7 +68,11 @@ describe('a leader that removes itself from a two-voter cluster', () => {
     // From now on m2 hears neither the TimeoutNow nor any commit index covering the removal.
     dropFrom = m1.memberId;
     commitAbove = m1.raftIndex();
-    await m1.memberRemove(m1.memberId);
+    // Under a loaded machine the answer may miss its request timeout; what matters is below:
+    // the removal commits (m2's member list) and m2 leads.
+    await m1.memberRemove(m1.memberId).catch((e: unknown) => {
+      if (!/request timed out/.test(String(e))) throw e;
+    });
     await until(() => m2.isLeader(), 10_000);
     await until(() => removed1, 10_000);
     expect(m2.members.map((m) => m.id)).toEqual([m2.memberId]);
