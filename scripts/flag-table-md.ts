@@ -21,7 +21,7 @@ const notes: Record<string, string> = {
   'cert-file': 'https:// client URLs (with --key-file)',
   'trusted-ca-file': 'also requires client certificates, as etcd',
   'auth-token': 'simple, or jwt,pub-key=,priv-key=,sign-method=,ttl=',
-  'peer-crl-file': 'not yet: refused',
+  'peer-crl-file': 'serial check on accept (as etcd) and on dial; re-read per connection',
 };
 const rows = flagSpecs.map((s) => {
   const status = implemented.has(s.name) ? 'acts on it' : alsoAccepted.has(s.name) ? 'default, or ' + (alsoAccepted.get(s.name) ?? []).join('/') : 'default only; other values refused';

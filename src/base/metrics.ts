@@ -66,6 +66,10 @@ export const metrics = {
     /** etcd_mvcc_txn_total */
     txn: 0,
   },
+  network: {
+    /** etcd_network_peer_round_trip_time_seconds{To}: by peer id in hex (peerRoundTripHistogram). */
+    peerRoundTrip: new Map<string, Histogram>(),
+  },
   lease: {
     /** etcd_debugging_lease_granted_total */
     granted: 0,
@@ -77,6 +81,23 @@ export const metrics = {
     expired: 0,
   },
 };
+
+/** etcd_network_peer_round_trip_time_seconds buckets: 0.1 ms × 2^k, 16 buckets (etcd rafthttp/metrics.go). */
+const peerRoundTripBuckets = exponentialBuckets(0.0001, 2, 16);
+
+/**
+ * The round-trip histogram of one peer (label To = the peer's id in hex), made on first use:
+ * once per peer link, never per message.
+ */
+export function peerRoundTripHistogram(to: bigint): Histogram {
+  const key = to.toString(16);
+  let h = metrics.network.peerRoundTrip.get(key);
+  if (h === undefined) {
+    h = new Histogram(peerRoundTripBuckets);
+    metrics.network.peerRoundTrip.set(key, h);
+  }
+  return h;
+}
 
 /** Seconds since `startMs` (performance.now() ms). */
 export function secondsSince(startMs: number): number {

@@ -23,6 +23,7 @@
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import tls from 'node:tls';
+import { CrlError, crlRefusal, readRevokedSerials } from './crl.js';
 import { selfSignedCert } from './self-signed-cert.js';
 
 /** What the flags of one side (client or peer) say. */
@@ -48,7 +49,13 @@ export interface TlsMaterial {
   clientCert: Buffer;
   clientKey: Buffer;
   ca: Buffer | undefined;
+  /** Client side: the CRL OpenSSL checks during the handshake (--client-crl-file). */
   crl: Buffer | undefined;
+  /**
+   * Peer side (--peer-crl-file): the CRL checked by serial number after the handshake, in both
+   * directions, read again for each connection (crl.ts); "" for none.
+   */
+  revocationFile: string;
   /** Server side: require and verify a client certificate. */
   requireClientCert: boolean;
   /** OpenSSL cipher list from --cipher-suites, or undefined for the defaults. */
@@ -191,7 +198,8 @@ export function loadTls(s: TlsSettings, o: LoadTlsOptions): TlsMaterial | null {
     clientCert,
     clientKey,
     ca: s.trustedCaFile !== '' ? readPem(s.trustedCaFile, 'trusted CA file') : undefined,
-    crl: s.crlFile !== '' ? readPem(s.crlFile, 'CRL file') : undefined,
+    crl: s.crlFile !== '' && !o.peer ? readPem(s.crlFile, 'CRL file') : undefined,
+    revocationFile: o.peer ? s.crlFile : '',
     requireClientCert: s.clientCertAuth || s.trustedCaFile !== '',
     ciphers: cipherList(o.cipherSuites),
     minVersion: tlsVersion('tls-min-version', o.minVersion) ?? 'TLSv1.2',
@@ -201,6 +209,16 @@ export function loadTls(s: TlsSettings, o: LoadTlsOptions): TlsMaterial | null {
     selfSigned,
     description: `cert = ${certFile}, key = ${keyFile}, client-cert=${s.clientCertFile}, client-key=${s.clientKeyFile}, trusted-ca = ${s.trustedCaFile}, client-cert-auth = ${s.clientCertAuth}, crl-file = ${s.crlFile}`,
   };
+  // A peer CRL that cannot be read or parsed fails the start, naming the file (etcd would
+  // instead refuse every peer connection with the parse error).
+  if (m.revocationFile !== '') {
+    try {
+      readRevokedSerials(m.revocationFile);
+    } catch (e) {
+      if (e instanceof CrlError) throw new TlsSetupError(`${e.message} (peer CRL file)`);
+      throw e;
+    }
+  }
   // A key that does not fit its certificate, or a PEM node cannot read, fails here and not at
   // the first handshake.
   try {
@@ -278,7 +296,9 @@ export function verifyClient(m: TlsMaterial, s: tls.TLSSocket): string | undefin
   const cert = s.getPeerCertificate();
   if (cert === null || cert === undefined || Object.keys(cert).length === 0) return "tls: client didn't provide a certificate";
   if (!s.authorized) return `tls: failed to verify client certificate: ${x509Text(String(s.authorizationError ?? 'UNKNOWN'))}`;
-  return checkAllowedPeer(m, cert);
+  const notAllowed = checkAllowedPeer(m, cert);
+  if (notAllowed !== undefined || m.revocationFile === '') return notAllowed;
+  return crlRefusal(m.revocationFile, s.getPeerCertificate(true));
 }
 
 /** A TLS error as a log line says it: OpenSSL's reason without its location prefix. */

@@ -10,6 +10,7 @@ import { fetchExistingCluster } from '../server/join-existing.js';
 import { startClientServer } from '../rpc/client-server.js';
 import { startAutoCompactor } from '../server/auto-compactor.js';
 import { realClock } from '../base/clock.js';
+import { SdNotifyError, sdNotify, sdNotifyReady } from '../base/sd-notify.js';
 
 async function main(): Promise<void> {
   let parsed;
@@ -156,6 +157,20 @@ async function main(): Promise<void> {
     tls: clientTls,
   });
   logger.info('ready to serve client requests', { name: cfg.name, 'data-dir': cfg.dataDir });
+  // systemd readiness (Type=notify units), once the member has joined the cluster and serves
+  // clients, as etcd's notifySystemd after ReadyNotify; words of etcd 3.5's log.
+  if ((process.env.NOTIFY_SOCKET ?? '') !== '') {
+    void server.whenPublished().then(() => {
+      logger.info('notifying init daemon');
+      try {
+        sdNotify(sdNotifyReady);
+        logger.info('successfully notified init daemon');
+      } catch (e) {
+        if (!(e instanceof SdNotifyError)) throw e;
+        logger.error('failed to notify systemd for readiness', { error: e.message });
+      }
+    });
+  }
   if (cfg.ui) logger.info('serving the web console', { urls: cfg.advertiseClientUrls.map((u) => `${u}/ui/`) });
   logger.debug('flags set', { flags: cfg.explicit.join(',') });
   if (cfg.corruptCheckTimeMs > 0) {

@@ -59,6 +59,7 @@ export const implemented: ReadonlySet<string> = new Set([
   'peer-auto-tls',
   'peer-cert-allowed-cn',
   'peer-cert-allowed-hostname',
+  'peer-crl-file',
   'auth-token',
   'auth-token-ttl',
   'bcrypt-cost',

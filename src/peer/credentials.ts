@@ -3,11 +3,12 @@
  * over TLS, presenting --peer-client-cert-file/--peer-client-key-file (default the peer
  * certificate) and verifying the peer's certificate against --peer-trusted-ca-file (default the
  * system roots) and its host name, then --peer-cert-allowed-cn / --peer-cert-allowed-hostname
- * (etcd checks them on both sides). A certificate made by --peer-auto-tls is not verified (etcd's
+ * (etcd checks them on both sides), then --peer-crl-file. A certificate made by --peer-auto-tls is not verified (etcd's
  * self-signed TLSInfo sets InsecureSkipVerify). An http:// URL is dialed in plain text.
  */
 import net from 'node:net';
 import tls from 'node:tls';
+import { crlRefusal } from '../base/crl.js';
 import { checkAllowedPeer, tlsErrorText, x509Text, type TlsMaterial } from '../base/tls.js';
 
 function tlsOptions(host: string, m: TlsMaterial): tls.ConnectionOptions {
@@ -25,7 +26,11 @@ function tlsOptions(host: string, m: TlsMaterial): tls.ConnectionOptions {
       const wrongHost = tls.checkServerIdentity(host, cert);
       if (wrongHost) return wrongHost;
       const notAllowed = checkAllowedPeer(m, cert);
-      return notAllowed === undefined ? undefined : new Error(`remote error: ${notAllowed}`);
+      if (notAllowed !== undefined) return new Error(`remote error: ${notAllowed}`);
+      // --peer-crl-file on the dialing side too: a member does not send to a peer whose
+      // certificate is revoked (etcd 3.4 checks it only when accepting; see crl.ts).
+      const revoked = m.revocationFile === '' ? undefined : crlRefusal(m.revocationFile, cert);
+      return revoked === undefined ? undefined : new Error(revoked);
     },
   };
 }

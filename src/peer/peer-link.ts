@@ -20,6 +20,8 @@
  *   peer unreachable once; a stream that was active and breaks reports it too.
  * - Liveness: when nothing came from the peer for keepaliveMs the link sends a PING; no answer
  *   within keepaliveTimeoutMs breaks the connection (a hung peer, as gRPC keepalive did).
+ * - Round trip: every 4 s a PING carrying its send time; the PONG's echo gives the RTT, smoothed
+ *   and observed into etcd_network_peer_round_trip_time_seconds{To} as etcd's prober does.
  * - A refusal is logged once per streak of refusals, not per retry; the link keeps retrying
  *   with backoff (the peer may learn about us later).
  */
@@ -36,6 +38,17 @@ import { lenFieldSize } from './wire.js';
 import { dialErrorText, dialPeer } from './credentials.js';
 import type { TlsMaterial } from '../base/tls.js';
 import type { TransportLimits } from './transport.js';
+import { type Histogram, peerRoundTripHistogram } from '../base/metrics.js';
+
+/**
+ * Round-trip probing as etcd's rafthttp prober (probing_status.go): a probe every
+ * ConnReadTimeout − 1 s = 4 s, smoothed with α = 0.125 (xiang90/probing), observed 5 s after the
+ * peer is added and then every 30 s (5 s while the peer is unreachable).
+ */
+const rttProbeIntervalMs = 4000;
+const rttFirstObserveMs = 5000;
+const rttObserveMs = 30_000;
+const rttSmoothing = 0.125;
 
 export interface LinkContext {
   memberId: bigint;
@@ -77,6 +90,11 @@ export class PeerLink {
   private pingTimer: NodeJS.Timeout | undefined;
   private lastHeard = 0;
   private pingSent = 0;
+  /** Smoothed round trip of the RTT probes (ms), as etcd's prober keeps it: α = 1/8, from 0. */
+  private srttMs = 0;
+  private rttProbe: NodeJS.Timeout | undefined;
+  private rttMonitor: NodeJS.Timeout | undefined;
+  private readonly roundTrip: Histogram;
   private closed = false;
   /** Bumped by every dial, so late callbacks of an older attempt are ignored. */
   private attempt = 0;
@@ -98,7 +116,31 @@ export class PeerLink {
     assert(urls.length > 0, `peer ${idField(id)} has no URL`);
     this.urls = [...urls];
     this.backoff = new Backoff(ctx.limits.backoffBaseMs, ctx.limits.backoffMaxMs, ctx.random);
+    this.roundTrip = peerRoundTripHistogram(id);
+    this.monitorRoundTrip(rttFirstObserveMs);
     this.dial();
+  }
+
+  /**
+   * etcd's monitorProbingStatus: the smoothed round trip goes into
+   * etcd_network_peer_round_trip_time_seconds{To} 5 s after the peer is added, then every 30 s
+   * while the peer answers (every 5 s while it does not).
+   */
+  private monitorRoundTrip(ms: number): void {
+    this.rttMonitor = setTimeout(() => {
+      if (this.closed) return;
+      this.roundTrip.observe(this.srttMs / 1000);
+      this.monitorRoundTrip(this.sock !== undefined ? rttObserveMs : rttFirstObserveMs);
+    }, ms);
+    this.rttMonitor.unref();
+  }
+
+  /** One RTT probe: a PING carrying its send time, which the peer's PONG echoes. */
+  private probeRoundTrip(sock: net.Socket): void {
+    if (this.sock !== sock) return;
+    const b = Buffer.allocUnsafe(8);
+    b.writeDoubleBE(performance.now(), 0);
+    sock.write(frame(FrameKind.Ping, b));
   }
 
   activeSince(): Date | undefined {
@@ -222,7 +264,12 @@ export class PeerLink {
       this.ctx.logger.info('peer became active', { 'local-member-id': idField(this.ctx.memberId), 'peer-id': idField(this.id) });
       const sock = d.sock;
       const onFrame = (kind: number, payload: Buffer): void => {
-        if (kind === FrameKind.Pong) return;
+        if (kind === FrameKind.Pong) {
+          // An RTT probe's answer carries its send time; a keepalive's is zero.
+          const sentAt = payload.length === 8 ? payload.readDoubleBE(0) : 0;
+          if (sentAt > 0) this.srttMs = (1 - rttSmoothing) * this.srttMs + rttSmoothing * Math.max(0, performance.now() - sentAt);
+          return;
+        }
         if (kind === FrameKind.Refuse) throw new PeerUnavailableError(`refused: ${payload.toString()}`, true);
         throw new PeerUnavailableError(`unexpected frame ${kind} on the stream`);
       };
@@ -245,6 +292,9 @@ export class PeerLink {
       sock.once('close', gone('stream ended by the peer'));
       sock.on('error', (e) => this.broken(sock, `stream: ${e.message}`, false));
       this.startPings(sock);
+      this.probeRoundTrip(sock);
+      this.rttProbe = setInterval(() => this.probeRoundTrip(sock), rttProbeIntervalMs);
+      this.rttProbe.unref();
       this.flush();
     });
   }
@@ -320,6 +370,8 @@ export class PeerLink {
     sock?.destroy();
     if (this.pingTimer !== undefined) clearInterval(this.pingTimer);
     this.pingTimer = undefined;
+    if (this.rttProbe !== undefined) clearInterval(this.rttProbe);
+    this.rttProbe = undefined;
     if (this.timer !== undefined) clearTimeout(this.timer);
     this.timer = undefined;
   }
@@ -331,6 +383,8 @@ export class PeerLink {
     for (const s of [...this.snapshots]) s.cancel('peer removed or transport stopped');
     this.requests?.close(new PeerUnavailableError(`peer ${idField(this.id)} removed or transport stopped`));
     this.requests = undefined;
+    if (this.rttMonitor !== undefined) clearTimeout(this.rttMonitor);
+    this.rttMonitor = undefined;
     this.teardown();
   }
 

@@ -75,6 +75,7 @@ export class MetricsHub {
   readonly registry = new Registry();
   private readonly methods: MethodStats[] = [];
   private sizeInUse = 0;
+  private peerFamilies = false;
 
   constructor(
     private readonly server: MetricsServer,
@@ -103,6 +104,14 @@ export class MetricsHub {
   /** The exposition text (Content-Type: this.registry.contentType). */
   async text(): Promise<string> {
     this.sizeInUse = await dbSizeInUse(this.server.backend).catch(() => this.sizeInUse);
+    // Per-peer families appear once there is a peer, as a Go metric vector without children
+    // is not written at all (a single member has no etcd_network_peer_* lines).
+    if (!this.peerFamilies && metrics.network.peerRoundTrip.size > 0) {
+      this.peerFamilies = true;
+      source(this.registry, 'etcd_network_peer_round_trip_time_seconds', 'Round-Trip-Time histogram between peers', 'histogram', () =>
+        [...metrics.network.peerRoundTrip].flatMap(([to, h]) => histogramSamples('etcd_network_peer_round_trip_time_seconds', h, { To: to })),
+      );
+    }
     return this.registry.metrics();
   }
 

@@ -200,6 +200,9 @@ export class EtcdServer {
   /** The disk of snapshot files (storage/disk.ts): node:fs, or the simulator's. */
   private readonly disk: Disk;
   private published = false;
+  private markPublished!: () => void;
+  /** Settles once this member's attributes are in the cluster (etcd's ReadyNotify). */
+  private readonly publishedPromise = new Promise<void>((resolve) => (this.markPublished = resolve));
   private leaderId: bigint = None;
   /** When the current leader was elected (ms since epoch; 0 before any). */
   private leaderElectedAt = 0;
@@ -908,6 +911,14 @@ export class EtcdServer {
 
   // ---- membership: publish this member's attributes (etcd's publish) ----
 
+  /**
+   * Resolves once this member has joined its cluster and published its name and client URLs
+   * (etcd's ReadyNotify, which etcd waits for before it tells systemd it is ready).
+   */
+  whenPublished(): Promise<void> {
+    return this.publishedPromise;
+  }
+
   private schedulePublish(delayMs: number): void {
     if (this.published || this.stopped || this.publishTimer !== null) return;
     this.publishTimer = this.rt.after(delayMs, () => {
@@ -921,11 +932,13 @@ export class EtcdServer {
     const want = { name: this.opts.name, clientURLs: this.opts.advertiseClientUrls };
     if (self && self.name === want.name && self.clientURLs.join(',') === want.clientURLs.join(',')) {
       this.published = true;
+      this.markPublished();
       return;
     }
     try {
       await this.propose((id) => ({ kind: RequestKind.MemberPublish, id, req: { memberId: this.memberId, ...want } }));
       this.published = true;
+      this.markPublished();
       this.opts.logger.info('published local member to cluster through raft', {
         'local-member-id': hex(this.memberId),
         'local-member-attributes': `{Name:${want.name} ClientURLs:[${want.clientURLs.join(' ')}]}`,

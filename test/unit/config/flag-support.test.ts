@@ -65,6 +65,7 @@ const proofs: Record<string, string> = {
   'peer-auto-tls': 'test/integration/peer-tls.test.ts',
   'peer-cert-allowed-cn': 'test/integration/peer-tls.test.ts',
   'peer-cert-allowed-hostname': 'test/unit/base/tls.test.ts',
+  'peer-crl-file': 'test/integration/peer-tls.test.ts',
   'auth-token': 'test/compat/auth.test.ts',
   'auth-token-ttl': 'test/compat/auth.test.ts',
   'bcrypt-cost': 'test/unit/auth/auth-store.test.ts',

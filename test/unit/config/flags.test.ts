@@ -296,8 +296,7 @@ describe('TLS flags and the features etcdts does not serve yet — etcdts', () =
     const c = cfg(['--auto-tls=false', '--cipher-suites', 'TLS_AES_128_GCM_SHA256', '--client-cert-allowed-hostname', 'h']);
     expect(c.clientTls.autoTls).toBe(false);
     expect(c.clientTls.allowedHostname).toBe('h');
-    // TLS settings etcdts does not act on yet are refused (flag-support.ts).
-    expect(failure(['--peer-crl-file', '/crl.pem']).flag).toBe('peer-crl-file');
+    expect(cfg(['--peer-crl-file', '/crl.pem']).peerTls.crlFile).toBe('/crl.pem');
   });
 
   it('refuses a missing --config-file, discovery and the v2 proxy clearly', () => {
