@@ -7,9 +7,10 @@
  * plus flow-control abuse scenarios with the member's memory watched (h2-abuse.ts).
  * After every batch a normal put and get must succeed through member 1 and reads through the
  * others; no member may exit. Every input is made from (seed, input number) alone, so
- * `--replay N` sends input N again.
+ * `--replay N` sends input N again, and `--seed S --from F` goes on with inputs F, F+1, … of
+ * an earlier run (a long run split into pieces covers the same inputs as one run).
  *
- *   node --import tsx scripts/fuzz.ts --inputs 20000 [--seed S] [--only grpc,h2,http1,peer]
+ *   node --import tsx scripts/fuzz.ts --inputs 20000 [--seed S] [--from F] [--only grpc,h2,http1,peer]
  *     [--target etcd] [--no-abuse] [--replay N]
  *
  * Exit status: 0 no failure, 1 a member crashed, stopped serving or its memory ran away,
@@ -35,6 +36,8 @@ const weights: Record<Kind, number> = { grpc: 0.45, h2: 0.25, http1: 0.1, peer: 
 
 interface Options {
   inputs: number;
+  /** Number of the first input (inputs from .. from+inputs-1). */
+  from: number;
   seed: number;
   target: Target;
   kinds: Kind[];
@@ -53,7 +56,7 @@ function usage(msg: string): never {
 }
 
 function parseArgs(argv: string[]): Options {
-  const o: Options = { inputs: 20_000, seed: Math.floor(Math.random() * 2 ** 31), target: 'etcdts', kinds: allKinds, batch: 250, concurrency: 16, abuse: true, replay: null, rssMaxMb: 1500, byMethod: false, abuseSeconds: 5 };
+  const o: Options = { inputs: 20_000, from: 0, seed: Math.floor(Math.random() * 2 ** 31), target: 'etcdts', kinds: allKinds, batch: 250, concurrency: 16, abuse: true, replay: null, rssMaxMb: 1500, byMethod: false, abuseSeconds: 5 };
   for (let i = 0; i < argv.length; i++) {
     let a = argv[i] as string;
     let v: string | undefined;
@@ -71,6 +74,9 @@ function parseArgs(argv: string[]): Options {
     switch (a) {
       case '--inputs':
         o.inputs = num();
+        break;
+      case '--from':
+        o.from = Math.floor(num());
         break;
       case '--seed':
         o.seed = num() >>> 0;
@@ -245,7 +251,7 @@ async function main(): Promise<number> {
   const grpcClient = new grpc.Client(m1.endpoint, grpc.credentials.createInsecure(), { 'grpc.max_receive_message_length': -1, 'grpc.use_local_subchannel_pool': 1 });
   const peerPort = ports[0]?.peer as number;
   const clientPort = ports[0]?.client as number;
-  log(`${o.target}: 3 members, fuzzing ${m1.name} (${m1.endpoint}, peer :${ports[0]?.peer}); seed ${o.seed}, ${o.inputs} inputs of ${kinds.join(', ')}; ${targets.length} gRPC methods; logs in ${dir}`);
+  log(`${o.target}: 3 members, fuzzing ${m1.name} (${m1.endpoint}, peer :${ports[0]?.peer}); seed ${o.seed}, ${o.inputs} inputs${o.from > 0 ? ` from input ${o.from}` : ''} of ${kinds.join(', ')}; ${targets.length} gRPC methods; logs in ${dir}`);
 
   const counts = new Map<string, number>();
   /** The first input that made each count, for --replay. */
@@ -351,8 +357,8 @@ async function main(): Promise<number> {
   let done = 0;
   let lastLog = now();
   for (let b = 0; done < o.inputs && failures.length === 0; b++) {
-    const from = done;
-    const to = Math.min(o.inputs, from + o.batch);
+    const from = o.from + done;
+    const to = o.from + Math.min(o.inputs, done + o.batch);
     let next = from;
     await Promise.all(
       Array.from({ length: o.concurrency }, async () => {
@@ -366,7 +372,7 @@ async function main(): Promise<number> {
         }
       }),
     );
-    done = to;
+    done = to - o.from;
     const err = await live(20_000);
     const rss = rssMb(m1.proc?.pid);
     rssMax = Math.max(rssMax, rss);
@@ -374,20 +380,20 @@ async function main(): Promise<number> {
     if (rss > o.rssMaxMb) failures.push(`member 1 RSS ${rss.toFixed(0)} MB after inputs ${from}..${to - 1} (limit ${o.rssMaxMb})`);
     if (now() - lastLog > 15_000 || done === o.inputs) {
       lastLog = now();
-      log(`${done}/${o.inputs} inputs, member 1 RSS ${rss.toFixed(0)} MB, ${(done / (now() / 1000)).toFixed(0)} inputs/s`);
+      log(`${done}/${o.inputs} inputs (up to input ${o.from + done - 1}), member 1 RSS ${rss.toFixed(0)} MB, ${(done / (now() / 1000)).toFixed(0)} inputs/s`);
     }
   }
   if (o.abuse && failures.length === 0 && o.inputs >= 100_000) await abuse('end');
   if (exits.length) failures.push(...exits);
 
-  const lines = ['', `RESULT: ${failures.length === 0 ? 'PASS' : 'FAIL'}  (${o.target}, seed ${o.seed}, ${done} inputs in ${(now() / 1000).toFixed(0)} s)`];
+  const lines = ['', `RESULT: ${failures.length === 0 ? 'PASS' : 'FAIL'}  (${o.target}, seed ${o.seed}, ${done} inputs${o.from > 0 ? ` from input ${o.from}` : ''} in ${(now() / 1000).toFixed(0)} s)`];
   lines.push(`member 1 RSS: ${rssStart.toFixed(0)} MB at start, max ${rssMax.toFixed(0)} MB`);
   for (const [k, v] of [...counts.entries()].sort((a, b) => (a[0] < b[0] ? -1 : 1))) lines.push(`  ${k}: ${v}${o.byMethod && example.has(k) ? ` (e.g. input ${example.get(k)})` : ''}`);
   if (failures.length) {
     lines.push('', 'FAILURES:');
     for (const f of failures) lines.push(`- ${f}`);
   }
-  lines.push('', `replay: node --import tsx scripts/fuzz.ts --seed ${o.seed} --inputs ${o.inputs}${o.target === 'etcd' ? ' --target etcd' : ''}${o.kinds.length < allKinds.length ? ` --only ${o.kinds.join(',')}` : ''}`);
+  lines.push('', `replay: node --import tsx scripts/fuzz.ts --seed ${o.seed}${o.from > 0 ? ` --from ${o.from}` : ''} --inputs ${o.inputs}${o.target === 'etcd' ? ' --target etcd' : ''}${o.kinds.length < allKinds.length ? ` --only ${o.kinds.join(',')}` : ''}`);
   process.stdout.write(`${lines.join('\n')}\n`);
   grpcClient.close();
   stopAll();

@@ -240,6 +240,7 @@ export class MemoryTransport implements Transport {
       this.refusalsLogged.add(key);
       this.logger.warn('refused a peer call', { 'local-member-id': idField(this.memberId), 'remote-peer-id': idField(from), error: r.message });
     }
+    if (r?.reason === 'unknown-sender' && this.running) this.handler.unknownPeer?.(from);
     return r;
   }
 

@@ -253,6 +253,7 @@ export class PeerServer {
           error: refusal.message,
         });
       }
+      if (refusal.reason === 'unknown-sender' && this.ctx.live()) this.ctx.handler.unknownPeer?.(id.from);
       socket.end(frame(FrameKind.Refuse, Buffer.from(refusal.message)));
       socket.destroySoon();
       return null;

@@ -43,6 +43,10 @@ export interface PeerHandler {
    *  caller, known or not — a member joining an existing cluster learns its own id and the
    *  cluster id from it. Absent ⇒ the call is refused (UNIMPLEMENTED). */
   clusterInfo?(): Uint8Array;
+  /** A call from `id`, a sender of our cluster we do not know (refused with "error sender not
+   *  found"): a member that joined after what we have applied (server/remote-peers.ts looks it
+   *  up and adds it, as etcd's rafthttp adds a remote). Must not block; may be called often. */
+  unknownPeer?(id: bigint): void;
 }
 
 /** Named limits; every one has a default (transportDefaults in options.ts). */

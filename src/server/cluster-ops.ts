@@ -44,6 +44,7 @@ import { fetchClusterInfo, type Transport } from '../peer/transport.js';
 import type { TlsMaterial } from '../base/tls.js';
 import { encodeConfState } from './raft-storage.js';
 import { type InternalRequest, type MemberUpdate, RequestKind } from './internal-request.js';
+import { RemotePeers } from './remote-peers.js';
 
 export type OpResult = { ok: true; value: unknown } | { ok: false; err: unknown };
 
@@ -114,8 +115,21 @@ export class ClusterOps {
   private removing = false;
   private removedCheck: TimerHandle | null = null;
   private checkingRemoved = false;
+  /** Members of our cluster this member has not applied yet, reached meanwhile (remote-peers.ts). */
+  readonly remotes: RemotePeers;
 
-  constructor(private readonly h: ClusterHost) {}
+  constructor(private readonly h: ClusterHost) {
+    this.remotes = new RemotePeers({
+      rt: h.rt,
+      memberId: h.memberId,
+      clusterId: h.clusterId,
+      logger: h.logger,
+      peerTls: h.peerTls,
+      transport: () => h.transport,
+      members: () => h.members(),
+      stopped: () => h.stopped(),
+    });
+  }
 
   // ---- proposing side ----
 
@@ -364,6 +378,7 @@ export class ClusterOps {
 
   /** After each apply (and snapshot install): a member that sees itself removed stops. */
   afterApply(): void {
+    this.remotes.afterMembersChanged();
     if (this.h.members().isRemoved(this.h.memberId)) this.onRemoved();
   }
 

@@ -287,6 +287,16 @@ export class EtcdServer implements ServerApi {
       nextId: () => s.proposer.ids.next(),
       revision: () => s.kv.rev(),
       waitApplied: () => s.linearizableRead(),
+      confirmLeadership: async () => {
+        const term = s.term();
+        if (!s.isLeader()) return false;
+        try {
+          await s.linearizableRead();
+        } catch {
+          return false;
+        }
+        return s.isLeader() && s.term() === term;
+      },
       checkQuota: (cost) => s.checkQuota(cost),
       forwardToLeader: s.transport
         ? (kind, body, timeoutMs) => (s.leaderId === None ? Promise.reject(new EtcdError(Errors.NoLeader)) : (s.transport as Transport).request(s.leaderId, kind, body, timeoutMs))

@@ -65,6 +65,9 @@ export interface LeaseCluster {
   forwardToLeader?(kind: string, body: Uint8Array, timeoutMs: number): Promise<Uint8Array>;
   /** Resolves once everything committed so far is applied here (etcd waitAppliedIndex). */
   waitApplied?(): Promise<void>;
+  /** Whether this member is still the leader, confirmed by a quorum (a ReadIndex round) in the
+   *  term it led when asked (etcd ensureLeadership). Absent on a single member. */
+  confirmLeadership?(): Promise<boolean>;
   /** Refuses (NOSPACE) a request of this many bytes over the backend quota (etcd quotaLeaseServer). */
   checkQuota?(costBytes: number): Promise<void>;
 }
@@ -209,6 +212,15 @@ export class LeaseServer implements LessorHost {
     const until = this.rt.now() + this.opts.requestTimeoutMs;
     let waitedApply = false;
     while (this.rt.now() < until && !this.stopped) {
+      // etcd ensureLeadership (3.5.8 / 3.4.25): a leader that was paused or cut off may not know
+      // yet that it was deposed; renewing in its lessor then tells the client "alive" while the
+      // real leader's lessor lets the lease expire (whole-member simulator, seed 56386: a
+      // keepalive that waited in a paused old leader, answered when it resumed). Renew only
+      // after a quorum confirmed the leadership; else look for the leader again.
+      if (this.member.isLeader() && this.member.confirmLeadership !== undefined && !(await this.member.confirmLeadership())) {
+        await this.rt.sleep(retryPauseMs);
+        continue;
+      }
       if (this.member.isLeader()) {
         const r = this.lessor.renew(id);
         switch (r.kind) {

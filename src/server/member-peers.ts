@@ -25,7 +25,7 @@ export interface PeerDispatch {
   readonly core: RawNode;
   readonly snapshots: RaftSnapshots;
   readonly corruption: Pick<CorruptionChecker, 'answer'>;
-  readonly cluster: Pick<ClusterOps, 'onPeerRequest' | 'clusterInfo'>;
+  readonly cluster: Pick<ClusterOps, 'onPeerRequest' | 'clusterInfo' | 'remotes'>;
   readonly leases: Pick<LeaseServer, 'onPeerRequest'>;
 }
 
@@ -45,6 +45,8 @@ export function openTransport(opts: ServerOptions, memberId: bigint, clusterId: 
       return answer;
     },
     clusterInfo: () => d.cluster.clusterInfo(),
+    // A sender of our cluster we do not know yet (a member added behind our back): look it up.
+    unknownPeer: (id) => d.cluster.remotes.onUnknownPeer(id),
   };
   const self = { memberId, clusterId };
   if (opts.transport) return opts.transport({ ...self, handler });

@@ -29,11 +29,18 @@ describe('whole-member simulator', () => {
   }
 
   // Seeds that found bugs in src/ (test/sim/README.md) stay green on the fixed code.
-  it('seeds that found bugs stay green: 23 (HashKV before compaction), 50158 (overlapping snapshots; removed learner), 818 (leader sent commit before its write), 50449 (removed leader left too soon)', async () => {
-    for (const s of [23, 50158, 818, 50449]) {
+  it('seeds that found bugs stay green: 23 (HashKV before compaction), 50158 (overlapping snapshots; removed learner), 818 (leader sent commit before its write), 50449 (removed leader left too soon), 1651 (a learner behind a member add refused the new leader), 56386 (a deposed leader renewed a lease)', async () => {
+    for (const s of [23, 50158, 818, 50449, 1651, 56386]) {
       const res = await runSeed(s);
       expect(res.violations, failure(res)).toEqual([]);
     }
+  });
+
+  it('stops a run that takes more events than its budget, as a runaway (an event storm ends the seed, not the process)', async () => {
+    const res = await runSeed(11, { eventsMax: 500 });
+    expect(res.ok).toBe(false);
+    expect(res.violations.filter((v) => v.startsWith('runaway: ')), failure(res)).toHaveLength(1);
+    expect(res.summary).toMatch(/ events=500 /);
   });
 
   it('replays a seed exactly (one seed decides the whole run) and touches no real I/O, timer or clock', async () => {

@@ -29,6 +29,8 @@ export interface RunOptions {
   /** Also forbid any async resource but promises from src/ (slower; guard.ts). */
   strictIo?: boolean;
   checker?: LinearizabilityChecker;
+  /** The event budget of the run (eventsMaxPerSeed unless given). */
+  eventsMax?: number;
 }
 
 export interface SeedResult {
@@ -48,6 +50,13 @@ export const settleWriteMsMax = 30_000;
 export const settleCatchUpMsMax = 30_000;
 /** Hard bound on a run's simulated time beyond its workload (a hang is a failure). */
 export const runOverrunMsMax = 120_000;
+/**
+ * A run that takes more events than this is stopped as a runaway: members (or the network) busy
+ * without end, simulated time crawling — 600 events per simulated ms in a run whose members had
+ * lost acknowledged entries (a WAL without O_DSYNC, injected), which would have taken hours to
+ * reach the run's simulated-time bounds. Clean seeds take at most ~73 000 (1..250; ≤ 11 per ms).
+ */
+export const eventsMaxPerSeed = 2_000_000;
 
 export class Sim {
   readonly sched = new Scheduler();
@@ -353,9 +362,12 @@ export async function runSeed(seed: number, opts: RunOptions = {}): Promise<Seed
         finished = true;
       },
     );
-    await sim.sched.run(p.workloadMs + runOverrunMsMax, () => finished);
+    const eventsMax = opts.eventsMax ?? eventsMaxPerSeed;
+    await sim.sched.run(p.workloadMs + runOverrunMsMax, () => finished || sim.sched.events >= eventsMax);
     if (scriptError !== null) sim.violations.push(`simulator error: ${scriptError instanceof Error ? (scriptError.stack ?? scriptError.message) : String(scriptError)}`);
-    if (!finished) sim.violations.push(`stuck: the run did not end within ${runOverrunMsMax} ms after its workload; members: ${sim.members.map((m) => m.describe()).join(' | ')}`);
+    if (!finished && sim.sched.events >= eventsMax) {
+      sim.violations.push(`runaway: ${sim.sched.events} events by t=${(sim.sched.time / 1000).toFixed(1)}s (the bound is ${eventsMax}), ${sim.net.frames} frames; members: ${sim.members.map((m) => m.describe()).join(' | ')}`);
+    } else if (!finished) sim.violations.push(`stuck: the run did not end within ${runOverrunMsMax} ms after its workload; members: ${sim.members.map((m) => m.describe()).join(' | ')}`);
   } finally {
     finished = true;
     guard.uninstall();

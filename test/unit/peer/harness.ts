@@ -11,6 +11,8 @@ import type { PeerHandler } from '../../../src/peer/transport.js';
 export class RecordingHandler implements PeerHandler {
   received: Message[] = [];
   unreachable: bigint[] = [];
+  /** Senders refused as unknown (PeerHandler.unknownPeer). */
+  unknownPeers: bigint[] = [];
   snapshots: Array<[bigint, boolean]> = [];
   /** Events in order, to check process-after-receiveSnapshot. */
   events: string[] = [];
@@ -22,6 +24,9 @@ export class RecordingHandler implements PeerHandler {
   process(msg: Message): void {
     this.received.push(msg);
     this.events.push(`process:${msg.type}`);
+  }
+  unknownPeer(id: bigint): void {
+    this.unknownPeers.push(id);
   }
   reportUnreachable(id: bigint): void {
     this.unreachable.push(id);

@@ -136,6 +136,9 @@ describe('memory transport', () => {
     await until('flushed', () => ta.queuedMessages(3n) === 0);
     expect(c.handler.received).toEqual([]);
     expect(c.log.lines.join()).toContain('error sender not found');
+    // The server is told who it refused as unknown (it looks for a member it has not applied yet).
+    expect(c.handler.unknownPeers).toContain(1n);
+    expect(b.handler.unknownPeers).toEqual([]); // a cluster mismatch is not an unknown member
     tc.addPeer(1n, url(1n));
     ta.send([heartbeat(1n, 3n, 2n)]);
     await until('accepted', () => c.handler.received.length === 1);

@@ -227,6 +227,7 @@ describe('gRPC peer transport', () => {
     await until('more refused attempts', () => a.rand.calls >= 5);
     expect(b.handler.received).toEqual([]);
     expect(b.log.lines.some((l) => l.includes('error sender not found'))).toBe(true);
+    expect(b.handler.unknownPeers).toContain(1n); // told, to look for a member it has not applied yet
     tb.addPeer(1n, url(pa));
     await until('accepted once known', () => ta.activeSince(2n) !== undefined);
     ta.send([heartbeat(1n, 2n, 2n)]);
