@@ -130,6 +130,10 @@ interface Lease {
 
 export class Lessor {
   private readonly leases = new Map<bigint, Lease>();
+  /** The lease of every attached key, by latin1 key id (etcd lessor itemMap): a put learns the
+   *  key's old lease here instead of reading the key's previous record. Mirrors the leases' key
+   *  sets exactly (checkInvariants). */
+  private readonly keyLease = new Map<string, bigint>();
   private readonly expiries = new TimeHeap();
   private readonly checkpointQueue = new TimeHeap();
   private readonly pendingClears = new Set<bigint>();
@@ -163,6 +167,7 @@ export class Lessor {
   async load(backend: Backend): Promise<void> {
     this.demote();
     this.leases.clear();
+    this.keyLease.clear();
     for await (const [k, v] of backend.entries(prefix.lease, prefixUpper(prefix.lease))) {
       const id = parseLeaseKey(k);
       const r = decodeLeaseRecord(v);
@@ -187,11 +192,23 @@ export class Lessor {
     // The store attaches only leases checked to exist (apply) or found in its records
     // (start-up; revoke deletes a lease's keys in the batch that deletes the lease).
     const l = this.leases.get(id);
-    if (l) l.keys.set(key.toString('latin1'), key);
+    if (l) {
+      const k = key.toString('latin1');
+      l.keys.set(k, key);
+      this.keyLease.set(k, id);
+    }
   }
 
   detach(id: bigint, key: Buffer): void {
-    this.leases.get(id)?.keys.delete(key.toString('latin1'));
+    const k = key.toString('latin1');
+    const l = this.leases.get(id);
+    if (l?.keys.delete(k)) this.keyLease.delete(k);
+  }
+
+  /** The lease `keyId` (a latin1 key) is attached to, 0n if none (etcd lessor.GetLease). */
+  leaseOf(keyId: string): bigint {
+    if (this.keyLease.size === 0) return 0n;
+    return this.keyLease.get(keyId) ?? 0n;
   }
 
   // ---- replicated changes (apply) ----
@@ -386,12 +403,14 @@ export class Lessor {
     } else {
       assert(this.expiries.size === 0 && this.checkpointQueue.size === 0 && this.pendingClears.size === 0, 'demoted lessor with queued work');
     }
+    assert(this.keyLease.size === [...this.leases.values()].reduce((n, l) => n + l.keys.size, 0), 'key lease map holds keys of no lease');
     for (const l of this.leases.values()) {
       assert(l.ttl > 0n && l.ttl <= leaseTtlMaxSeconds, `lease ${l.id} ttl ${l.ttl}`);
       assert(l.remaining >= 0n && l.remaining <= l.ttl, `lease ${l.id} remaining ${l.remaining}`);
       for (const k of l.keys.keys()) {
         assert(!owner.has(k), `key attached to leases ${owner.get(k)} and ${l.id}`);
         owner.set(k, l.id);
+        assert(this.keyLease.get(k) === l.id, `key lease map says ${this.keyLease.get(k)} for a key of lease ${l.id}`);
       }
       if (this.primary) assert(live.has(l.id), `lease ${l.id} has no live expiry item`);
       else assert(l.expiryMs === Number.POSITIVE_INFINITY, `demoted lease ${l.id} has an expiry`);

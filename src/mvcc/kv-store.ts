@@ -43,6 +43,9 @@ export interface LeaseHooks {
   detach(id: bigint, key: Buffer): void;
   /** Every key with a lease, by latin1 key id (index checkpoints). */
   attachedKeys?(): Map<string, bigint>;
+  /** The lease a key (latin1 id) is attached to, 0n if none; without it a put reads the key's
+   *  previous record to learn it. */
+  leaseOf?(keyId: string): bigint;
 }
 
 /** Hooks for a server without leases: no lease exists. */
@@ -313,22 +316,25 @@ export class KvStore {
     const sb = Number(sub);
     const ki = this.index.getOrCreate(key);
     const cur = ki.get(m);
-    const prev = cur ? this.records.get(cur.modMain, cur.modSub) : null;
+    // The create revision and version come from the key index and the old lease from the lessor
+    // (as etcd's put does): no read of the previous record, which for a key not in the record
+    // cache was a synchronous LevelDB read per put. The event's prev_kv is left null; a watcher
+    // that wants it reads the key at mod_revision − 1 (watchable-store withPrevKv, as etcd).
+    const oldLease = cur === null ? 0n : this.leases.leaseOf ? this.leases.leaseOf(ki.id) : (this.records.get(cur.modMain, cur.modSub).lease);
     const kv: KeyValue = {
-      // Records are immutable: an existing key's record key buffer is shared, a new one copied.
-      key: prev ? prev.key : Buffer.from(key),
-      create_revision: prev ? prev.create_revision : main,
+      key: Buffer.from(key),
+      create_revision: cur === null ? main : BigInt(cur.createdMain),
       mod_revision: main,
-      version: prev ? prev.version + 1n : 1n,
+      version: cur === null ? 1n : BigInt(cur.version) + 1n,
       value: Buffer.from(value),
       lease,
     };
     ki.put(m, sb);
     this.records.putRecord(batch, m, sb, kv);
     // etcd storeTxnWrite.put: detach the old lease, attach the new one.
-    if (prev && prev.lease !== 0n) this.leases.detach(prev.lease, kv.key);
+    if (oldLease !== 0n) this.leases.detach(oldLease, kv.key);
     if (lease !== 0n) this.leases.attach(lease, kv.key);
-    return { type: EventType.PUT, kv, prev_kv: prev };
+    return { type: EventType.PUT, kv, prev_kv: null };
   }
 
   /** @internal */

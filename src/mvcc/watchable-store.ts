@@ -262,7 +262,16 @@ export class WatchableStore implements KvObserver {
       }
     }
     this.notifiedRev = rev;
-    for (const [w, evs] of batches) {
+    // Applied puts carry no prev_kv (kv-store txnPut reads no previous record): a watcher that
+    // asked for it gets the key at mod_revision − 1, read once per event (etcd sendLoop).
+    let withPrev: Map<Event, Event> | null = null;
+    for (const [w, evs0] of batches) {
+      let evs = evs0;
+      if (w.opts.prevKv) {
+        withPrev ??= new Map();
+        const cache = withPrev;
+        evs = evs0.map((ev) => this.withPrevKv(this.kv, ev, cache));
+      }
       if (w.stream.offer(w, { watchId: w.id, rev, events: evs })) {
         w.minRev = rev + 1n;
       } else {

@@ -78,7 +78,7 @@ describe('KvStore', () => {
     await be.close();
   });
 
-  it('returns PUT and DELETE events with prev_kv, DELETE carrying only key and revision', async () => {
+  it('returns PUT events without prev_kv (read by the watch layer when asked) and DELETE events with it, DELETE carrying only key and revision', async () => {
     const be = await Backend.open(tmp());
     const store = await KvStore.open(be);
     const batch = new WriteBatch();
@@ -89,7 +89,7 @@ describe('KvStore', () => {
     t.put(b('a'), b('3'), 0n);
     const evs = t.end();
     expect(evs.map((e) => [e.type, e.kv.value.toString(), e.kv.mod_revision, e.kv.version, e.kv.create_revision, e.prev_kv?.value.toString() ?? null])).toEqual([
-      [0, '2', 3n, 2n, 2n, '1'],
+      [0, '2', 3n, 2n, 2n, null],
       [1, '', 3n, 0n, 0n, '2'],
       [0, '3', 3n, 1n, 3n, null],
     ]);
