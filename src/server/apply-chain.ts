@@ -135,8 +135,7 @@ export interface ApplyHost {
   readonly core: RawNode;
   readonly failpoints: Failpoints | undefined;
   /** Settles the proposer's waiter of request `id` (a no-op for another member's request). */
-  /** entry: the applied entry's bytes (a waiter settles only on the entry it proposed). */
-  trigger(id: bigint, res: ApplyResult, entry?: Uint8Array): void;
+  trigger(id: bigint, res: ApplyResult): void;
   /** The applied index moved: release the reads waiting for it. */
   releaseReads(): void;
   /** The member cannot go on (an apply batch failed to land). */
@@ -238,7 +237,7 @@ export class Applier {
   async applyEntries(entries: Entry[]): Promise<void> {
     const h = this.h;
     const batch = new WriteBatch();
-    const results: [bigint, ApplyResult, Uint8Array?][] = [];
+    const results: [bigint, ApplyResult][] = [];
     let last: bigint | undefined;
     for (const e of entries) {
       if (e.type === EntryType.ConfChange) {
@@ -255,7 +254,7 @@ export class Applier {
       if (e.type !== EntryType.Normal || e.data.length === 0) continue;
       const r = decodeInternal(e.data);
       const t0 = performance.now();
-      results.push([r.id, applyRequest(this.chain, r, batch, e.index), e.data]);
+      results.push([r.id, applyRequest(this.chain, r, batch, e.index)]);
       if (performance.now() - t0 > slowApplyMs) metrics.server.slowApply++;
     }
     if (last !== undefined) {
@@ -282,7 +281,7 @@ export class Applier {
     }
     this.appliedIndex = (entries[entries.length - 1] as Entry).index;
     if (this.appliedIndex < this.consistentIndex) this.appliedIndex = this.consistentIndex;
-    for (const [id, res, entry] of results) h.trigger(id, res, entry);
+    for (const [id, res] of results) h.trigger(id, res);
     h.releaseReads();
     h.cluster.afterApply();
   }
