@@ -41,31 +41,36 @@ describe('watch resumed on a restarted member', () => {
       // Even rounds resume at once (the member may still be catching up: a synced watcher);
       // odd rounds once the member has applied everything (an unsynced watcher that catches up).
       const late = round % 2 === 1;
+      // The member killed is a follower: a put through a member whose leader was just killed
+      // waits for the next election and can time out, as with etcd.
+      const lead = await c.leader();
+      const v = [0, 1, 2].find((i) => i !== lead) as number;
+      const other = [0, 1, 2].find((i) => i !== lead && i !== v) as number;
       const prefix = `/r${round}/`;
       const got: string[] = [];
       let last = 0n;
-      const w1 = watch(c.endpoint(2), prefix, 0n, (e, rev) => {
+      const w1 = watch(c.endpoint(v), prefix, 0n, (e, rev) => {
         got.push(e);
         last = rev;
       });
       await waitFor('created', async () => w1.created());
-      const kv0 = new TestKv(c.endpoint(0));
-      const kv1 = new TestKv(c.endpoint(1));
+      const kv0 = new TestKv(c.endpoint(lead));
+      const kv1 = new TestKv(c.endpoint(other));
       await kv0.put(`${prefix}a`, '1');
       await waitFor('first event', async () => got.length === 1);
-      await c.kill(2, 'SIGKILL');
+      await c.kill(v, 'SIGKILL');
       w1.cancel();
       await kv0.put(`${prefix}a`, '2');
       const lastPut = await kv1.put(`${prefix}b`, '3');
-      await c.restart(2);
+      await c.restart(v);
       if (late) {
-        const kv2 = new TestKv(c.endpoint(2));
-        await waitFor('member 2 caught up', async () => BigInt((await kv2.range(`${prefix}b`, '', true).catch(() => ({ header: { revision: '0' } }))).header.revision) >= BigInt(lastPut.header.revision));
+        const kv2 = new TestKv(c.endpoint(v));
+        await waitFor('the restarted member caught up', async () => BigInt((await kv2.range(`${prefix}b`, '', true).catch(() => ({ header: { revision: '0' } }))).header.revision) >= BigInt(lastPut.header.revision));
         kv2.close();
       }
-      let w2 = watch(c.endpoint(2), prefix, last + 1n, (e) => got.push(e));
+      let w2 = watch(c.endpoint(v), prefix, last + 1n, (e) => got.push(e));
       await waitFor('resumed', async () => {
-        if (w2.failed()) w2 = watch(c.endpoint(2), prefix, last + 1n, (e) => got.push(e));
+        if (w2.failed()) w2 = watch(c.endpoint(v), prefix, last + 1n, (e) => got.push(e));
         return got.length >= 3;
       });
       expect(got).toEqual([`${prefix}a=1`, `${prefix}a=2`, `${prefix}b=3`]);
