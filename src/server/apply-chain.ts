@@ -135,7 +135,8 @@ export interface ApplyHost {
   readonly core: RawNode;
   readonly failpoints: Failpoints | undefined;
   /** Settles the proposer's waiter of request `id` (a no-op for another member's request). */
-  trigger(id: bigint, res: ApplyResult): void;
+  /** entry: the applied entry's bytes (a waiter settles only on the entry it proposed). */
+  trigger(id: bigint, res: ApplyResult, entry?: Uint8Array): void;
   /** The applied index moved: release the reads waiting for it. */
   releaseReads(): void;
   /** The member cannot go on (an apply batch failed to land). */
@@ -237,7 +238,7 @@ export class Applier {
   async applyEntries(entries: Entry[]): Promise<void> {
     const h = this.h;
     const batch = new WriteBatch();
-    const results: [bigint, ApplyResult][] = [];
+    const results: [bigint, ApplyResult, Uint8Array?][] = [];
     let last: bigint | undefined;
     for (const e of entries) {
       if (e.type === EntryType.ConfChange) {
@@ -254,7 +255,7 @@ export class Applier {
       if (e.type !== EntryType.Normal || e.data.length === 0) continue;
       const r = decodeInternal(e.data);
       const t0 = performance.now();
-      results.push([r.id, applyRequest(this.chain, r, batch, e.index)]);
+      results.push([r.id, applyRequest(this.chain, r, batch, e.index), e.data]);
       if (performance.now() - t0 > slowApplyMs) metrics.server.slowApply++;
     }
     if (last !== undefined) {
@@ -281,7 +282,7 @@ export class Applier {
     }
     this.appliedIndex = (entries[entries.length - 1] as Entry).index;
     if (this.appliedIndex < this.consistentIndex) this.appliedIndex = this.consistentIndex;
-    for (const [id, res] of results) h.trigger(id, res);
+    for (const [id, res, entry] of results) h.trigger(id, res, entry);
     h.releaseReads();
     h.cluster.afterApply();
   }

@@ -163,7 +163,7 @@ export class EtcdServer implements ServerApi {
         get members() { return me.memberStore; },
         get cluster() { return me.cluster; },
         get core() { return me.node.core; },
-        trigger: (id, res) => this.proposer.trigger(id, res),
+        trigger: (id, res, entry) => this.proposer.trigger(id, res, entry),
         releaseReads: () => this.reads.release(),
         onFatal: (e) => this.onFatal(e),
       },

@@ -68,7 +68,7 @@ export class Proposer {
     const data = encodeInternal(make(id));
     if (data.length > this.h.maxRequestBytes) throw new EtcdError(Errors.RequestTooLarge);
     // The request timeout is a deadline swept by one timer (expire()), not a timer each.
-    const wait = this.waits.register(id, this.h.rt.now() + this.requestTimeoutMs);
+    const wait = this.waits.register(id, this.h.rt.now() + this.requestTimeoutMs, data);
     this.h.input(() => this.submit(id, data));
     const res = await wait;
     if (!res.ok) throw res.err;
@@ -95,8 +95,8 @@ export class Proposer {
   }
 
   /** Apply's result for request `id` (a no-op for another member's request or a settled one). */
-  trigger(id: bigint, res: ApplyResult): void {
-    this.waits.trigger(id, res);
+  trigger(id: bigint, res: ApplyResult, entry?: Uint8Array): void {
+    this.waits.trigger(id, res, entry);
   }
 
   /** Fails the waiters past their deadline (the sweeper's tick). */

@@ -16,6 +16,12 @@ interface Waiter<T> {
   resolve(v: T): void;
   reject(e: unknown): void;
   deadline: number;
+  /** The proposal's bytes, when given: only an applied entry with these bytes settles it. */
+  tag: Uint8Array | undefined;
+}
+
+function sameBytes(a: Uint8Array, b: Uint8Array): boolean {
+  return a.length === b.length && Buffer.compare(a, b) === 0;
 }
 
 export class WaitRegistry<T> {
@@ -26,10 +32,10 @@ export class WaitRegistry<T> {
   /** Waiters failed so far (expired, failed, failAll): the proposals-failed metric. */
   failed = 0;
 
-  register(id: bigint, deadline = Infinity): Promise<T> {
+  register(id: bigint, deadline = Infinity, tag?: Uint8Array): Promise<T> {
     assert(!this.waiters.has(id), `duplicate wait id ${id}`);
     return new Promise<T>((resolve, reject) => {
-      const w = { resolve, reject, deadline };
+      const w = { resolve, reject, deadline, tag };
       this.waiters.set(id, w);
       if (deadline !== Infinity) this.queue.push({ id, w });
     });
@@ -63,9 +69,17 @@ export class WaitRegistry<T> {
     return this.waiters.has(id);
   }
 
-  trigger(id: bigint, value: T): boolean {
+  /**
+   * Settles id's waiter with value. With `entry` (the applied entry's bytes) and a tagged waiter,
+   * only the entry it proposed settles it: request ids are unique per member only as etcd's are
+   * (16 bits of the member id + a clock), and two members whose ids share those bits and that
+   * started in the same millisecond issue the same ids — another member's entry must not answer
+   * this member's client (whole-member simulator, seed 38002).
+   */
+  trigger(id: bigint, value: T, entry?: Uint8Array): boolean {
     const w = this.waiters.get(id);
     if (!w) return false;
+    if (entry !== undefined && w.tag !== undefined && !sameBytes(w.tag, entry)) return false;
     this.waiters.delete(id);
     w.resolve(value);
     return true;
