@@ -102,13 +102,32 @@ export async function openMember(opts: ServerOptions, rt: Runtime, io: StorageIo
     throw new Error(`data dir ${opts.dataDir}: member ${hex(memberId)} is not in its own member list`);
   }
   const tBackend = rt.now();
-  const storage = await DurableRaftStorage.open(backend, path.join(opts.dataDir, 'member', 'wal'), io.disk, io.walSegmentBytes);
+  const walDir = path.join(opts.dataDir, 'member', 'wal');
+  let storage = await DurableRaftStorage.open(backend, walDir, io.disk, io.walSegmentBytes);
+  const joined = backend.getSync(metaKey.joinExisting) !== undefined;
+  let hs = storage.diskHardState();
+  // A member that bootstraps a new cluster writes its first Ready — the members' conf change
+  // entries, committed, and a hard state with commit ≥ 1 — in one WAL append; every later hard
+  // state keeps commit ≥ 1. A WAL with entries but commit 0 is that first append torn by a crash
+  // (entries kept, hard state lost): nothing in it was ever acknowledged to anyone, and a core
+  // restarted from it has uncommitted conf entries and no configuration, so it never campaigns
+  // (simulator seed 90448). Such a log is discarded and the member bootstraps again.
+  if (!joined && hs.commit === 0n && storage.snapshot().metadata.index === 0n && storage.lastIndex() > 0n) {
+    opts.logger.warn('discarding a torn bootstrap write-ahead log (entries without a committed hard state)', {
+      'wal-dir': walDir,
+      'last-index': storage.lastIndex().toString(),
+    });
+    await storage.close();
+    const disk = io.disk;
+    for (const f of await disk.list(walDir)) if (f.endsWith('.wal')) await disk.remove(path.join(walDir, f));
+    await disk.syncDir(walDir);
+    storage = await DurableRaftStorage.open(backend, walDir, io.disk, io.walSegmentBytes);
+    hs = storage.diskHardState();
+  }
   const tWal = rt.now();
-  const hs = storage.diskHardState();
   // A data dir with no Raft state at all (new, or made by `snapshot restore`) bootstraps the
   // cluster from its member list, as etcd's startNode does from --initial-cluster.
   const fresh = storage.lastIndex() === 0n && hs.term === 0n && storage.snapshot().metadata.index === 0n;
-  const joined = backend.getSync(metaKey.joinExisting) !== undefined;
   const voters = fresh && !joined ? members.all().filter((m) => !m.isLearner).map((m) => m.id) : [];
   const leases = await LeaseServer.open(backend, { ...opts, runtime: rt, requestTimeoutMs: requestTimeoutMsOf(opts.electionTimeoutMs) });
   const tLeases = rt.now();

@@ -29,8 +29,8 @@ describe('whole-member simulator', () => {
   }
 
   // Seeds that found bugs in src/ (test/sim/README.md) stay green on the fixed code.
-  it('seeds that found bugs stay green: 23 (HashKV before compaction), 50158 (overlapping snapshots; removed learner), 818 (leader sent commit before its write), 50449 (removed leader left too soon), 1651 (a learner behind a member add refused the new leader), 56386 (a deposed leader renewed a lease), 38002 (two members issued the same request ids)', async () => {
-    for (const s of [23, 50158, 818, 50449, 1651, 56386, 38002]) {
+  it('seeds that found bugs stay green: 23 (HashKV before compaction), 50158 (overlapping snapshots; removed learner), 818 (leader sent commit before its write), 50449 (removed leader left too soon), 1651 (a learner behind a member add refused the new leader), 56386 (a deposed leader renewed a lease), 38002 (two members issued the same request ids), 90448 (a torn bootstrap WAL left a member that never campaigned)', async () => {
+    for (const s of [23, 50158, 818, 50449, 1651, 56386, 38002, 90448]) {
       const res = await runSeed(s);
       expect(res.violations, failure(res)).toEqual([]);
     }
