@@ -439,7 +439,7 @@ export class EtcdServer implements ServerApi {
 
   private async afterAdvance(): Promise<void> {
     this.campaignIfAlone();
-    await this.snapshots.maybeCreate(this.node.core);
+    await this.snapshots.maybeCreate(this.node.core, () => this.node.applyDeferred());
   }
 
   /**

@@ -6,6 +6,17 @@
  *           says so: group commit) → send messages (a leader sends before persisting) → install the snapshot → apply committed
  *           entries (one backend batch, no fsync) → release read states → advance.
  *
+ * Pipelining, as etcd's raftNode hands a Ready's committed entries to its apply goroutine and
+ * goes on to the next Ready: committed entries that only became durable with this Ready's write
+ * (a single voter commits its own entries at once) are not applied before advance() but kept
+ * as `deferred`, and applied by the next Ready right after its write has been issued — so the
+ * apply's CPU overlaps the next fsync instead of following it — or, when no Ready follows, at
+ * once. A Ready whose committed entries include a conf change applies them before advance(),
+ * since applying one touches the core (etcd's waitApply likewise); so does one with a snapshot.
+ * The core's applied index (set by advance) may thus run ahead of the member's by one Ready's
+ * entries: the member's applied index is the apply chain's, and a snapshot is only created
+ * after the deferred entries are applied (applyDeferred).
+ *
  * Inputs (ticks, peer messages, proposals, read requests) that arrive while a Ready is being
  * handled are queued and given to the core right after advance(): the core is never touched
  * between ready() and advance(). Proposals that arrive together go out in the same Ready, so
@@ -16,11 +27,12 @@
  * on this member's disk — committed entries written by an earlier Ready are applied while the
  * current Ready's write is in flight (pipelining), the others after it; applied indexes are
  * strictly increasing and contiguous; the input queue is bounded by the callers (proposals and
- * reads are bounded by their waiters).
+ * reads are bounded by their waiters); at most one Ready's entries are deferred, never a conf
+ * change, and they are applied before any later entry, snapshot or stop.
  */
 import { assert } from '../base/assert.js';
 import type { RawNode, Ready } from '../raft/raw-node.js';
-import { type Entry, type Message, type ReadState, type Snapshot, type SoftState, StateRole } from '../raft/types.js';
+import { type Entry, EntryType, type Message, type ReadState, type Snapshot, type SoftState, StateRole } from '../raft/types.js';
 
 import type { FailpointName } from './failpoints.js';
 
@@ -52,6 +64,8 @@ export class RaftNode {
   /** The last log index known to be on this member's disk (set at the first Ready). */
   private persisted: bigint | undefined;
   private current: Promise<void> = Promise.resolve();
+  /** Committed, durable entries of the last Ready, applied by the next one (see the header). */
+  private deferred: { rd: Ready; entries: Entry[] } | null = null;
 
   constructor(
     readonly core: RawNode,
@@ -109,6 +123,8 @@ export class RaftNode {
       do {
         this.again = false;
         while (!this.stopped && this.core.hasReady()) await this.step();
+        // No Ready follows to overlap with (or stopping): apply what waits now.
+        await this.applyDeferred();
       } while (this.again && !this.stopped);
     } catch (err) {
       // A failed fsync or apply leaves the member in an unknown state: stop, as etcd panics.
@@ -146,6 +162,8 @@ export class RaftNode {
       const saved = this.fx.persist(rd);
       // Whatever happens to the write, its rejection is handled below (never unhandled).
       saved.catch(() => undefined);
+      // The previous Ready's entries, while this one's write is in flight.
+      await this.applyDeferred();
       if (split > 0) await this.applyEntries(rd, rd.committedEntries.slice(0, split));
       await saved;
       if (rd.snapshot) this.persisted = rd.snapshot.metadata.index;
@@ -158,7 +176,11 @@ export class RaftNode {
         this.fx.failpoint?.('raftAfterApplySnap', rd);
         this.lastApplied = rd.snapshot.metadata.index;
       }
-      if (split < rd.committedEntries.length) await this.applyEntries(rd, split === 0 ? rd.committedEntries : rd.committedEntries.slice(split));
+      if (split < rd.committedEntries.length) {
+        const rest = split === 0 ? rd.committedEntries : rd.committedEntries.slice(split);
+        if (rd.snapshot || rest.some((e) => e.type !== EntryType.Normal)) await this.applyEntries(rd, rest);
+        else this.deferred = { rd, entries: rest };
+      }
       if (rd.readStates.length > 0) this.fx.onReadStates(rd.readStates);
       this.core.advance(rd);
     } finally {
@@ -168,6 +190,14 @@ export class RaftNode {
     this.queued = [];
     for (const fn of q) this.run(fn);
     await this.fx.afterAdvance();
+  }
+
+  /** Applies the deferred entries, if any (before a snapshot is created from the store, too). */
+  async applyDeferred(): Promise<void> {
+    const d = this.deferred;
+    if (d === null) return;
+    this.deferred = null;
+    await this.applyEntries(d.rd, d.entries);
   }
 
   private async applyEntries(rd: Ready, entries: Entry[]): Promise<void> {

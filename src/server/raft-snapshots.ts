@@ -48,9 +48,12 @@ export class RaftSnapshots {
   }
 
   /** After the loop's advance: a snapshot once --snapshot-count entries applied since the last. */
-  async maybeCreate(core: RawNode): Promise<void> {
+  async maybeCreate(core: RawNode, applyDeferred: () => Promise<void>): Promise<void> {
+    if (core.raft.log.applied - this.index < BigInt(this.o.snapshotCount)) return;
+    // The core's applied index counts entries the loop defers to the next Ready (raft-node.ts):
+    // the store must hold them before it is described by a snapshot at that index.
+    await applyDeferred();
     const applied = core.raft.log.applied;
-    if (applied - this.index < BigInt(this.o.snapshotCount)) return;
     await this.backend.drain();
     const compactTo = applied - BigInt(this.o.snapshotCatchupEntries);
     await this.storage.createSnapshot(applied, core.raft.confState(), compactTo);
