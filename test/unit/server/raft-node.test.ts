@@ -75,3 +75,76 @@ describe('raft loop: what the leader sends before its own write lands', () => {
     expect(toLearner.some(({ durable: d, committed }) => committed > d)).toBe(true);
   });
 });
+
+describe('raft loop: pipelining (apply overlaps the next write)', () => {
+  it("applies a Ready's newly durable entries after the next Ready's write is issued, never before they are durable; conf changes before advance", async () => {
+    const storage = new MemoryStorage();
+    const core = new RawNode({ id: 1n, peers: [1n], electionTick: 10, heartbeatTick: 1, storage, rand: new SeededRand(3) });
+    let durable = 0n;
+    const events: string[] = [];
+    const writes: (() => void)[] = [];
+    const applied: bigint[] = [];
+    const node = new RaftNode(core, {
+      persist: (rd) =>
+        new Promise<void>((resolve) => {
+          const last = rd.entries[rd.entries.length - 1];
+          if (last) events.push(`write ${last.index}`);
+          writes.push(() => {
+            if (rd.entries.length > 0) storage.append(rd.entries);
+            if (rd.hardState) storage.setHardState(rd.hardState);
+            if (last) durable = last.index;
+            resolve();
+          });
+        }),
+      send: () => undefined,
+      restore: async () => undefined,
+      apply: async (entries) => {
+        for (const e of entries) {
+          // Never an entry that is not on this member's disk.
+          expect(e.index <= durable).toBe(true);
+          applied.push(e.index);
+          if (e.type === EntryType.ConfChange) core.applyConfChange(decodeConfChange(e.data));
+        }
+        events.push(`apply ${entries[0]?.index}..${entries[entries.length - 1]?.index}`);
+      },
+      onSoftState: () => undefined,
+      onReadStates: () => undefined,
+      afterAdvance: async () => undefined,
+      onFatal: (e) => {
+        throw e;
+      },
+    });
+    const turns = async (n: number): Promise<void> => {
+      for (let i = 0; i < n; i++) await new Promise((r) => setImmediate(r));
+    };
+    const land = async (): Promise<void> => {
+      await turns(3);
+      writes.shift()?.();
+      await turns(3);
+    };
+    node.kick();
+    await land(); // bootstrap conf change (index 1): written, then applied before advance
+    expect(events).toEqual(['write 1', 'apply 1..1']);
+    node.input(() => core.campaign());
+    for (let i = 0; i < 4; i++) await land();
+    expect(core.raft.state).toBe(StateRole.Leader);
+    const lead = core.raft.log.lastIndex(); // the new term's empty entry
+    await turns(5);
+    events.length = 0;
+    node.input(() => core.propose(new Uint8Array([1])));
+    await turns(3);
+    expect(events).toEqual([`write ${lead + 1n}`]);
+    // A second proposal arrives while the first is being written: it goes out in the next Ready.
+    node.input(() => core.propose(new Uint8Array([2])));
+    writes.shift()?.();
+    await turns(5);
+    // The first entry is applied only once the second Ready's write was issued.
+    expect(events).toEqual([`write ${lead + 1n}`, `write ${lead + 2n}`, `apply ${lead + 1n}..${lead + 1n}`]);
+    writes.shift()?.();
+    await turns(5);
+    // No Ready follows: the second entry is applied at once.
+    expect(events[events.length - 1]).toBe(`apply ${lead + 2n}..${lead + 2n}`);
+    expect(applied.slice(-2)).toEqual([lead + 1n, lead + 2n]);
+    await node.stop();
+  });
+});
