@@ -6,6 +6,8 @@ const report = process.env.ETCDTS_TEST_REPORT;
 export default defineConfig({
   test: {
     include: ['test/**/*.test.ts'],
+    // Removes the temp dirs a test file made (test/helpers/procs.ts tempDir).
+    setupFiles: ['test/setup/cleanup.ts'],
     testTimeout: 60_000,
     hookTimeout: 60_000,
     // Integration and compat tests start real processes on loopback ports; keep

@@ -37,8 +37,22 @@ export async function freePort(): Promise<number> {
   });
 }
 
+const madeDirs: string[] = [];
+
+/**
+ * A fresh directory under the OS temp dir, removed after the test file that made it (see
+ * test/setup/cleanup.ts): a real etcd's data dir holds ~375 MB of preallocated WAL, and a full
+ * run left dozens of them behind until the disk was full.
+ */
 export function tempDir(prefix = 'etcdts-test-'): string {
-  return mkdtempSync(path.join(os.tmpdir(), prefix));
+  const dir = mkdtempSync(path.join(os.tmpdir(), prefix));
+  madeDirs.push(dir);
+  return dir;
+}
+
+/** Removes the directories tempDir made (after the file's processes have stopped). */
+export function removeTempDirs(): void {
+  for (const d of madeDirs.splice(0)) rmSync(d, { recursive: true, force: true });
 }
 
 export async function waitFor<T>(
