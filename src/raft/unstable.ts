@@ -60,7 +60,9 @@ export class Unstable {
     if (first === undefined) return;
     const after = first.index;
     if (after === this.offset + BigInt(this.entries.length)) {
-      this.entries = this.entries.concat(ents);
+      // In place: a leader appends one proposal at a time, and copying the array on each made a
+      // Ready of n proposals cost O(n²) (every reader of `entries` takes a copy).
+      for (let i = 0; i < ents.length; i++) this.entries.push(ents[i] as Entry);
     } else if (after <= this.offset) {
       // Replace everything unstable; the storage entries from `after` on are shadowed by these.
       this.offset = after;
