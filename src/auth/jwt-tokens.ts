@@ -8,6 +8,8 @@
  * authenticate again). With only pub-key, a member verifies tokens but cannot issue them.
  *
  * Verified tokens are cached (bounded), so a request with a known token costs one map lookup.
+ * At the cap the cache evicts by CLOCK (ClockMap: a token used since eviction last passed it is
+ * kept over an idle one; O(1) however many expired entries were deleted).
  *
  * Invariant: a cached entry is dropped once its expiry has passed; the cache never holds more
  * than verifiedMax entries.
@@ -15,6 +17,7 @@
 import { createPrivateKey, createPublicKey, createSecretKey, type KeyObject } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { jwtVerify, SignJWT } from 'jose';
+import { ClockMap } from '../base/clock-map.js';
 
 export const jwtSignMethods = ['RS256', 'RS384', 'RS512', 'PS256', 'PS384', 'PS512', 'ES256', 'ES384', 'ES512', 'HS256', 'HS384', 'HS512'] as const;
 export type JwtSignMethod = (typeof jwtSignMethods)[number];
@@ -89,9 +92,14 @@ interface Verified {
 export class JwtTokens {
   private readonly signKey: KeyObject | null;
   private readonly verifyKey: KeyObject;
-  private readonly verified = new Map<string, Verified>();
+  private readonly verified: ClockMap<string, Verified>;
 
-  constructor(readonly opts: JwtOptions) {
+  /** `cacheMax`: verified tokens cached at most (verifiedMax). */
+  constructor(
+    readonly opts: JwtOptions,
+    cacheMax = verifiedMax,
+  ) {
+    this.verified = new ClockMap(cacheMax);
     try {
       if (opts.signMethod.startsWith('HS')) {
         const secret = read(opts.privKeyFile !== '' ? opts.privKeyFile : opts.pubKeyFile);
@@ -132,7 +140,6 @@ export class JwtTokens {
       const username = payload['username'];
       const revision = payload['revision'];
       if (typeof username !== 'string' || typeof revision !== 'number' || typeof payload.exp !== 'number') return undefined;
-      if (this.verified.size >= verifiedMax) this.verified.delete(this.verified.keys().next().value as string);
       this.verified.set(token, { username, revision: BigInt(revision), expiresAtMs: payload.exp * 1000 });
       return { username, revision: BigInt(revision) };
     } catch {

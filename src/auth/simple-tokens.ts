@@ -9,10 +9,16 @@
  * This is member-local, not replicated state: expiry reads the clock, as etcd's keeper does; it
  * never decides an apply result.
  *
+ * etcd's keeper has no cap; here at most tokensMax tokens are kept, evicted by CLOCK (ClockMap):
+ * the oldest token not used since eviction last passed it goes first, so a client that keeps
+ * using its token is not logged out by a flood of new ones, and eviction stays O(1) however many
+ * tokens expire or are invalidated (a Map used as a FIFO walked every deleted slot).
+ *
  * Invariants: a token maps to exactly one user; `byUser` lists exactly the live tokens of each
- * user (both maps change together); at most tokensMax tokens are kept (the oldest go first).
+ * user (both maps change together, eviction included); at most `max` tokens are kept.
  */
 import { randomInt } from 'node:crypto';
+import { ClockMap } from '../base/clock-map.js';
 
 /** Tokens kept at most (a client that authenticates in a loop cannot grow memory without end). */
 export const tokensMax = 100_000;
@@ -22,6 +28,8 @@ const prefixLetters = 16;
 export interface SimpleTokenOptions {
   ttlMs: number;
   now?: () => number;
+  /** Tokens kept at most (tokensMax). */
+  max?: number;
 }
 
 interface Entry {
@@ -30,13 +38,14 @@ interface Entry {
 }
 
 export class SimpleTokens {
-  private readonly tokens = new Map<string, Entry>();
+  private readonly tokens: ClockMap<string, Entry>;
   private readonly byUser = new Map<string, Set<string>>();
   private readonly now: () => number;
   private enabled = false;
 
   constructor(private readonly opts: SimpleTokenOptions) {
     this.now = opts.now ?? Date.now;
+    this.tokens = new ClockMap(opts.max ?? tokensMax, (token, e) => this.forget(token, e));
   }
 
   /** etcd's genTokenPrefix: 16 random ASCII letters. */
@@ -60,7 +69,6 @@ export class SimpleTokens {
   assign(user: string, prefix: string, index: bigint): string {
     const token = `${prefix}.${index}`;
     if (!this.enabled) return token;
-    if (this.tokens.size >= tokensMax) this.drop(this.tokens.keys().next().value as string);
     this.tokens.set(token, { user, expiresAt: this.now() + this.opts.ttlMs });
     let set = this.byUser.get(user);
     if (set === undefined) this.byUser.set(user, (set = new Set()));
@@ -68,7 +76,7 @@ export class SimpleTokens {
     return token;
   }
 
-  /** The user of a live token (its TTL starts again), or undefined. */
+  /** The user of a live token (its TTL starts again; eviction spares it once), or undefined. */
   user(token: string): string | undefined {
     const e = this.tokens.get(token);
     if (e === undefined) return undefined;
@@ -89,7 +97,7 @@ export class SimpleTokens {
   /** Drops expired tokens (run now and then; lookups also drop the expired ones they meet). */
   sweep(): void {
     const now = this.now();
-    for (const [t, e] of this.tokens) if (e.expiresAt <= now) this.drop(t);
+    for (const [t, e] of this.tokens.entries()) if (e.expiresAt <= now) this.drop(t);
   }
 
   get size(): number {
@@ -97,9 +105,14 @@ export class SimpleTokens {
   }
 
   private drop(token: string): void {
-    const e = this.tokens.get(token);
+    const e = this.tokens.peek(token);
     if (e === undefined) return;
     this.tokens.delete(token);
+    this.forget(token, e);
+  }
+
+  /** Removes a token that left `tokens` from its user's set. */
+  private forget(token: string, e: Entry): void {
     const set = this.byUser.get(e.user);
     set?.delete(token);
     if (set?.size === 0) this.byUser.delete(e.user);

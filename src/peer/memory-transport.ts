@@ -23,6 +23,7 @@
  * transport stops (a crash breaks the connection) or snapshotTimeoutMs passes.
  */
 import { assert } from '../base/assert.js';
+import { LogOnce } from '../base/log-once.js';
 import { idField, type Logger } from '../base/logger.js';
 import type { Runtime } from '../base/runtime.js';
 import { MessageType, type Message } from '../raft/types.js';
@@ -149,8 +150,8 @@ export class MemoryTransport implements Transport {
   private readonly limits: Required<TransportLimits>;
   private readonly links = new Map<bigint, Link>();
   private readonly removed = new Set<bigint>();
-  private readonly unknownLogged = new Set<bigint>();
-  private readonly refusalsLogged = new Set<string>();
+  private readonly unknownLogged = new LogOnce<bigint>();
+  private readonly refusalsLogged = new LogOnce<string>();
   private readonly snapshots = new Set<() => void>();
   /** Aborts of the snapshot streams going out and coming in (a stop breaks them at once). */
   private readonly transfers = new Set<() => void>();
@@ -213,7 +214,7 @@ export class MemoryTransport implements Transport {
     const l = this.links.get(id);
     if (l !== undefined) return this.updatePeer(id, peerUrls);
     this.removed.delete(id);
-    this.unknownLogged.delete(id);
+    this.unknownLogged.forget(id);
     this.links.set(id, { urls: [...peerUrls], queue: [], queueBytes: 0, since: undefined, flushScheduled: false, refusalLogged: false });
   }
 
@@ -233,11 +234,9 @@ export class MemoryTransport implements Transport {
   /** The receiving side's check, with its once-per-streak log. */
   private refusalFor(clusterId: bigint, from: bigint, to: bigint): Refusal | undefined {
     const r = checkIdentity({ clusterId, from, to }, { memberId: this.memberId, clusterId: this.clusterId, isKnown: (id) => this.links.has(id), isRemoved: (id) => this.removed.has(id) });
-    const key = `${idField(from)}/${r?.reason}`;
     if (r === undefined) {
-      for (const k of this.refusalsLogged) if (k.startsWith(`${idField(from)}/`)) this.refusalsLogged.delete(k);
-    } else if (!this.refusalsLogged.has(key)) {
-      this.refusalsLogged.add(key);
+      this.refusalsLogged.forget(idField(from));
+    } else if (this.refusalsLogged.first(idField(from), r.reason)) {
       this.logger.warn('refused a peer call', { 'local-member-id': idField(this.memberId), 'remote-peer-id': idField(from), error: r.message });
     }
     if (r?.reason === 'unknown-sender' && this.running) this.handler.unknownPeer?.(from);
@@ -285,8 +284,7 @@ export class MemoryTransport implements Transport {
       assert(mayOriginate(this.memberId, m), `send of a ${MessageType[m.type]} from ${idField(m.from)}, neither ours nor relayable`);
       const l = this.links.get(m.to);
       if (l === undefined) {
-        if (!this.unknownLogged.has(m.to)) {
-          this.unknownLogged.add(m.to);
+        if (this.unknownLogged.first(m.to)) {
           this.logger.warn('ignored message send request; unknown remote peer target', { type: m.type, 'unknown-target-peer-id': idField(m.to) });
         }
         continue;

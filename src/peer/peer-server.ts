@@ -6,7 +6,8 @@
  * Invariants:
  * - Every connection is identified by its HELLO first (identity.ts); a refused one gets REFUSE
  *   with etcd's reason and is closed, and nothing of it reaches the handler. Refusals are
- *   logged once per (sender, reason) streak. A connection that sends no HELLO in time, or a
+ *   logged once per (sender, reason) streak (base/log-once.ts: a bounded memory, so forged
+ *   sender ids cannot grow it). A connection that sends no HELLO in time, or a
  *   malformed frame, is closed.
  * - At most one Stream connection per sender is kept (a newer one from the same sender closes
  *   the older, which the sender already gave up).
@@ -21,6 +22,7 @@
  */
 import net from 'node:net';
 import tls from 'node:tls';
+import { LogOnce } from '../base/log-once.js';
 import { idField, type Logger } from '../base/logger.js';
 import { RemoteAddresses, tlsErrorText, tlsServerOptions, verifyClient, type TlsMaterial } from '../base/tls.js';
 import { MessageType, type Message } from '../raft/types.js';
@@ -86,8 +88,12 @@ export class PeerServer {
   /** The open Stream connection of each sender, by member id. */
   private readonly streams = new Map<bigint, net.Socket>();
   private readonly bySender = new Map<bigint, Set<net.Socket>>();
-  private readonly refusalsLogged = new Set<string>();
-  private readonly droppedLogged = new Set<string>();
+  /** Refused senders (by id) and reasons logged this streak (bounded: senders come from the network). */
+  private readonly refusalsLogged = new LogOnce<string>();
+  /** TLS refusals logged, by remote host and error. */
+  private readonly tlsRefusalsLogged = new LogOnce<string>();
+  /** Senders and message types whose misplaced messages were logged. */
+  private readonly droppedLogged = new LogOnce<string>();
   /** Counters for tests and metrics. */
   readonly stats = { framesReceived: 0, messagesReceived: 0 };
 
@@ -141,9 +147,7 @@ export class PeerServer {
     const server = tls.createServer(tlsServerOptions(material, true));
     const reject = (remote: string, error: string): void => {
       // Once per remote host and reason: a member with a wrong certificate redials every few seconds.
-      const key = `${remote.replace(/:\d+$/, '')}/${error}`;
-      if (this.refusalsLogged.has(key)) return;
-      this.refusalsLogged.add(key);
+      if (!this.tlsRefusalsLogged.first(remote.replace(/:\d+$/, ''), error)) return;
       this.ctx.logger.warn('rejected connection', { 'remote-addr': remote, 'server-name': '', error });
     };
     server.on('secureConnection', (s: tls.TLSSocket) => {
@@ -240,9 +244,7 @@ export class PeerServer {
     const refusal = purpose === Purpose.Stream || purpose === Purpose.Snapshot || purpose === Purpose.Requests ? checkIdentity(id, this.ctx) : { reason: 'bad-identity' as const, message: `unknown purpose ${purpose}` };
     const sender = idField(id.from);
     if (refusal !== undefined) {
-      const key = `${sender}/${refusal.reason}`;
-      if (!this.refusalsLogged.has(key)) {
-        this.refusalsLogged.add(key);
+      if (this.refusalsLogged.first(sender, refusal.reason)) {
         this.ctx.logger.warn('refused a peer call', {
           'local-member-id': idField(this.ctx.memberId),
           'local-member-cluster-id': idField(this.ctx.clusterId),
@@ -258,7 +260,7 @@ export class PeerServer {
       socket.destroySoon();
       return null;
     }
-    for (const k of this.refusalsLogged) if (k.startsWith(`${sender}/`)) this.refusalsLogged.delete(k);
+    this.refusalsLogged.forget(sender);
     const from = id.from;
     let set = this.bySender.get(from);
     if (set === undefined) this.bySender.set(from, (set = new Set()));
@@ -421,9 +423,7 @@ export class PeerServer {
   private acceptable(from: bigint, m: Message): boolean {
     const ok = belongsOnStream(this.ctx.memberId, from, m, (id) => this.ctx.isKnown(id) && !this.ctx.isRemoved(id));
     if (!ok) {
-      const key = `${idField(from)}/${m.type}`;
-      if (!this.droppedLogged.has(key)) {
-        this.droppedLogged.add(key);
+      if (this.droppedLogged.first(idField(from), String(m.type))) {
         this.ctx.logger.warn('dropped a peer message that does not belong on this stream', { 'remote-peer-id': idField(from), type: m.type, from: idField(m.from), to: idField(m.to) });
       }
     }

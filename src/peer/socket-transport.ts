@@ -11,6 +11,7 @@
  *   and queue bounds count real wire bytes.
  */
 import { assert } from '../base/assert.js';
+import { LogOnce } from '../base/log-once.js';
 import { idField, type Logger } from '../base/logger.js';
 import type { Rand } from '../base/random.js';
 import { MessageType, type Message } from '../raft/types.js';
@@ -33,7 +34,8 @@ export class SocketTransport implements Transport {
   private readonly random: Rand;
   private readonly links = new Map<bigint, PeerLink>();
   private readonly removed = new Set<bigint>();
-  private readonly unknownLogged = new Set<bigint>();
+  /** Unknown targets logged this streak (bounded). */
+  private readonly unknownLogged = new LogOnce<bigint>();
   private readonly unreachable = new Set<bigint>();
   private readonly pendingCalls: (() => void)[] = [];
   private flushScheduled = false;
@@ -133,7 +135,7 @@ export class SocketTransport implements Transport {
     const link = this.links.get(id);
     if (link !== undefined) return link.setUrls(peerUrls);
     this.removed.delete(id);
-    this.unknownLogged.delete(id);
+    this.unknownLogged.forget(id);
     this.links.set(id, new PeerLink(this.linkContext(), id, peerUrls));
     this.logger.info('added remote peer', { 'local-member-id': idField(this.memberId), 'remote-peer-id': idField(id), 'remote-peer-urls': peerUrls });
   }
@@ -161,8 +163,7 @@ export class SocketTransport implements Transport {
       assert(mayOriginate(this.memberId, m), `send of a ${MessageType[m.type]} from ${idField(m.from)}, neither ours nor relayable`);
       const link = this.links.get(m.to);
       if (link === undefined) {
-        if (!this.unknownLogged.has(m.to)) {
-          this.unknownLogged.add(m.to);
+        if (this.unknownLogged.first(m.to)) {
           this.logger.warn('ignored message send request; unknown remote peer target', { type: m.type, 'unknown-target-peer-id': idField(m.to) });
         }
         continue;

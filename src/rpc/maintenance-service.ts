@@ -6,6 +6,7 @@
 import { readdir, rm } from 'node:fs/promises';
 import path from 'node:path';
 import { toDomain, toWire } from '../api/convert.js';
+import { metrics, secondsSince } from '../base/metrics.js';
 import { encodeGeneric } from '../api/generic-codec.js';
 import { Errors, GrpcError, type GrpcCode } from '../api/errors.js';
 import { AlarmType, alarmText, alarmTypeNames, type AlarmRequest } from '../server/alarms.js';
@@ -98,11 +99,16 @@ async function streamSnapshot(server: ServerApi, call: StreamCall, onUnknown: (e
   const dir = path.join(server.opts.dataDir, 'member');
   if (snapshotSeq === 0) await removeStaleSnapshots(dir);
   const file = path.join(dir, `snapshot-${process.pid}-${++snapshotSeq}.tmp`);
+  // etcd_disk_backend_snapshot_duration_seconds: from taking the snapshot until it is sent or
+  // the stream ends early, as etcd's backend snapshot is observed when it is closed.
+  const t0 = performance.now();
+  let taken = false;
   try {
     const f = await server.writeSnapshotFile(file).catch(async (e: unknown) => {
       await rm(file, { force: true });
       throw e;
     });
+    taken = true;
     for await (const chunk of snapshotChunks(f)) {
       if (cancelled) break;
       const more = call.write(encodeGeneric('etcdserverpb.SnapshotResponse', toWire('etcdserverpb.SnapshotResponse', chunk)));
@@ -114,6 +120,8 @@ async function streamSnapshot(server: ServerApi, call: StreamCall, onUnknown: (e
     call.end();
   } catch (e) {
     call.end(toGrpcStatus(e, onUnknown));
+  } finally {
+    if (taken) metrics.disk.backendSnapshot.observe(secondsSince(t0));
   }
 }
 

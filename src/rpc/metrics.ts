@@ -128,6 +128,8 @@ export class MetricsHub {
     source(r, 'etcd_server_proposals_pending', 'The current number of pending proposals to commit.', 'gauge', () => one(s.pendingProposalCount()));
     source(r, 'etcd_server_proposals_failed_total', 'The total number of failed proposals seen.', 'counter', () => one(s.failedProposalCount()));
     source(r, 'etcd_server_slow_apply_total', 'The total number of slow apply requests (likely overloaded from slow disk).', 'counter', () => one(m.server.slowApply));
+    source(r, 'etcd_server_slow_read_indexes_total', "The total number of pending read indexes not in sync with leader's or timed out read index requests.", 'counter', () => one(m.server.slowReadIndexes));
+    source(r, 'etcd_server_read_indexes_failed_total', 'The total number of failed read indexes seen.', 'counter', () => one(m.server.readIndexesFailed));
     source(r, 'etcd_server_id', 'Server or member ID in hexadecimal format. 1 for \'server_id\' label with current ID.', 'gauge', () => [{ value: 1, labels: { server_id: s.memberId.toString(16) } }]);
     source(r, 'etcd_server_version', 'Which version is running. 1 for \'server_version\' label with current version.', 'gauge', () => [{ value: 1, labels: { server_version: serverVersion } }]);
     source(r, 'etcd_server_quota_backend_bytes', 'Current backend storage quota size in bytes.', 'gauge', () => one(s.opts.quotaBackendBytes === 0 ? 2 * 1024 ** 3 : s.opts.quotaBackendBytes));
@@ -137,6 +139,8 @@ export class MetricsHub {
     source(r, 'etcd_disk_wal_fsync_duration_seconds', 'The latency distributions of fsync called by WAL.', 'histogram', () => histogramSamples('etcd_disk_wal_fsync_duration_seconds', m.disk.walFsync));
     source(r, 'etcd_disk_wal_write_bytes_total', 'Total number of bytes written in WAL.', 'gauge', () => one(m.disk.walWriteBytes));
     source(r, 'etcd_disk_backend_commit_duration_seconds', 'The latency distributions of commit called by backend.', 'histogram', () => histogramSamples('etcd_disk_backend_commit_duration_seconds', m.disk.backendCommit));
+    source(r, 'etcd_disk_backend_defrag_duration_seconds', 'The latency distribution of backend defragmentation.', 'histogram', () => histogramSamples('etcd_disk_backend_defrag_duration_seconds', m.disk.backendDefrag));
+    source(r, 'etcd_disk_backend_snapshot_duration_seconds', 'The latency distribution of backend snapshots.', 'histogram', () => histogramSamples('etcd_disk_backend_snapshot_duration_seconds', m.disk.backendSnapshot));
 
     source(r, 'etcd_mvcc_db_total_size_in_bytes', 'Total size of the underlying database physically allocated in bytes.', 'gauge', () => one(s.dbSize()));
     source(r, 'etcd_debugging_mvcc_db_total_size_in_bytes', 'Total size of the underlying database physically allocated in bytes.', 'gauge', () => one(s.dbSize()));

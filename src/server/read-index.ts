@@ -6,10 +6,16 @@
  * follower may be behind the leader's commit). A round with no answer is asked again every
  * readIndexRetryMs; a leader change fails the round in flight with "leader changed", as etcd 3.4.
  *
+ * Metrics, where etcd's linearizableReadLoop counts them: etcd_server_read_indexes_failed_total
+ * once per round failed by a leader change; etcd_server_slow_read_indexes_total once per round
+ * whose readers started timing out before an answer came, and once per read state that answers
+ * no round in flight (an out-of-date answer, e.g. to an earlier ask of a round already served).
+ *
  * Invariants: at most one round is in flight; every reader is settled exactly once (released,
  * failed, or timed out by expire()); a reader is released only when applied ≥ its round's read
  * index; core calls happen only through the host's input (never inside a Ready).
  */
+import { metrics } from '../base/metrics.js';
 import type { Runtime, TimerHandle } from '../base/runtime.js';
 import { EtcdError, Errors } from '../api/errors.js';
 import { ErrProposalDropped } from '../raft/errors.js';
@@ -44,7 +50,7 @@ export class ReadIndexBatcher {
   private waiting: ReadWaiter[] = [];
   /** Every reader not yet timed out, in arrival order (non-decreasing deadlines). */
   private deadlines: ReadWaiter[] = [];
-  private round: { ctx: string; waiters: ReadWaiter[]; timer: TimerHandle } | null = null;
+  private round: { ctx: string; waiters: ReadWaiter[]; timer: TimerHandle; timedOut: boolean } | null = null;
   /** Read states confirmed but not yet reached by apply (a follower behind the leader's commit). */
   private awaitingApply: { index: bigint; waiters: ReadWaiter[] }[] = [];
 
@@ -84,6 +90,14 @@ export class ReadIndexBatcher {
       if (!w.settled) w.reject(new EtcdError(Errors.Timeout));
     }
     if (i > 0) this.deadlines = q.slice(i);
+    // The round's readers arrived in deadline order, so its first one times out first; a round
+    // still in flight whose first reader is settled got no answer in time (etcd: "timed out
+    // waiting for read index response", counted as a slow read index once per round).
+    const r = this.round;
+    if (r !== null && !r.timedOut && r.waiters[0]?.settled === true) {
+      r.timedOut = true;
+      metrics.server.slowReadIndexes++;
+    }
   }
 
   /** Starts a round if readers wait and none is in flight. Only through the host's input. */
@@ -91,7 +105,7 @@ export class ReadIndexBatcher {
     if (this.round !== null || this.waiting.length === 0 || this.h.stopped()) return;
     const ctx = this.h.nextContext();
     const timer = this.h.rt.every(readIndexRetryMs, () => this.h.input(() => this.ask(ctx)));
-    this.round = { ctx, waiters: this.waiting, timer };
+    this.round = { ctx, waiters: this.waiting, timer, timedOut: false };
     this.waiting = [];
     this.ask(ctx);
   }
@@ -110,7 +124,10 @@ export class ReadIndexBatcher {
   onReadStates(states: ReadState[]): void {
     for (const s of states) {
       const round = this.round;
-      if (!round || Buffer.from(s.ctx).toString() !== round.ctx) continue;
+      if (!round || Buffer.from(s.ctx).toString() !== round.ctx) {
+        metrics.server.slowReadIndexes++; // out of date: no round in flight asked for it
+        continue;
+      }
       this.round = null;
       round.timer.cancel();
       this.awaitingApply.push({ index: s.index, waiters: round.waiters });
@@ -137,6 +154,7 @@ export class ReadIndexBatcher {
     if (round === null) return;
     this.round = null;
     round.timer.cancel();
+    metrics.server.readIndexesFailed++;
     for (const w of round.waiters) w.reject(new EtcdError(Errors.LeaderChanged));
   }
 

@@ -1,10 +1,13 @@
 /**
  * /metrics against a real etcd 3.4.23 started alike (both with --listen-metrics-urls): after the
- * same requests (a put, a get, a lease, a watch) every etcd-named series etcdts exposes exists
+ * same requests (a put, a get, a lease, a delete, a defrag, a snapshot save) every etcd-named series etcdts exposes exists
  * in etcd's output with the same type and the same label names, the series the issue names are
  * all there, their values follow the requests, and the metrics listener serves /metrics and
  * /health (and nothing else). --metrics extensive adds grpc_server_handling_seconds.
  */
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { freePort, hasEtcd, hasEtcdctl, httpGet, inCI, killAll, run, startMember, type MemberProc } from '../helpers/procs.js';
 
@@ -46,8 +49,12 @@ const required = [
   'etcd_server_proposals_pending',
   'etcd_server_proposals_failed_total',
   'etcd_server_slow_apply_total',
+  'etcd_server_slow_read_indexes_total',
+  'etcd_server_read_indexes_failed_total',
   'etcd_disk_wal_fsync_duration_seconds',
   'etcd_disk_backend_commit_duration_seconds',
+  'etcd_disk_backend_defrag_duration_seconds',
+  'etcd_disk_backend_snapshot_duration_seconds',
   'etcd_mvcc_db_total_size_in_bytes',
   'etcd_mvcc_db_total_size_in_use_in_bytes',
   'etcd_debugging_mvcc_keys_total',
@@ -73,6 +80,8 @@ async function load(m: MemberProc): Promise<void> {
   await run('etcdctl', [...ep, 'get', 'k']);
   await run('etcdctl', [...ep, 'lease', 'grant', '100']);
   await run('etcdctl', [...ep, 'del', 'k']);
+  await run('etcdctl', [...ep, 'defrag']);
+  await run('etcdctl', [...ep, 'snapshot', 'save', path.join(mkdtempSync(path.join(tmpdir(), 'etcdts-metrics-snap-')), 'snap.db')]);
 }
 
 describe.skipIf(missing)('/metrics: etcdts against etcd 3.4.23', () => {
@@ -117,6 +126,9 @@ describe.skipIf(missing)('/metrics: etcdts against etcd 3.4.23', () => {
     expect(v('etcd_debugging_lease_granted_total')).toBe(1);
     expect(v('etcd_server_proposals_applied_total')).toBeGreaterThan(0);
     expect(v('etcd_disk_wal_fsync_duration_seconds', 'etcd_disk_wal_fsync_duration_seconds_count')).toBeGreaterThan(0);
+    expect(v('etcd_disk_backend_defrag_duration_seconds', 'etcd_disk_backend_defrag_duration_seconds_count')).toBe(1);
+    expect(v('etcd_disk_backend_snapshot_duration_seconds', 'etcd_disk_backend_snapshot_duration_seconds_count')).toBe(1);
+    expect(v('etcd_server_read_indexes_failed_total')).toBe(0);
     expect(v('grpc_server_handled_total', 'grpc_server_handled_total{grpc_code="OK",grpc_method="Put",grpc_service="etcdserverpb.KV",grpc_type="unary"}')).toBe(1);
     expect(v('grpc_server_started_total', 'grpc_server_started_total{grpc_method="Range",grpc_service="etcdserverpb.KV",grpc_type="unary"}')).toBe(1);
     expect(m.has('grpc_server_handling_seconds')).toBe(false);

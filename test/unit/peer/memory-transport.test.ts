@@ -4,6 +4,7 @@
  * requests with the same outcomes, and partitions through the hub.
  */
 import { afterEach, describe, expect, it } from 'vitest';
+import { logOnceSubjectsMax } from '../../../src/base/log-once.js';
 import { createMemoryHub, type MemoryHub, type MemoryTransport } from '../../../src/peer/memory-transport.js';
 import { PeerListenError, PeerRequestError, PeerUnavailableError, type TransportLimits } from '../../../src/peer/transport.js';
 import { message, MessageType } from '../../../src/raft/types.js';
@@ -39,6 +40,21 @@ describe('memory transport', () => {
   hub = createMemoryHub();
   afterEach(() => {
     hub = createMemoryHub();
+  });
+
+  it('logs a send to an unknown member once per streak, remembering a bounded number of such members', async () => {
+    const a = testMember(1n);
+    const ta = await node(a);
+    const warn = 'ignored message send request; unknown remote peer target';
+    ta.send([heartbeat(1n, 99n, 1n)]);
+    ta.send([heartbeat(1n, 99n, 2n)]);
+    expect(logged(a, warn)).toBe(1);
+    // A stream of distinct bogus targets: each logs once, and the memory of them is bounded
+    // (it was an ever-growing Set), so member 99 has been forgotten and logs again.
+    for (let i = 0; i < logOnceSubjectsMax; i++) ta.send([heartbeat(1n, 1000n + BigInt(i), 1n)]);
+    expect(logged(a, warn)).toBe(1 + logOnceSubjectsMax);
+    ta.send([heartbeat(1n, 99n, 3n)]);
+    expect(logged(a, warn)).toBe(2 + logOnceSubjectsMax);
   });
 
   it('delivers in order, later than send(), with every field through the codec', async () => {

@@ -5,6 +5,7 @@
  * Waits are conditions with deadlines; nothing sleeps for a fixed time.
  */
 import { afterEach, describe, expect, it } from 'vitest';
+import { logOnceSubjectsMax } from '../../../src/base/log-once.js';
 import { SocketTransport } from '../../../src/peer/socket-transport.js';
 import { PeerListenError, PeerRequestError, PeerUnavailableError, type TransportLimits } from '../../../src/peer/transport.js';
 import { message, MessageType, type Message } from '../../../src/raft/types.js';
@@ -38,6 +39,21 @@ afterEach(async () => {
 });
 
 describe('gRPC peer transport', () => {
+  it('logs a send to an unknown member once per streak, remembering a bounded number of such members', async () => {
+    const a = testMember(1n);
+    const ta = await node(a, await freePort());
+    const warn = 'ignored message send request; unknown remote peer target';
+    ta.send([heartbeat(1n, 99n, 1n)]);
+    ta.send([heartbeat(1n, 99n, 2n)]);
+    expect(logged(a, warn)).toBe(1);
+    // A stream of distinct bogus targets: each logs once, and the memory of them is bounded
+    // (it was an ever-growing Set), so member 99 has been forgotten and logs again.
+    for (let i = 0; i < logOnceSubjectsMax; i++) ta.send([heartbeat(1n, 1000n + BigInt(i), 1n)]);
+    expect(logged(a, warn)).toBe(1 + logOnceSubjectsMax);
+    ta.send([heartbeat(1n, 99n, 3n)]);
+    expect(logged(a, warn)).toBe(2 + logOnceSubjectsMax);
+  });
+
   it('delivers messages in order, batched on one stream, and counts the stream active', async () => {
     const a = testMember(1n);
     const b = testMember(2n);
