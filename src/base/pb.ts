@@ -182,6 +182,8 @@ const u32n = 0x1_0000_0000n;
 export function int64Size(v: bigint): number {
   if (v < 0n) return 10;
   if (v < u32n) return varintSize(Number(v));
+  const enc = bigVarints.get(v);
+  if (enc !== undefined) return enc.length;
   let n = 5;
   let x = v >> 35n;
   while (x > 0n) {
@@ -207,6 +209,28 @@ export function messageFieldSize(len: number): number {
 
 // ---- writing ----
 
+/**
+ * Varints of int64 values beyond 2^53 — in practice the cluster and member ids in every
+ * response header, and lease ids. Encoding one with bigint arithmetic allocates ~20 BigInts
+ * (a tenth of a put's allocations, measured), so the first bigVarintsMax such values are kept
+ * encoded; others are encoded each time.
+ */
+const bigVarints = new Map<bigint, Uint8Array>();
+const bigVarintsMax = 256;
+
+function bigVarint(v: bigint): Uint8Array {
+  let x = BigInt.asUintN(64, v);
+  const out: number[] = [];
+  while (x >= 0x80n) {
+    out.push(Number(x & 0x7fn) | 0x80);
+    x >>= 7n;
+  }
+  out.push(Number(x));
+  const enc = Uint8Array.from(out);
+  if (bigVarints.size < bigVarintsMax) bigVarints.set(v, enc);
+  return enc;
+}
+
 export class PbWriter {
   pos: number;
   constructor(
@@ -231,13 +255,9 @@ export class PbWriter {
 
   int64(v: bigint): void {
     if (v >= 0n && v < 0x20000000000000n) return this.varint(Number(v));
-    let x = BigInt.asUintN(64, v);
+    const enc = bigVarints.get(v) ?? bigVarint(v);
     const buf = this.buf;
-    while (x >= 0x80n) {
-      buf[this.pos++] = Number(x & 0x7fn) | 0x80;
-      x >>= 7n;
-    }
-    buf[this.pos++] = Number(x);
+    for (let i = 0; i < enc.length; i++) buf[this.pos++] = enc[i] as number;
   }
 
   int64Field(tag: number, v: bigint): void {

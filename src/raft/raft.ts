@@ -756,13 +756,26 @@ export class Raft {
 
   /** §5.3/§5.4.2: the highest index replicated on a quorum of voters, committed if of our term. */
   private maybeCommit(): boolean {
-    const matches: bigint[] = [];
-    for (const pr of this.prs.values()) if (!pr.isLearner) matches.push(pr.match);
+    // Called once per proposal on a leader: a reused array and an insertion sort (a handful of
+    // voters) instead of a new array and a sort with a comparator each time.
+    const matches = this.matchScratch;
+    matches.length = 0;
+    for (const pr of this.prs.values()) {
+      if (pr.isLearner) continue;
+      const x = pr.match;
+      let j = matches.length - 1;
+      matches.push(x);
+      while (j >= 0 && (matches[j] as bigint) < x) {
+        matches[j + 1] = matches[j] as bigint;
+        j--;
+      }
+      matches[j + 1] = x;
+    }
     if (matches.length === 0) return false;
-    matches.sort((a, b) => (a > b ? -1 : a < b ? 1 : 0));
     const mci = matches[Math.floor(matches.length / 2)] as bigint;
     return this.log.maybeCommit(mci, this.term);
   }
+  private readonly matchScratch: bigint[] = [];
 
   private appendEntry(es: Entry[]): void {
     let li = this.log.lastIndex();
