@@ -1,9 +1,9 @@
 /** The write-ahead log: replay, tail overwrite, torn tails, corruption, floors, rotation. */
 import { closeSync, mkdtempSync, openSync, readFileSync, rmSync, writeFileSync, writeSync } from 'node:fs';
-import type { FileHandle } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
+import { fileIo, inlineWriteBytesMax, inlineWriteSlowMs } from '../../../src/storage/disk.js';
 import { crc32, type LogEntry, Wal, WalCorruptError } from '../../../src/storage/wal.js';
 
 const dirs: string[] = [];
@@ -67,28 +67,71 @@ describe('wal', () => {
     expect(show((await Wal.open(d)).state.entries)).toEqual(['1/1/e1', '2/1/e2', '3/1/e3']);
   });
 
-  it('a short write (the disk filled up mid-append) fails the save: a torn record is never acknowledged', async () => {
-    // Found by the fault harness (disk fault on a tmpfs): write() wrote what fit and returned the
-    // count, save() took it as durable, the member acknowledged entries it then lost on restart,
-    // and the leader's next heartbeat failed it with "tocommit(305) is out of range [lastIndex(304)]".
+  // Found by the fault harness (disk fault on a tmpfs): write() wrote what fit and returned the
+  // count, save() took it as durable, the member acknowledged entries it then lost on restart,
+  // and the leader's next heartbeat failed it with "tocommit(305) is out of range [lastIndex(304)]".
+  // Small writes run inline (writeSync), large ones on the threadpool (write): both paths.
+  for (const [path, size] of [['inline', 4], ['threadpool', inlineWriteBytesMax + 1]] as const) {
+    it(`a short write (the disk filled up mid-append) fails the save: a torn record is never acknowledged (${path})`, async () => {
+      const d = dir();
+      const { wal } = await Wal.open(d, 1 << 20);
+      await wal.save(undefined, [ent(1, 1)], true);
+      const real = { ...fileIo };
+      let calls = 0;
+      // As the kernel does on a full disk: a short count first, then ENOSPC.
+      const enospc = (): Error => Object.assign(new Error('ENOSPC: no space left on device, write'), { code: 'ENOSPC' });
+      fileIo.writeSync = ((fd: number, b: Uint8Array, o: number, l: number, p: number) => {
+        if (calls++ === 0) return real.writeSync(fd, b, o, Math.floor(l / 2), p);
+        throw enospc();
+      }) as typeof fileIo.writeSync;
+      fileIo.write = ((fd: number, b: Uint8Array, o: number, l: number, p: number, cb: (e: Error | null, n: number) => void) => {
+        if (calls++ === 0) return real.write(fd, b, o, Math.floor(l / 2), p, cb);
+        cb(enospc(), 0);
+      }) as typeof fileIo.write;
+      try {
+        const big = 'x'.repeat(size);
+        await expect(wal.save(undefined, [ent(2, 1, `e2${big}`), ent(3, 1, `e3${big}`)], true)).rejects.toThrow(/ENOSPC/);
+      } finally {
+        Object.assign(fileIo, real);
+      }
+      expect(calls).toBe(2);
+      await wal.close();
+      // What did make it whole (e2, in the first half) may survive; it was never acknowledged.
+      const again = await Wal.open(d, 1 << 20);
+      expect(show(again.state.entries).map((x) => x.slice(0, 8))).toEqual(['1/1/e1', '2/1/e2xx']);
+      await again.wal.close();
+    });
+  }
+
+  it('a slow inline write sends the next small writes to the threadpool until one is fast again', async () => {
     const d = dir();
     const { wal } = await Wal.open(d);
-    await wal.save(undefined, [ent(1, 1)], true);
-    // The WAL's segment is a DiskFile wrapping a node FileHandle: patch the handle underneath.
-    const fh = (wal as unknown as { fh: { fh: FileHandle } }).fh.fh;
-    const real = fh.write.bind(fh) as (b: Buffer, o: number, l: number, p: number) => Promise<{ bytesWritten: number }>;
-    let calls = 0;
-    // As the kernel does on a full disk: a short count first, then ENOSPC.
-    (fh as unknown as { write: unknown }).write = async (b: Buffer, o: number, l: number, p: number) => {
-      if (calls++ === 0) return real(b, o, Math.floor(l / 2), p);
-      throw Object.assign(new Error('ENOSPC: no space left on device, write'), { code: 'ENOSPC' });
-    };
-    await expect(wal.save(undefined, [ent(2, 1), ent(3, 1)], true)).rejects.toThrow(/ENOSPC/);
-    await fh.close();
-    // What did make it whole (e2, in the first half) may survive; it was never acknowledged.
-    const again = await Wal.open(d);
-    expect(show(again.state.entries)).toEqual(['1/1/e1', '2/1/e2']);
-    await again.wal.close();
+    const real = { ...fileIo };
+    const seen: string[] = [];
+    let slow = true;
+    fileIo.writeSync = ((...a: Parameters<typeof fileIo.writeSync>) => {
+      seen.push('inline');
+      const until = performance.now() + inlineWriteSlowMs + 3;
+      while (slow && performance.now() < until) {
+        // a slow disk
+      }
+      return real.writeSync(...a);
+    }) as typeof fileIo.writeSync;
+    fileIo.write = ((...a: Parameters<typeof fileIo.write>) => {
+      seen.push('threadpool');
+      return (real.write as (...x: unknown[]) => void)(...a);
+    }) as typeof fileIo.write;
+    try {
+      await wal.save(undefined, [ent(1, 1)], true);
+      slow = false;
+      await wal.save(undefined, [ent(2, 1)], true);
+      await wal.save(undefined, [ent(3, 1)], true);
+    } finally {
+      Object.assign(fileIo, real);
+    }
+    expect(seen).toEqual(['inline', 'threadpool', 'inline']);
+    await wal.close();
+    expect(show((await Wal.open(d)).state.entries)).toEqual(['1/1/e1', '2/1/e2', '3/1/e3']);
   });
 
   it('refuses to open when a sealed segment is corrupt', async () => {
