@@ -6,17 +6,19 @@
  * (server/snapshot-restore.ts).
  */
 import type { OfflineTools } from '../cli/offline.js';
-import { bootstrapMembers } from '../config/bootstrap.js';
-import { parseInitialCluster } from '../config/flags.js';
-import { parseEtcdUrls } from '../config/urls.js';
 
-// The storage code (classic-level's native addon) loads only when a local-file command runs:
-// every other ctl command starts without it (issue 13).
-const restoreSnapshot = async (...a: Parameters<typeof import('../server/snapshot-restore.js').restoreSnapshot>) => (await import('../server/snapshot-restore.js')).restoreSnapshot(...a);
+// The config and storage code (classic-level's native addon, the config parser, crypto) loads
+// only when a local-file command runs: every other ctl command starts without it (issue 13).
 const defragDataDir = async (...a: Parameters<typeof import('../server/maintenance.js').defragDataDir>) => (await import('../server/maintenance.js')).defragDataDir(...a);
 
 export const offlineTools: OfflineTools = {
   async restore(r) {
+    const [{ bootstrapMembers }, { parseInitialCluster }, { parseEtcdUrls }, { restoreSnapshot }] = await Promise.all([
+      import('../config/bootstrap.js'),
+      import('../config/flags.js'),
+      import('../config/urls.js'),
+      import('../server/snapshot-restore.js'),
+    ]);
     const boot = bootstrapMembers({
       name: r.name,
       initialCluster: parseInitialCluster(r.initialCluster),

@@ -43,6 +43,7 @@ import type { FlagSet } from './flags.js';
 import type { OfflineTools } from './offline.js';
 import { globalFlags } from './global-flags.js';
 import { bin, zapJsonString } from './go-format.js';
+import { loadGoJson } from './go-json.js';
 import { CliExit, ExitCode, processOut, type Out } from './output.js';
 import { newPrinter, type Printer } from './printers/index.js';
 
@@ -285,8 +286,14 @@ export async function main(argvIn: string[], out: Out = processOut, opts: MainOp
             insecureTransport: flags.bool('insecure-transport'),
             skipVerify: flags.bool('insecure-skip-tls-verify'),
           }));
-    // The gRPC client (grpc-js) loads only for commands that talk to a server: `version` and
-    // the offline snapshot commands start without it (cold start, issue 13).
+    // -w json and -w protobuf print the wire object of a response through protobufjs's
+    // descriptors (go-json-impl.ts); any other output needs neither: its calls use the client's
+    // hand codecs where it has them (get, put, del, txn), and protobufjs stays unloaded (issue 13).
+    // The flag or ETCDCTL_WRITE_OUT may name the format (configure() decides which counts).
+    const wireOutput = [flags.has('write-out') ? flags.str('write-out') : '', env['ETCDCTL_WRITE_OUT'] ?? ''].some((f) => f === 'json' || f === 'protobuf');
+    if (wireOutput) await loadGoJson();
+    // The client (HTTP/2, and grpc-js once a stream is opened) loads only for commands that talk
+    // to a server: `version` and the offline snapshot commands start without it (issue 13).
     let Client: typeof EtcdClient | null = offlineCommands.has(pathOf(cmd).join(' ')) ? null : (await import('../client/client.js')).EtcdClient;
     const loadClient = async (): Promise<typeof EtcdClient> => (Client ??= (await import('../client/client.js')).EtcdClient);
     /** `ownTls`: the TLS of another cluster (make-mirror's --dest-*); null: none; undefined: the global flags'. */
@@ -300,6 +307,7 @@ export async function main(argvIn: string[], out: Out = processOut, opts: MainOp
         keepaliveTimeMs: flags.ms('keepalive-time'),
         keepaliveTimeoutMs: flags.ms('keepalive-timeout'),
         onRetryWarning: (w) => out.stderr(retryWarningLine(w)),
+        keepRaw: wireOutput,
       });
       clients.push(c);
       return c;

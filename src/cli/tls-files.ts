@@ -9,8 +9,8 @@
  * (An https:// endpoint without any of these still uses TLS with the system's roots: client.ts.)
  */
 import { readFileSync } from 'node:fs';
-import tls from 'node:tls';
 import type { ClientTls } from '../client/client.js';
+import { nodeTls } from './builtins.js';
 import { bin } from './go-format.js';
 import { CliExit, ExitCode } from './output.js';
 
@@ -52,7 +52,7 @@ export function clientTls(f: TlsFlags): ClientTls | undefined {
     if (!pemBlocks(out.cert).some((b) => b.type === 'CERTIFICATE')) fail('tls: failed to find any PEM data in certificate input');
     if (pemBlocks(out.key).length === 0) fail('tls: failed to find any PEM data in key input');
     try {
-      tls.createSecureContext({ cert: out.cert, key: out.key });
+      nodeTls().createSecureContext({ cert: out.cert, key: out.key });
     } catch {
       fail('tls: private key does not match public key');
     }

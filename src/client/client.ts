@@ -12,17 +12,19 @@
  *   interceptor logs it, so etcdctl's stderr can be reproduced.
  * - 64-bit integers: requests take bigint, responses give bigint (`resp`) and the wire object
  *   with decimal strings (`raw`).
+ * - Codecs: the KV calls (range, put, deleteRange, txn) go through the hand codecs of
+ *   api/kv-wire-client.ts when the caller does not want `raw` (`keepRaw: false`, as ctl outside
+ *   `-w json|protobuf`); every other call, and these with `keepRaw`, through protobufjs
+ *   (generic-wire.ts), loaded on first use. So `ctl get/put/del/txn` start without it (issue 13).
  */
 import { randomUUID } from 'node:crypto';
 import type * as grpc from '@grpc/grpc-js';
-import { toDomain, toWire } from '../api/convert.js';
-import { decodeGeneric, encodeGeneric } from '../api/generic-codec.js';
 import { emptyRangeRequest } from '../api/kv-types.js';
+import * as kvWire from '../api/kv-wire-client.js';
 import { parseEndpoint, type Endpoint } from './endpoints.js';
 import { H2CallError, H2Channel } from './h2-unary.js';
 import { ClientError, goStatusText } from './errors.js';
 import type { WatchSession } from './watch.js';
-import { pruneWire } from './wire.js';
 import type {
   AlarmList,
   AuthHeaderOnly,
@@ -76,6 +78,11 @@ export interface ClientOptions {
    * without it only `https://` endpoints use TLS, with the system's roots.
    */
   tls?: ClientTls;
+  /**
+   * Results of the KV calls carry the wire object (`raw`); default true. False: they are
+   * decoded by the hand codecs and `raw` throws (only json/protobuf printing reads it).
+   */
+  keepRaw?: boolean;
 }
 
 export interface ClientTls {
@@ -109,6 +116,24 @@ interface Conn {
   /** Streams: a grpc-js client, made when the first stream is opened (grpc-js loads then). */
   grpc: grpc.Client | null;
 }
+
+/** The protobufjs codec path, loaded with the first call that needs it. */
+let genericWire: Promise<typeof import('./generic-wire.js')> | null = null;
+function loadGenericWire(): Promise<typeof import('./generic-wire.js')> {
+  genericWire ??= import('./generic-wire.js');
+  return genericWire;
+}
+
+/** A call's request bytes and how to read its answer. */
+interface CallCodec<T> {
+  request: Uint8Array;
+  decode(bytes: Buffer): { raw: WireMessage; resp: T };
+}
+
+/** What a result decoded by a hand codec answers when asked for its wire object. */
+const noRaw = (): WireMessage => {
+  throw new Error('this client keeps no wire objects (keepRaw: false)');
+};
 
 /** grpc-js and the client constructors, loaded with the first stream. */
 type GrpcModules = { grpc: typeof import('@grpc/grpc-js'); proto: typeof import('../api/proto.js') };
@@ -194,7 +219,7 @@ export class EtcdClient {
 
   range(req: Partial<RangeRequest> & { key: Buffer }): Promise<CallResult<Range>> {
     const full: RangeRequest = { ...emptyRangeRequest(req.key), ...req };
-    return this.call(kv('Range', 'RangeRequest', 'RangeResponse', true), full);
+    return this.call(kv('Range', 'RangeRequest', 'RangeResponse', true), full, undefined, () => hand(kvWire.encodeRangeRequest(full), kvWire.decodeRangeResponse as (b: Buffer) => Range));
   }
 
   put(req: Partial<PutRequest> & { key: Buffer }): Promise<CallResult<Put>> {
@@ -206,16 +231,18 @@ export class EtcdClient {
       ignore_lease: false,
       ...req,
     };
-    return this.call(kv('Put', 'PutRequest', 'PutResponse', false), full);
+    return this.call(kv('Put', 'PutRequest', 'PutResponse', false), full, undefined, () => hand(kvWire.encodePutRequest(full), kvWire.decodePutResponse as (b: Buffer) => Put));
   }
 
   deleteRange(req: Partial<DeleteRangeRequest> & { key: Buffer }): Promise<CallResult<DeleteRange>> {
     const full: DeleteRangeRequest = { range_end: Buffer.alloc(0), prev_kv: false, ...req };
-    return this.call(kv('DeleteRange', 'DeleteRangeRequest', 'DeleteRangeResponse', false), full);
+    return this.call(kv('DeleteRange', 'DeleteRangeRequest', 'DeleteRangeResponse', false), full, undefined, () =>
+      hand(kvWire.encodeDeleteRangeRequest(full), kvWire.decodeDeleteRangeResponse as (b: Buffer) => DeleteRange),
+    );
   }
 
   txn(req: TxnRequest): Promise<CallResult<Txn>> {
-    return this.call(kv('Txn', 'TxnRequest', 'TxnResponse', isReadOnlyTxn(req)), req);
+    return this.call(kv('Txn', 'TxnRequest', 'TxnResponse', isReadOnlyTxn(req)), req, undefined, () => hand(kvWire.encodeTxnRequest(req), kvWire.decodeTxnResponse as (b: Buffer) => Txn));
   }
 
   compact(req: CompactionRequest): Promise<CallResult<Compaction>> {
@@ -363,6 +390,7 @@ export class EtcdClient {
       throw ClientError.deadline(goStatusText(4, refusedText(conn.endpoint)));
     }
     const { grpc, proto } = await loadGrpc();
+    const { toDomain } = await loadGenericWire();
     const def = proto.MaintenanceClient.service['Snapshot'];
     if (!def) throw new Error('no method Snapshot');
     const md = new grpc.Metadata();
@@ -503,9 +531,10 @@ export class EtcdClient {
 
   // ---- the call path ----
 
-  private async call<T>(spec: CallSpec, req: unknown, only?: number): Promise<CallResult<T>> {
+  /** `handCodec`: the call's hand codec (KV calls), used unless the caller keeps wire objects. */
+  private async call<T>(spec: CallSpec, req: unknown, only?: number, handCodec?: () => CallCodec<T>): Promise<CallResult<T>> {
     const deadline = Date.now() + this.commandTimeoutMs;
-    const wireReq = pruneWire(`etcdserverpb.${spec.requestType}`, toWire(`etcdserverpb.${spec.requestType}`, req));
+    const codec = handCodec !== undefined && this.opts.keepRaw === false ? handCodec() : await this.genericCodec<T>(spec, req);
     const target = only === undefined ? this.target : `passthrough:///${(this.endpoints[only] as Endpoint).hostPort}`;
     let attempt = 0;
     let everConnected = false;
@@ -520,8 +549,9 @@ export class EtcdClient {
       }
       everConnected = true;
       try {
-        const raw = await this.unary(this.conns[idx] as Conn, spec, wireReq, deadline);
-        return { type: `etcdserverpb.${spec.responseType}`, raw, resp: toDomain<T>(`etcdserverpb.${spec.responseType}`, raw) };
+        const bytes = await this.unary(this.conns[idx] as Conn, spec, codec.request, deadline);
+        const { raw, resp } = codec.decode(bytes);
+        return raw === noRawMarker ? { type: `etcdserverpb.${spec.responseType}`, get raw() { return noRaw(); }, resp } : { type: `etcdserverpb.${spec.responseType}`, raw, resp };
       } catch (e) {
         const err = asServiceError(e);
         if (err.code === statusDeadlineExceeded || Date.now() >= deadline) {
@@ -538,13 +568,17 @@ export class EtcdClient {
     }
   }
 
-  private async unary(conn: Conn, spec: CallSpec, wireReq: WireMessage, deadline: number): Promise<WireMessage> {
+  private async genericCodec<T>(spec: CallSpec, req: unknown): Promise<CallCodec<T>> {
+    const g = await loadGenericWire();
+    const pkg = spec.service.split('.')[0] as string;
+    const respType = `${pkg}.${spec.responseType}`;
+    return { request: g.encodeRequest(`${pkg}.${spec.requestType}`, req), decode: (b) => g.decodeResponse<T>(respType, b) };
+  }
+
+  private unary(conn: Conn, spec: CallSpec, request: Uint8Array, deadline: number): Promise<Buffer> {
     const md: Record<string, string> = {};
     if (this.token !== undefined) md['token'] = this.token;
-    const reqType = `${spec.service.split('.')[0]}.${spec.requestType}`;
-    const respType = `${spec.service.split('.')[0]}.${spec.responseType}`;
-    const bytes = await conn.h2.call(`/${spec.service}/${spec.method}`, encodeGeneric(reqType, wireReq), md, deadline);
-    return decodeGeneric(respType, bytes) as WireMessage;
+    return conn.h2.call(`/${spec.service}/${spec.method}`, request, md, deadline);
   }
 
   /** The first connected endpoint, in the given order; else the first to connect. */
@@ -586,6 +620,13 @@ const statusUnavailable = 14;
 
 function kv(method: string, requestType: string, responseType: string, readOnly: boolean): CallSpec {
   return { service: 'etcdserverpb.KV', method, requestType, responseType, readOnly };
+}
+
+/** The wire object a hand codec's result does not have. */
+const noRawMarker: WireMessage = {};
+
+function hand<T>(request: Buffer, decode: (b: Buffer) => T): CallCodec<T> {
+  return { request, decode: (b) => ({ raw: noRawMarker, resp: decode(b) }) };
 }
 
 function lease(method: string, requestType: string, responseType: string, readOnly: boolean): CallSpec {

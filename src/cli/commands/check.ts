@@ -10,12 +10,12 @@
  *
  * ETCDTS_TEST_CHECK_PERF_SECONDS shortens the 60 s (tests only).
  */
-import { randomBytes } from 'node:crypto';
 import { prefixEnd } from '../../base/bytes.js';
 import type { EtcdClient } from '../../client/client.js';
 import { ClientError } from '../../client/errors.js';
 import type { Command, RunContext } from '../command.js';
 import { goQuote } from '../go-format.js';
+import { nodeCrypto } from '../builtins.js';
 import { CliExit, ExitCode } from '../output.js';
 import { clientTls } from '../tls-files.js';
 
@@ -47,7 +47,7 @@ function putVarint(buf: Buffer, v: bigint): void {
 /** A random Go rand.Int63n(MaxInt64) as a varint in the front of a zeroed buffer of `size` bytes. */
 function randomKey(size: number): Buffer {
   const k = Buffer.alloc(size);
-  putVarint(k, BigInt(`0x${randomBytes(8).toString('hex')}`) & 0x7fff_ffff_ffff_ffffn);
+  putVarint(k, BigInt(`0x${nodeCrypto().randomBytes(8).toString('hex')}`) & 0x7fff_ffff_ffff_ffffn);
   return k;
 }
 

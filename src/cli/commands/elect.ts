@@ -8,8 +8,6 @@
  * proclaims and each next leader, as `get` responses, until interrupted (exit 0); a broken
  * observation is `Error: elect: observer lost`.
  */
-import { toWire } from '../../api/convert.js';
-import { Election, Session } from '../../client/concurrency.js';
 import type { CallResult, Range } from '../../client/types.js';
 import type { Command } from '../command.js';
 import { CliExit, ExitCode } from '../output.js';
@@ -27,6 +25,8 @@ export const electCommand: Command = {
     const listen = ctx.flags.bool('listen');
     if (args.length === 1 && !listen) throw new CliExit(ExitCode.BadArgs, 'no proposal argument but -l not set');
     if (args.length === 2 && listen) throw new CliExit(ExitCode.BadArgs, 'proposal given but -l is set');
+    // Loaded here, not at start: they bring protobufjs, which other commands start without (issue 13).
+    const [{ toWire }, { Election, Session }] = await Promise.all([import('../../api/convert.js'), import('../../client/concurrency.js')]);
     const client = await ctx.client();
     const display = ctx.display();
     const session = await Session.create(client);

@@ -2,7 +2,6 @@
  * `lease grant|revoke|timetolive|list|keep-alive` (etcdctl 3.4.23 lease_command.go behaviour:
  * argument checks and their messages, exit codes, and what each prints; printers/lease.ts).
  */
-import { keepAlive, keepAliveOnce } from '../../client/lease-keepalive.js';
 import { ClientError } from '../../client/errors.js';
 import type { Command, RunContext } from '../command.js';
 import { bin } from '../go-format.js';
@@ -106,6 +105,8 @@ export const leaseKeepAliveCommand: Command = {
   async run(ctx, args) {
     if (args.length !== 1) throw new CliExit(ExitCode.BadArgs, 'lease keep-alive command needs lease ID as argument');
     const id = leaseFromArg(args[0] as string);
+    // Loaded here, not at start: it brings protobufjs, which other commands start without (issue 13).
+    const { keepAlive, keepAliveOnce } = await import('../../client/lease-keepalive.js');
     const client = await ctx.client();
     const p = await printer(ctx);
     if (ctx.flags.bool('once')) {

@@ -8,8 +8,7 @@
  * (`Error: exit status N`). An interrupt while waiting fails with `context canceled` after
  * removing the waiter's key.
  */
-import { spawn } from 'node:child_process';
-import { Mutex, Session } from '../../client/concurrency.js';
+import { nodeChildProcess } from '../builtins.js';
 import type { Command, RunContext } from '../command.js';
 import { goQuote } from '../go-format.js';
 import { CliExit, ExitCode } from '../output.js';
@@ -22,6 +21,8 @@ export const lockCommand: Command = {
   flags: [{ name: 'ttl', kind: 'int64', def: '10', usage: 'timeout for session' }],
   async run(ctx, args) {
     if (args.length === 0) throw new CliExit(ExitCode.BadArgs, 'lock takes a lock name argument and an optional command to execute');
+    // Loaded here, not at start: it brings protobufjs, which other commands start without (issue 13).
+    const { Mutex, Session } = await import('../../client/concurrency.js');
     const client = await ctx.client();
     const display = ctx.display();
     const session = await Session.create(client, ctx.flags.int('ttl'));
@@ -67,7 +68,7 @@ function runHolding(ctx: RunContext, cmd: string[], lockEnv: string[]): Promise<
   }
   for (const [k, v] of Object.entries(process.env)) if (v !== undefined && !(k in env)) env[k] = v;
   return new Promise((resolve) => {
-    const child = spawn(argv[0] as string, argv.slice(1), { env, stdio: ['inherit', 'pipe', 'pipe'] });
+    const child = nodeChildProcess().spawn(argv[0] as string, argv.slice(1), { env, stdio: ['inherit', 'pipe', 'pipe'] });
     child.stdout.on('data', (d: Buffer) => ctx.out.stdout(d.toString('latin1')));
     child.stderr.on('data', (d: Buffer) => ctx.out.stderr(d.toString('latin1')));
     child.once('error', () => resolve(`exec: ${goQuote(cmd[0] as string)}: executable file not found in $PATH`));

@@ -9,12 +9,11 @@
  * bucket), total keys and size of the bbolt file, as etcdctl computes them.
  * restore: through the offline tools bin/ctl.ts provides (cli/offline.ts).
  */
-import { createHash } from 'node:crypto';
 import { closeSync, fstatSync, openSync, readSync, statSync } from 'node:fs';
-import { open, rename, rm } from 'node:fs/promises';
 import { crc32cUpdate } from '../../base/crc32c.js';
 import { BoltReader, SnapshotFormatError } from '../../api/snapshot-file.js';
 import { ClientError } from '../../client/errors.js';
+import { nodeCrypto, nodeFsPromises } from '../builtins.js';
 import type { Command } from '../command.js';
 import { bin } from '../go-format.js';
 import { CliExit, ExitCode } from '../output.js';
@@ -49,11 +48,11 @@ export const snapshotSaveCommand: Command = {
     const target = args[0] as string;
     const part = `${fsPath(target)}.part`;
     const bar = new ProgressBar(ctx.out.stderr, process.stderr.isTTY === true, 'Downloading snapshot');
-    const fh = await open(part, 'w', 0o600);
+    const fh = await nodeFsPromises().open(part, 'w', 0o600);
     let timer: NodeJS.Timeout | undefined;
     try {
       const download = (async (): Promise<void> => {
-        const h = createHash('sha256');
+        const h = nodeCrypto().createHash('sha256');
         let last: Buffer | null = null;
         let done = 0;
         let total = 0;
@@ -74,10 +73,10 @@ export const snapshotSaveCommand: Command = {
       });
       await Promise.race([download, deadline]);
       await fh.close();
-      await rename(part, fsPath(target));
+      await nodeFsPromises().rename(part, fsPath(target));
     } catch (e) {
       await fh.close().catch(() => undefined);
-      await rm(part, { force: true });
+      await nodeFsPromises().rm(part, { force: true });
       if (e instanceof CliExit) throw e;
       throw new CliExit(ExitCode.Interrupted, bin(e instanceof Error ? e.message : String(e)));
     } finally {

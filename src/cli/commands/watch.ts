@@ -10,10 +10,10 @@
  * `Error: watch is canceled by the server`, exit 5. `-i` reads `watch ...` and `progress`
  * lines from stdin.
  */
-import { spawnSync } from 'node:child_process';
 import { prefixEnd } from '../../base/bytes.js';
 import type { WatchRequestOptions, WatchResponseView, WatchSession } from '../../client/watch.js';
 import { isProgressNotify } from '../../client/watch-view.js';
+import { nodeChildProcess } from '../builtins.js';
 import type { Command, RunContext } from '../command.js';
 import { FlagSet, type FlagSpec } from '../flags.js';
 import { goQuote } from '../go-format.js';
@@ -96,7 +96,7 @@ function printResponse(ctx: RunContext, display: WatchPrinter, r: WatchResponseV
       ETCD_WATCH_VALUE: Buffer.from(goQuote(ev.kv.value), 'latin1').toString('utf8'),
     };
     const argv = exec.map((x) => Buffer.from(x, 'latin1').toString('utf8'));
-    const res = spawnSync(argv[0] as string, argv.slice(1), { env, stdio: ['ignore', 'pipe', 'pipe'] });
+    const res = nodeChildProcess().spawnSync(argv[0] as string, argv.slice(1), { env, stdio: ['ignore', 'pipe', 'pipe'] });
     if (res.stdout) ctx.out.stdout(res.stdout.toString('latin1'));
     if (res.stderr) ctx.out.stderr(res.stderr.toString('latin1'));
     if (res.error || res.status !== 0) {

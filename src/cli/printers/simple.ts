@@ -31,14 +31,10 @@ export class SimplePrinter implements Printer {
 
   txn(r: CallResult<Txn>): string {
     let s = r.resp.succeeded ? 'SUCCESS\n' : 'FAILURE\n';
-    r.resp.responses.forEach((op, i) => {
+    r.resp.responses.forEach((op) => {
       s += '\n';
-      const raw = ((r.raw['responses'] as Record<string, unknown>[] | undefined) ?? [])[i] ?? {};
-      const sub = <T>(type: string, key: string, resp: T | undefined): CallResult<T> => ({
-        type,
-        raw: (raw[key] as Record<string, unknown>) ?? {},
-        resp: resp as T,
-      });
+      // get/put/del above read only `resp` (the wire object may not be kept: client.ts keepRaw).
+      const sub = <T>(type: string, _key: string, resp: T | undefined): CallResult<T> => ({ type, raw: {}, resp: resp as T });
       if (op.response === 'response_delete_range') s += this.del(sub('etcdserverpb.DeleteRangeResponse', op.response, op.response_delete_range as DeleteRange));
       else if (op.response === 'response_put') s += this.put(sub('etcdserverpb.PutResponse', op.response, op.response_put as Put));
       else if (op.response === 'response_range') s += this.get(sub('etcdserverpb.RangeResponse', op.response, op.response_range as Range));

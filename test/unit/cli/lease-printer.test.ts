@@ -2,7 +2,8 @@
  * Lease output of ctl against text captured from etcdctl 3.4.23 talking to etcd 3.4.23
  * (2026-11-23), so the formats are checked even where etcd is not installed.
  */
-import { describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { loadGoJson } from '../../../src/cli/go-json.js';
 import { toDomain } from '../../../src/api/convert.js';
 import type { CallResult, WireMessage } from '../../../src/client/types.js';
 import { leaseHex, leasePrinter } from '../../../src/cli/printers/lease.js';
@@ -26,6 +27,9 @@ const list = res('LeaseLeasesResponse', { header, leases: [{ ID: '41111201968369
 const grant = res('LeaseGrantResponse', { header, ID: '4111120196836997131', TTL: '50', error: '' });
 const keepAlive = res('LeaseKeepAliveResponse', { header, ID: '4111120196836997127', TTL: '100' });
 const revoke = res('LeaseRevokeResponse', { header: { ...header, revision: '4' } });
+
+// The json/protobuf printers need go-json's implementation loaded (main.ts loads it for -w json|protobuf).
+beforeAll(() => loadGoJson());
 
 describe('lease printers (etcdctl 3.4.23 text)', () => {
   it('simple', () => {

@@ -2,7 +2,8 @@
  * ctl's display of the maintenance commands, against text captured from etcdctl 3.4.23
  * (test/compat/maintenance-vs-etcd.test.ts compares them live), and the progress bar.
  */
-import { describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { loadGoJson } from '../../../src/cli/go-json.js';
 import { alarmOutput, dbStatusOutput, hashKvOutput } from '../../../src/cli/printers/maintenance.js';
 import { ProgressBar } from '../../../src/cli/progress.js';
 import { CliExit } from '../../../src/cli/output.js';
@@ -20,6 +21,9 @@ const hashkv = {
     resp: { header, hash: 4155357278, compact_revision: 12n, hash_revision: 0n },
   },
 };
+
+// The json/protobuf printers need go-json's implementation loaded (main.ts loads it for -w json|protobuf).
+beforeAll(() => loadGoJson());
 
 describe('maintenance printers (etcdctl 3.4.23 text)', () => {
   it('endpoint hashkv in every format', () => {

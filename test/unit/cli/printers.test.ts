@@ -3,7 +3,8 @@
  * 127.0.0.1): the responses below are those etcd answered (ids above 2^53 included), and each
  * expected string is what etcdctl printed for it.
  */
-import { describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { loadGoJson } from '../../../src/cli/go-json.js';
 import { toDomain } from '../../../src/api/convert.js';
 import type { CallResult, MemberList, Put, Range, Status, Txn } from '../../../src/client/types.js';
 import { newPrinter, SimplePrinter } from '../../../src/cli/printers/index.js';
@@ -29,6 +30,9 @@ const range = result<Range>('RangeResponse', {
   more: false,
   count: '4',
 });
+
+// The json/protobuf printers need go-json's implementation loaded (main.ts loads it for -w json|protobuf).
+beforeAll(() => loadGoJson());
 
 describe('get', () => {
   it('json: numbers as numbers (exact above 2^53), bytes base64, zero fields omitted', () => {
