@@ -45,8 +45,8 @@ export interface Disk {
   syncDir(dir: string): Promise<void>;
 }
 
-/** The write calls NodeFile makes (a test replaces them to act out a full disk). */
-export const fileIo = { write: fsWrite, writeSync };
+/** The write calls and clock NodeFile uses (a test replaces them to act out a full or slow disk). */
+export const fileIo = { write: fsWrite, writeSync, now: (): number => performance.now() };
 
 /**
  * A write of at most this many bytes to an O_DSYNC file runs on the calling thread, while such
@@ -78,7 +78,7 @@ class NodeFile implements DiskFile {
     // record, lost on restart. fs.write with a callback on the handle's fd: the WAL writes
     // once per Ready, and FileHandle.write's promise layers cost more than the call itself.
     const fd = this.fh.fd;
-    const t0 = performance.now();
+    const t0 = fileIo.now();
     if (this.dsync && buf.length <= inlineWriteBytesMax && this.lastWriteMs <= inlineWriteSlowMs) {
       try {
         let done = 0;
@@ -90,7 +90,7 @@ class NodeFile implements DiskFile {
       } catch (err) {
         return Promise.reject(err);
       } finally {
-        this.lastWriteMs = performance.now() - t0;
+        this.lastWriteMs = fileIo.now() - t0;
       }
       return Promise.resolve();
     }
@@ -102,7 +102,7 @@ class NodeFile implements DiskFile {
           if (n <= 0) return reject(new Error('disk write made no progress'));
           done += n;
           if (done < buf.length) return next();
-          this.lastWriteMs = performance.now() - t0;
+          this.lastWriteMs = fileIo.now() - t0;
           resolve();
         });
       };
