@@ -176,6 +176,11 @@ export class SocketTransport implements Transport {
       }
       if (!link.enqueue(body)) this.reportUnreachable(m.to);
     }
+    // Out now, not on the next tick: a leader sends its appends before writing its own log, and
+    // that write may run inline on this thread (storage/disk.ts) — a flush left for later went out
+    // only after the leader's fsync, so the followers' fsyncs no longer overlapped it (3 members,
+    // one client: p50 0.9 → 1.1 ms). One send() is one Ready's messages: still one frame per peer.
+    for (let i = 0; i < msgs.length; i++) this.links.get((msgs[i] as Message).to)?.flush();
   }
 
   sendSnapshot(msg: Message, data: () => AsyncIterable<Uint8Array>): void {
