@@ -158,6 +158,9 @@ export class RaftNode {
       const safe = rd.snapshot ? -1n : firstNew !== undefined && firstNew - 1n < this.persisted ? firstNew - 1n : this.persisted;
       let split = 0;
       while (split < rd.committedEntries.length && (rd.committedEntries[split] as Entry).index <= safe) split++;
+      // A snapshot's state replaces the store's: entries still deferred (older than it) are
+      // applied first, never on top of the installed state.
+      if (rd.snapshot) await this.applyDeferred();
       this.fx.failpoint?.('raftBeforeSave', rd);
       const saved = this.fx.persist(rd);
       // Whatever happens to the write, its rejection is handled below (never unhandled).

@@ -12,7 +12,7 @@ import { describe, expect, it } from 'vitest';
 import { SeededRand } from '../../../src/base/random.js';
 import { RawNode } from '../../../src/raft/raw-node.js';
 import { MemoryStorage } from '../../../src/raft/storage.js';
-import { decodeConfChange, EntryType, MessageType, StateRole, type Message } from '../../../src/raft/types.js';
+import { decodeConfChange, EntryType, message, MessageType, StateRole, type Message } from '../../../src/raft/types.js';
 import { RaftNode } from '../../../src/server/raft-node.js';
 
 describe('raft loop: what the leader sends before its own write lands', () => {
@@ -146,5 +146,65 @@ describe('raft loop: pipelining (apply overlaps the next write)', () => {
     expect(events[events.length - 1]).toBe(`apply ${lead + 2n}..${lead + 2n}`);
     expect(applied.slice(-2)).toEqual([lead + 1n, lead + 2n]);
     await node.stop();
+  });
+});
+
+describe('raft loop: a snapshot after deferred entries', () => {
+  it("applies a follower's deferred entries before the snapshot that follows them is persisted", async () => {
+    const storage = new MemoryStorage();
+    const core = new RawNode({ id: 2n, peers: [1n, 2n], electionTick: 10, heartbeatTick: 1, storage, rand: new SeededRand(5) });
+    const events: string[] = [];
+    let hold: (() => void) | null = null;
+    let holding = false;
+    const node = new RaftNode(core, {
+      persist: async (rd) => {
+        if (rd.snapshot) {
+          events.push(`persist snapshot ${rd.snapshot.metadata.index}`);
+          storage.applySnapshot(rd.snapshot);
+        }
+        // The test holds a write in flight when it asks to.
+        if (holding) await new Promise<void>((resolve) => (hold = resolve));
+        if (rd.entries.length > 0) storage.append(rd.entries);
+        if (rd.hardState) storage.setHardState(rd.hardState);
+      },
+      send: () => undefined,
+      restore: async (snap) => void events.push(`restore ${snap.metadata.index}`),
+      apply: async (entries) => {
+        for (const e of entries) if (e.type === EntryType.ConfChange) core.applyConfChange(decodeConfChange(e.data));
+        events.push(`apply ${entries[0]?.index}..${entries[entries.length - 1]?.index}`);
+      },
+      onSoftState: () => undefined,
+      onReadStates: () => undefined,
+      afterAdvance: async () => undefined,
+      onFatal: (e) => {
+        throw e;
+      },
+    });
+    const turns = async (n: number): Promise<void> => {
+      for (let i = 0; i < n; i++) await new Promise((r) => setImmediate(r));
+    };
+    node.kick();
+    await turns(5); // the bootstrap conf changes (1, 2)
+    events.length = 0;
+    // The leader (1) appends entry 3 and commits it in one message: applied by the next Ready.
+    const e3 = { term: 2n, index: 3n, type: EntryType.Normal, data: new Uint8Array([3]) };
+    const app = message({ type: MessageType.App, from: 1n, to: 2n, term: 2n, logTerm: 1n, index: 2n, entries: [e3], commit: 3n });
+    // …and right behind it, a snapshot at 10 (the follower is to catch up from it).
+    const snap = message({
+      type: MessageType.Snap,
+      from: 1n,
+      to: 2n,
+      term: 2n,
+      snapshot: { metadata: { index: 10n, term: 2n, confState: { voters: [1n, 2n], learners: [] } }, data: new Uint8Array(0) },
+    });
+    holding = true;
+    node.input(() => core.step(app));
+    await turns(2);
+    expect(hold).not.toBeNull(); // entry 3's write is in flight…
+    holding = false;
+    node.input(() => core.step(snap)); // …when the snapshot arrives: it waits for the next Ready
+    (hold as unknown as () => void)();
+    await turns(10);
+    expect(events).toEqual(['apply 3..3', 'persist snapshot 10', 'restore 10']);
   });
 });
