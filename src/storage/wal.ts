@@ -113,8 +113,9 @@ function floorRecord(index: bigint): Buffer {
 
 /**
  * A new segment at its full size (sparse), durable in its directory. Segment files are opened
- * O_DSYNC: each write returns once its data is on disk, so a Ready's records cost one
- * threadpool trip (write) instead of two (write, then fdatasync).
+ * O_DSYNC: each write returns once its data is on disk, so a Ready's records cost one write
+ * instead of two calls (write, then fdatasync) — one syscall on the main thread for a small
+ * Ready while the disk is fast, else one threadpool trip (disk.ts, inlineWriteBytesMax).
  */
 async function createSegment(disk: Disk, file: string, bytes: number, dir: string): Promise<DiskFile> {
   const fh = await disk.open(file, { create: true, dsync: true });
