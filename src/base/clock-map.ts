@@ -1,6 +1,7 @@
 /**
- * A Map bounded to `max` entries that evicts by CLOCK (second chance), every step O(1)
- * amortized whatever the number of deletes — for caches and token tables at a size cap.
+ * A Map bounded to `max` entries — or, given `weigh`, to a total weight of `max` (the MVCC record
+ * cache bounds bytes) — that evicts by CLOCK (second chance), every step O(1) amortized whatever
+ * the number of deletes: for caches and token tables at a size cap.
  *
  * Why not a Map used as a FIFO/LRU (evict `map.keys().next()`): V8's Map keeps deleted slots
  * until it rehashes, and finding the first live entry walks over them, so with many deletes each
@@ -14,8 +15,9 @@
  * per get that marked it, and the queue is compacted when its dead part outgrows the live part,
  * so `queueLength` ≤ 2 × size + queueSlackSlots.
  *
- * Invariants: size ≤ max after every set; every live slot is in `queue` (from `head` on)
- * exactly once.
+ * Invariants: weight ≤ max after every set; weight is the
+ * sum of the live entries' weights (each 1 without `weigh`); every live slot is in `queue` (from
+ * `head` on) exactly once.
  */
 import { assert } from './assert.js';
 
@@ -25,6 +27,7 @@ export const queueSlackSlots = 1024;
 interface Slot<K, V> {
   readonly key: K;
   value: V;
+  weight: number;
   /** Read since it was (re)queued: spared once by eviction. */
   ref: boolean;
 }
@@ -36,17 +39,27 @@ export class ClockMap<K, V> {
   private head = 0;
   /** Queue slots looked at by eviction and compaction (for the counted-operations test). */
   visits = 0;
+  private total = 0;
 
-  /** `onEvict` is called for entries evicted at the cap (not for delete/clear). */
+  /**
+   * `onEvict` is called for entries evicted at the cap (not for delete/clear). `weigh`: an
+   * entry's weight (default 1), so that `max` bounds the total weight instead of the count.
+   */
   constructor(
     readonly max: number,
     private readonly onEvict?: (key: K, value: V) => void,
+    private readonly weigh?: (value: V) => number,
   ) {
-    assert(Number.isInteger(max) && max > 0, `ClockMap max ${max}`);
+    assert(Number.isInteger(max) && max >= 0, `ClockMap max ${max}`);
   }
 
   get size(): number {
     return this.map.size;
+  }
+
+  /** Total weight of the entries (their count without `weigh`). */
+  get weight(): number {
+    return this.total;
   }
 
   /** Slots in the eviction queue, live and dead (bounded: see the header). */
@@ -71,30 +84,45 @@ export class ClockMap<K, V> {
     return this.map.get(key)?.value;
   }
 
-  /** Adds or replaces; a new key at the cap first evicts one entry. */
+  /**
+   * Adds or replaces; a new key at the cap first evicts entries until it fits. An entry heavier
+   * than `max` on its own is not kept (a cache of max 0 keeps nothing).
+   */
   set(key: K, value: V): void {
+    const w = this.weigh === undefined ? 1 : this.weigh(value);
+    if (w > this.max) {
+      this.delete(key);
+      return;
+    }
     const old = this.map.get(key);
     if (old !== undefined) {
+      this.total += w - old.weight;
       old.value = value;
+      old.weight = w;
       old.ref = true;
       return;
     }
-    if (this.map.size >= this.max) this.evictOne();
-    const s: Slot<K, V> = { key, value, ref: false };
+    while (this.map.size > 0 && this.total + w > this.max) this.evictOne();
+    const s: Slot<K, V> = { key, value, weight: w, ref: false };
     this.map.set(key, s);
     this.queue.push(s);
+    this.total += w;
   }
 
   delete(key: K): boolean {
-    const ok = this.map.delete(key);
-    if (ok) this.compactIfSparse();
-    return ok;
+    const s = this.map.get(key);
+    if (s === undefined) return false;
+    this.map.delete(key);
+    this.total -= s.weight;
+    this.compactIfSparse();
+    return true;
   }
 
   clear(): void {
     this.map.clear();
     this.queue = [];
     this.head = 0;
+    this.total = 0;
   }
 
   /** Live entries, in no particular order (deleting the current one while iterating is fine). */
@@ -116,6 +144,7 @@ export class ClockMap<K, V> {
         continue;
       }
       this.map.delete(s.key);
+      this.total -= s.weight;
       this.onEvict?.(s.key, s.value);
       break;
     }

@@ -43,9 +43,8 @@ export interface LeaseHooks {
   detach(id: bigint, key: Buffer): void;
   /** Every key with a lease, by latin1 key id (index checkpoints). */
   attachedKeys?(): Map<string, bigint>;
-  /** The lease a key (latin1 id) is attached to, 0n if none; without it a put reads the key's
-   *  previous record to learn it. */
-  leaseOf?(keyId: string): bigint;
+  /** The lease a key (latin1 id) is attached to, 0n if none (a put detaches it). */
+  leaseOf(keyId: string): bigint;
 }
 
 /** Hooks for a server without leases: no lease exists. */
@@ -53,6 +52,7 @@ export const noLeases: LeaseHooks = {
   exists: () => false,
   attach: () => undefined,
   detach: () => undefined,
+  leaseOf: () => 0n,
 };
 
 export interface KvStoreOptions {
@@ -320,7 +320,7 @@ export class KvStore {
     // (as etcd's put does): no read of the previous record, which for a key not in the record
     // cache was a synchronous LevelDB read per put. The event's prev_kv is left null; a watcher
     // that wants it reads the key at mod_revision − 1 (watchable-store withPrevKv, as etcd).
-    const oldLease = cur === null ? 0n : this.leases.leaseOf ? this.leases.leaseOf(ki.id) : (this.records.get(cur.modMain, cur.modSub).lease);
+    const oldLease = cur === null ? 0n : this.leases.leaseOf(ki.id);
     const kv: KeyValue = {
       key: Buffer.from(key),
       create_revision: cur === null ? main : BigInt(cur.createdMain),

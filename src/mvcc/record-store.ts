@@ -4,7 +4,7 @@
  * Why an overlay: apply adds records to the server's WriteBatch, and the batch is committed to
  * classic-level only after the whole apply round; reads in between (the rest of the round, a
  * serializable read) must already see them. Records live in `overlay` from the write until
- * their batch lands, then move to a small LRU cache; everything else is read synchronously
+ * their batch lands, then move to a small cache; everything else is read synchronously
  * from classic-level (getSync). Memory is therefore bounded by the uncommitted records of the
  * rounds in flight plus `cacheBytesMax`, whatever the size of the store; only the key index
  * (keys and revisions, no values) is held whole, as etcd holds its treeIndex.
@@ -13,16 +13,14 @@
  * not landed yet; records are immutable, so a cached copy never goes stale (compaction only
  * removes records that no read asks for any more).
  *
- * The cache evicts by CLOCK (second chance): `order` is a FIFO of the cached ids in insertion
- * order, a read marks its entry referenced, and eviction takes the oldest id, giving a referenced
- * one another round. Every step is O(1). It replaced a Map used as an LRU (delete + set on every
- * read, evict the Map's first entry): V8's Map keeps deleted slots until it rehashes, and finding
- * the first live entry walks over them, so with ~50 000 cached records each eviction walked tens
- * of thousands of holes — CPU per put doubled after the first 50 000 puts (perf.py drift, b/b2).
- * Invariant: every id in `cache` is in `order` exactly once (an id leaves `order` only when it
- * leaves `cache`).
+ * The cache is a ClockMap bounded in bytes (base/clock-map.ts: CLOCK eviction, every step O(1)).
+ * It replaced a Map used as an LRU (delete + set on every read, evict the Map's first entry):
+ * V8's Map keeps deleted slots until it rehashes, and finding the first live entry walks over
+ * them, so with ~50 000 cached records each eviction walked tens of thousands of holes — CPU per
+ * put doubled after the first 50 000 puts (perf.py drift, b/b2).
  */
 import { assert } from '../base/assert.js';
+import { ClockMap } from '../base/clock-map.js';
 import type { KeyValue } from '../api/kv-types.js';
 import type { Backend, WriteBatch } from '../storage/backend.js';
 import { isTombstoneKey, mvccKeyFloor, mvccKeyN, mvccMainOf, mvccSubOf } from '../storage/schema.js';
@@ -52,12 +50,6 @@ export interface StoredChange {
   kv: KeyValue;
 }
 
-interface CacheEntry {
-  kv: KeyValue;
-  /** Read since it was (re)queued: spared once by eviction. */
-  ref: boolean;
-}
-
 function compareChange(a: StoredChange, b: StoredChange): number {
   if (a.main !== b.main) return a.main < b.main ? -1 : 1;
   return a.sub < b.sub ? -1 : a.sub > b.sub ? 1 : 0;
@@ -66,17 +58,16 @@ function compareChange(a: StoredChange, b: StoredChange): number {
 export class RecordStore {
   /** Records whose batch has not landed, puts and tombstones, by revKey. */
   private readonly overlay = new Map<RevKey, StoredChange>();
-  private readonly cache = new Map<RevKey, CacheEntry>();
-  /** Cached ids, oldest first, from orderHead on (a queue in an array, compacted as it drains). */
-  private order: RevKey[] = [];
-  private orderHead = 0;
-  private cacheBytes = 0;
+  /** Landed records kept decoded, bounded in bytes (sizeOf). */
+  private readonly cache: ClockMap<RevKey, KeyValue>;
   private readonly pendingByBatch = new WeakMap<WriteBatch, RevKey[]>();
 
   constructor(
     private readonly backend: Backend,
-    private readonly cacheBytesMax: number = recordCacheBytesDefault,
-  ) {}
+    cacheBytesMax: number = recordCacheBytesDefault,
+  ) {
+    this.cache = new ClockMap(cacheBytesMax, undefined, sizeOf);
+  }
 
   /** The backend the records live in. */
   backendOf(): Backend {
@@ -118,35 +109,7 @@ export class RecordStore {
       const c = this.overlay.get(id);
       assert(c !== undefined, `settled record ${id} missing from the overlay`);
       this.overlay.delete(id);
-      if (!c.tombstone) this.remember(id, c.kv);
-    }
-  }
-
-  private remember(id: RevKey, kv: KeyValue): void {
-    const old = this.cache.get(id);
-    if (old) {
-      // Records are immutable: the copy we hold is as good; just mark it used.
-      old.ref = true;
-      return;
-    }
-    this.cache.set(id, { kv, ref: false });
-    this.order.push(id);
-    this.cacheBytes += sizeOf(kv);
-    while (this.cacheBytes > this.cacheBytesMax && this.orderHead < this.order.length) {
-      const oldest = this.order[this.orderHead] as RevKey;
-      this.orderHead++;
-      const e = this.cache.get(oldest) as CacheEntry;
-      if (e.ref && this.cache.size > 1) {
-        e.ref = false;
-        this.order.push(oldest);
-        continue;
-      }
-      this.cache.delete(oldest);
-      this.cacheBytes -= sizeOf(e.kv);
-    }
-    if (this.orderHead > 1024 && this.orderHead * 2 > this.order.length) {
-      this.order = this.order.slice(this.orderHead);
-      this.orderHead = 0;
+      if (!c.tombstone) this.cache.set(id, c.kv);
     }
   }
 
@@ -159,14 +122,11 @@ export class RecordStore {
       return o.kv;
     }
     const c = this.cache.get(id);
-    if (c) {
-      c.ref = true;
-      return c.kv;
-    }
+    if (c) return c;
     const raw = this.backend.getSync(mvccKeyN(main, sub, false));
     assert(raw !== undefined, `MVCC record ${id} missing from the database`);
     const kv = decodeKv(raw);
-    this.remember(id, kv);
+    this.cache.set(id, kv);
     return kv;
   }
 
@@ -197,6 +157,6 @@ export class RecordStore {
   }
 
   stats(): { overlayRecords: number; cacheRecords: number; cacheBytes: number } {
-    return { overlayRecords: this.overlay.size, cacheRecords: this.cache.size, cacheBytes: this.cacheBytes };
+    return { overlayRecords: this.overlay.size, cacheRecords: this.cache.size, cacheBytes: this.cache.weight };
   }
 }

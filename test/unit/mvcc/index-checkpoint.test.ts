@@ -31,6 +31,7 @@ function leases(): LeaseHooks & { attached: Map<string, bigint> } {
     attach: (id, key) => void attached.set(key.toString('latin1'), id),
     detach: (_id, key) => void attached.delete(key.toString('latin1')),
     attachedKeys: () => new Map(attached),
+    leaseOf: (keyId) => attached.get(keyId) ?? 0n,
   };
 }
 

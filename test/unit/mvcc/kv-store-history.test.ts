@@ -42,6 +42,11 @@ class FakeLessor implements LeaseHooks {
   detach(id: bigint, key: Buffer): void {
     this.keys.get(id)?.delete(key.toString());
   }
+  leaseOf(keyId: string): bigint {
+    const key = Buffer.from(keyId, 'latin1').toString();
+    for (const [id, s] of this.keys) if (s.has(key)) return id;
+    return 0n;
+  }
   snapshot(): string[] {
     const out: string[] = [];
     for (const [id, s] of this.keys) for (const k of s) out.push(`${id}:${k}`);

@@ -15,6 +15,21 @@ import { MemoryStorage } from '../../../src/raft/storage.js';
 import { decodeConfChange, EntryType, message, MessageType, StateRole, type Message } from '../../../src/raft/types.js';
 import { RaftNode } from '../../../src/server/raft-node.js';
 
+/** The loop effects these tests do not look at. */
+const idle = {
+  onSoftState: (): void => undefined,
+  onReadStates: (): void => undefined,
+  afterAdvance: async (): Promise<void> => undefined,
+  onFatal: (e: unknown): void => {
+    throw e;
+  },
+};
+
+/** Lets the event loop turn n times (the loop runs on setImmediate). */
+async function turns(n: number): Promise<void> {
+  for (let i = 0; i < n; i++) await new Promise((r) => setImmediate(r));
+}
+
 describe('raft loop: what the leader sends before its own write lands', () => {
   it('never carries a commit index beyond the entries on the leader\'s disk (one voter and a learner)', async () => {
     const storage = new MemoryStorage();
@@ -42,12 +57,7 @@ describe('raft loop: what the leader sends before its own write lands', () => {
       apply: async (entries) => {
         for (const e of entries) if (e.type === EntryType.ConfChange) core.applyConfChange(decodeConfChange(e.data));
       },
-      onSoftState: () => undefined,
-      onReadStates: () => undefined,
-      afterAdvance: async () => undefined,
-      onFatal: (e) => {
-        throw e;
-      },
+      ...idle,
     });
     const settle = async (): Promise<void> => {
       for (let i = 0; i < 50; i++) {
@@ -107,16 +117,8 @@ describe('raft loop: pipelining (apply overlaps the next write)', () => {
         }
         events.push(`apply ${entries[0]?.index}..${entries[entries.length - 1]?.index}`);
       },
-      onSoftState: () => undefined,
-      onReadStates: () => undefined,
-      afterAdvance: async () => undefined,
-      onFatal: (e) => {
-        throw e;
-      },
+      ...idle,
     });
-    const turns = async (n: number): Promise<void> => {
-      for (let i = 0; i < n; i++) await new Promise((r) => setImmediate(r));
-    };
     const land = async (): Promise<void> => {
       await turns(3);
       writes.shift()?.();
@@ -173,16 +175,8 @@ describe('raft loop: a snapshot after deferred entries', () => {
         for (const e of entries) if (e.type === EntryType.ConfChange) core.applyConfChange(decodeConfChange(e.data));
         events.push(`apply ${entries[0]?.index}..${entries[entries.length - 1]?.index}`);
       },
-      onSoftState: () => undefined,
-      onReadStates: () => undefined,
-      afterAdvance: async () => undefined,
-      onFatal: (e) => {
-        throw e;
-      },
+      ...idle,
     });
-    const turns = async (n: number): Promise<void> => {
-      for (let i = 0; i < n; i++) await new Promise((r) => setImmediate(r));
-    };
     node.kick();
     await turns(5); // the bootstrap conf changes (1, 2)
     events.length = 0;
